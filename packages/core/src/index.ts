@@ -1,1 +1,48 @@
-export const placeholder = 1;
+export type {
+  Accepted,
+  Blocked,
+  CloseReason,
+  ConnectionId,
+  ConnectionInfo,
+  ConnectOptions,
+  DirectItem,
+  EmitInput,
+  EmitOutcome,
+  EngineHooks,
+  EngineOptions,
+  EngineStats,
+  GroupClosedNotice,
+  GroupInfo,
+  GroupStats,
+  JoinResult,
+  JoinSpec,
+  Message,
+  OutboundItem,
+} from './engine.js';
+export { Engine } from './engine.js';
+export {
+  AlreadyMemberError,
+  EngineError,
+  EngineErrorCode,
+  GroupExistsError,
+  InvalidNameError,
+  isEngineError,
+  LimitExceededError,
+  NotMemberError,
+  NotOwnerError,
+  NotPermittedError,
+  QueueFullError,
+  SenderBlockedError,
+  UnknownConnectionError,
+  UnknownGroupError,
+} from './errors.js';
+export type { FieldsReader, FieldValue, Filter } from './filter.js';
+export {
+  assertGroupName,
+  assertSignalName,
+  groupNameProblem,
+  MAX_NAME_LENGTH,
+  signalNameProblem,
+} from './names.js';
+export type { Emitters, EngineLimits, GroupOptions, OnFull } from './options.js';
+export { defaultGroupOptions, defaultLimits } from './options.js';

@@ -1,0 +1,151 @@
+import { Engine } from '@chorus/core';
+import { type DaemonLimits, defaultDaemonLimits } from './config.js';
+import { createLogger, type Logger } from './logger.js';
+import { Session, type SessionSocket, type TransportKind } from './session.js';
+
+export interface DaemonOptions {
+  readonly limits?: Partial<DaemonLimits>;
+  readonly log?: Logger;
+}
+
+export interface DaemonStats {
+  accepted: number;
+  refused: number;
+  protocolErrors: number;
+  requestErrors: number;
+  fatalErrors: number;
+}
+
+/**
+ * The bus: one engine, the sessions that drive it, and the write scheduling that turns the
+ * engine's queues into socket writes. Listeners hand it sockets; it knows nothing of sockets
+ * beyond `SessionSocket`, so tests can give it any duplex.
+ */
+export class Daemon {
+  readonly engine: Engine<Uint8Array>;
+  readonly limits: DaemonLimits;
+  readonly log: Logger;
+  readonly stats: DaemonStats = {
+    accepted: 0,
+    refused: 0,
+    protocolErrors: 0,
+    requestErrors: 0,
+    fatalErrors: 0,
+  };
+  /** A coarse clock for the engine's stall accounting, refreshed by the ticker. */
+  now = Date.now();
+  /** Sessions that said hello, by engine connection id. */
+  readonly #byId = new Map<number, Session>();
+  /** Every live session, including those still waiting for hello. */
+  readonly #sessions = new Set<Session>();
+  /** Sessions with queued items to write; flushed once per event-loop turn, so writes batch. */
+  readonly #dirty = new Set<Session>();
+  #flushScheduled = false;
+  readonly #ticker: NodeJS.Timeout;
+  #closing = false;
+  #onIdle: (() => void) | undefined;
+
+  constructor(options: DaemonOptions = {}) {
+    this.limits = Object.freeze({ ...defaultDaemonLimits, ...options.limits });
+    this.log = options.log ?? createLogger('silent');
+    this.engine = new Engine<Uint8Array>({
+      limits: this.limits,
+      hooks: {
+        readable: (id) => {
+          const session = this.#byId.get(id);
+          if (session !== undefined) this.scheduleFlush(session);
+        },
+        evicted: (id) => this.#byId.get(id)?.evicted(),
+        settled: (id, outcome) => this.#byId.get(id)?.settled(outcome),
+      },
+    });
+    const period = Math.max(50, Math.min(1000, Math.floor(this.limits.stallTimeoutMs / 4)));
+    this.#ticker = setInterval(() => {
+      this.now = Date.now();
+      const evicted = this.engine.tick(this.now);
+      if (evicted.length > 0) this.log.warn('stalled recipients evicted', { count: evicted.length });
+    }, period);
+    this.#ticker.unref();
+  }
+
+  get closing(): boolean {
+    return this.#closing;
+  }
+
+  get sessionCount(): number {
+    return this.#sessions.size;
+  }
+
+  /** Takes a new connection from a listener. */
+  accept(socket: SessionSocket, transport: TransportKind): Session | undefined {
+    if (this.#closing || this.#sessions.size >= this.limits.maxConnections) {
+      this.stats.refused++;
+      socket.destroy();
+      this.log.warn('connection refused', {
+        reason: this.#closing ? 'closing' : 'maxConnections',
+        transport,
+      });
+      return undefined;
+    }
+    this.stats.accepted++;
+    const session = new Session(this, socket, transport);
+    this.#sessions.add(session);
+    return session;
+  }
+
+  /** A session completed its hello and has an engine connection. */
+  register(session: Session): void {
+    this.#byId.set(session.id, session);
+  }
+
+  /** A session's socket closed. */
+  forget(session: Session): void {
+    this.#sessions.delete(session);
+    this.#dirty.delete(session);
+    if (session.id !== 0) {
+      this.#byId.delete(session.id);
+      this.engine.disconnect(session.id);
+    }
+    this.log.debug('connection closed', { conn: session.name || undefined });
+    if (this.#sessions.size === 0) this.#onIdle?.();
+  }
+
+  scheduleFlush(session: Session): void {
+    this.#dirty.add(session);
+    if (this.#flushScheduled) return;
+    this.#flushScheduled = true;
+    setImmediate(() => this.#flushAll());
+  }
+
+  #flushAll(): void {
+    this.#flushScheduled = false;
+    // Flushing takes from queues, which can unblock emits and make other sessions dirty:
+    // keep going until nothing is left for this turn.
+    for (const session of this.#dirty) {
+      this.#dirty.delete(session);
+      session.flush();
+    }
+  }
+
+  /**
+   * Stops the bus: every client gets `bye` after what is already queued for it, and has
+   * `shutdownTimeoutMs` to receive it before its socket is cut.
+   */
+  async shutdown(reason = 'bus is shutting down'): Promise<void> {
+    if (this.#closing) return;
+    this.#closing = true;
+    clearInterval(this.#ticker);
+    const idle = new Promise<void>((resolve) => {
+      this.#onIdle = resolve;
+      if (this.#sessions.size === 0) resolve();
+    });
+    for (const session of this.#sessions) session.shutdown(reason);
+    const deadline = new Promise<'timeout'>((resolve) => {
+      setTimeout(() => resolve('timeout'), this.limits.shutdownTimeoutMs).unref();
+    });
+    if ((await Promise.race([idle, deadline])) === 'timeout') {
+      this.log.warn('shutdown deadline passed; cutting connections', { remaining: this.#sessions.size });
+      for (const session of this.#sessions) session.destroy();
+    }
+  }
+}

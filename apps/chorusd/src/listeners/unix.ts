@@ -1,0 +1,73 @@
+import { lstat, mkdir, unlink } from 'node:fs/promises';
+import { connect, createServer, type Server, type Socket } from 'node:net';
+import { dirname } from 'node:path';
+
+export class ListenError extends Error {
+  readonly code: 'ADDRESS_IN_USE' | 'NOT_A_SOCKET' | 'LISTEN_FAILED';
+  constructor(code: ListenError['code'], message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'ListenError';
+    this.code = code;
+  }
+}
+
+/**
+ * Listens on a Unix socket at `path`, readable and writable by its owner only: the directory
+ * is created with mode 0700 if missing, the socket gets mode 0600 from the moment it exists.
+ * A live daemon at `path` is an error; a stale socket file is replaced; anything that is not
+ * a socket (a file, a symlink) is left alone and refused.
+ */
+export async function listenUnix(path: string, onConnection: (socket: Socket) => void): Promise<Server> {
+  await mkdir(dirname(path), { recursive: true, mode: 0o700 });
+  await removeStale(path);
+  const server = createServer({ pauseOnConnect: false }, onConnection);
+  // umask, not chmod after listen: there must be no moment when others could connect.
+  const previous = process.umask(0o177);
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(path, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+  } catch (cause) {
+    throw new ListenError('LISTEN_FAILED', `cannot listen on ${path}: ${(cause as Error).message}`, {
+      cause,
+    });
+  } finally {
+    process.umask(previous);
+  }
+  return server;
+}
+
+async function removeStale(path: string): Promise<void> {
+  let stats: Awaited<ReturnType<typeof lstat>>;
+  try {
+    stats = await lstat(path);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw error;
+  }
+  if (!stats.isSocket()) {
+    throw new ListenError(
+      'NOT_A_SOCKET',
+      `${path} exists and is not a socket${stats.isSymbolicLink() ? ' (a symlink)' : ''}; refusing to replace it`,
+    );
+  }
+  if (await isListening(path)) {
+    throw new ListenError('ADDRESS_IN_USE', `another daemon is already listening on ${path}`);
+  }
+  await unlink(path);
+}
+
+function isListening(path: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const probe = connect(path);
+    probe.once('connect', () => {
+      probe.destroy();
+      resolve(true);
+    });
+    probe.once('error', () => resolve(false));
+  });
+}

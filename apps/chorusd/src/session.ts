@@ -1,0 +1,417 @@
+import {
+  type Accepted,
+  type EngineError,
+  type Filter,
+  InvalidNameError,
+  isEngineError,
+  type OutboundItem,
+} from '@chorus/core';
+import {
+  type ClientMessage,
+  decodePayload,
+  type EmitRequest,
+  ErrorCode,
+  encodeFrame,
+  encodeSignalFrame,
+  FrameDecoder,
+  type Hello,
+  PROTOCOL_VERSION,
+  ProtocolError,
+  parseClientHeader,
+  type ServerMessage,
+  type Filter as WireFilter,
+} from '@chorus/protocol';
+import type { Daemon } from './daemon.js';
+
+/**
+ * What a session needs of its byte stream; `net.Socket` has it, and the WebSocket listener
+ * adapts a `ws` connection to it.
+ */
+export interface SessionSocket {
+  write(chunk: Uint8Array): boolean;
+  cork(): void;
+  uncork(): void;
+  /** Bytes accepted by `write` and not yet handed to the OS. */
+  readonly writableLength: number;
+  pause(): void;
+  resume(): void;
+  /** Closes after what is buffered (and `last`, if given) is written. */
+  end(): void;
+  end(last: Uint8Array): void;
+  destroy(): void;
+}
+
+export type TransportKind = 'unix' | 'ws';
+
+/** `draining`: the bus is shutting down; queued frames are still written, nothing is read. */
+type State = 'hello' | 'open' | 'draining' | 'closing' | 'closed';
+
+/** Payload bytes smaller than this fraction of their read buffer are copied, so a queued message can't pin a whole chunk. */
+const PIN_RATIO = 4;
+
+/**
+ * One client connection: decodes its frames, drives the engine on its behalf, and writes what
+ * the engine queues for it. Everything it sends goes through the engine's queue for this
+ * connection, so replies, signals and notices reach the client in one order.
+ */
+export class Session {
+  readonly transport: TransportKind;
+  /** The engine's connection id, once `hello` succeeded. */
+  id = 0;
+  /** The unique bus name, `:1.N`. */
+  name = '';
+  readonly #daemon: Daemon;
+  readonly #socket: SessionSocket;
+  readonly #decoder: FrameDecoder;
+  #state: State = 'hello';
+  #helloTimer: NodeJS.Timeout | undefined;
+  /** Serial of this session's emit that waits for room; reading stops until it settles. */
+  #blockedSerial: number | undefined;
+  /** Frames read but not handled, because an earlier emit is blocked. Bounded by one read chunk. */
+  readonly #backlog: [Uint8Array, Uint8Array][] = [];
+  #paused = false;
+
+  constructor(daemon: Daemon, socket: SessionSocket, transport: TransportKind) {
+    this.#daemon = daemon;
+    this.#socket = socket;
+    this.transport = transport;
+    this.#decoder = new FrameDecoder(
+      { frame: (header, payload) => this.#onFrame(header, payload), error: (error) => this.#fatal(error) },
+      { maxFrameBytes: daemon.limits.maxFrameBytes },
+    );
+    this.#helloTimer = setTimeout(() => {
+      this.#fatal(new ProtocolError(ErrorCode.HELLO_TIMEOUT, 'no hello received in time', { fatal: true }));
+    }, daemon.limits.helloTimeoutMs);
+    this.#helloTimer.unref?.();
+  }
+
+  get open(): boolean {
+    return this.#state === 'open';
+  }
+
+  /** Bytes from the socket. */
+  receive(chunk: Uint8Array): void {
+    if (this.#state !== 'hello' && this.#state !== 'open') return;
+    this.#decoder.push(chunk);
+  }
+
+  /** The socket closed (either side). */
+  closed(): void {
+    if (this.#state === 'closed') return;
+    this.#state = 'closed';
+    clearTimeout(this.#helloTimer);
+    this.#daemon.forget(this);
+  }
+
+  /** The engine evicted this connection as a slow consumer; it no longer exists there. */
+  evicted(): void {
+    this.#daemon.log.warn('evicted slow consumer', { conn: this.name });
+    this.#fatal(
+      new ProtocolError(ErrorCode.SLOW_CONSUMER, 'evicted: your queue stayed full', { fatal: true }),
+      false,
+    );
+  }
+
+  /** The engine accepted (or failed) this session's blocked emit. */
+  settled(outcome: Accepted | EngineError): void {
+    const serial = this.#blockedSerial;
+    this.#blockedSerial = undefined;
+    if (serial === undefined || this.#state !== 'open') return;
+    // Hooks run inside an engine call; replying is an engine call, so do it right after.
+    queueMicrotask(() => {
+      if (this.#state !== 'open') return;
+      if (isEngineError(outcome)) this.#replyError(serial, outcome.code, outcome.message);
+      else this.#reply(serial, { seq: outcome.seq, gseq: outcome.groupSeq, n: outcome.recipients });
+      this.#drainBacklog();
+    });
+  }
+
+  /** Moves queued items into the socket until it holds `maxSocketBufferBytes`; 'drain' calls again. */
+  flush(): void {
+    if ((this.#state !== 'open' && this.#state !== 'draining') || this.id === 0) return;
+    const socket = this.#socket;
+    const max = this.#daemon.limits.maxSocketBufferBytes;
+    if (socket.writableLength >= max) return;
+    const engine = this.#daemon.engine;
+    socket.cork();
+    try {
+      while (socket.writableLength < max) {
+        const items = engine.take(this.id, max);
+        if (items.length === 0) break;
+        for (const item of items) socket.write(this.#encode(item));
+      }
+    } finally {
+      socket.uncork();
+    }
+    if (this.#state === 'draining' && engine.queuedBytes(this.id) === 0) this.#socket.end();
+  }
+
+  /** The bus is shutting down: say goodbye after everything already queued, then close. */
+  shutdown(reason: string): void {
+    if (this.#state === 'open') {
+      this.#daemon.engine.post(this.id, encodeFrame({ t: 'bye', reason }), 64);
+      this.#state = 'draining';
+      this.#daemon.scheduleFlush(this);
+    } else if (this.#state === 'hello') {
+      this.#state = 'closing';
+      this.#socket.end(encodeFrame({ t: 'bye', reason }));
+    }
+  }
+
+  destroy(): void {
+    this.#socket.destroy();
+  }
+
+  // ---- inbound ----------------------------------------------------------------------------
+
+  #onFrame(header: Uint8Array, payload: Uint8Array): void {
+    if (this.#blockedSerial !== undefined || this.#backlog.length > 0) {
+      // [GUARANTEE: backpressure] a blocked sender's later requests wait behind its emit.
+      this.#backlog.push([header, payload]);
+      this.#pause();
+      return;
+    }
+    this.#handle(header, payload);
+  }
+
+  #drainBacklog(): void {
+    while (this.#backlog.length > 0 && this.#blockedSerial === undefined && this.#state === 'open') {
+      const [header, payload] = this.#backlog.shift() as [Uint8Array, Uint8Array];
+      this.#handle(header, payload);
+    }
+    if (this.#backlog.length === 0 && this.#blockedSerial === undefined && this.#paused) {
+      this.#paused = false;
+      this.#socket.resume();
+    }
+  }
+
+  #pause(): void {
+    if (this.#paused) return;
+    this.#paused = true;
+    this.#socket.pause();
+  }
+
+  #handle(header: Uint8Array, payload: Uint8Array): void {
+    if (this.#state !== 'hello' && this.#state !== 'open') return;
+    let message: ClientMessage;
+    try {
+      message = parseClientHeader(header);
+    } catch (error) {
+      const e = error as ProtocolError;
+      this.#daemon.stats.protocolErrors++;
+      if (this.#state === 'hello') {
+        this.#fatal(new ProtocolError(e.code, e.message, { fatal: true }));
+      } else {
+        this.#replyError(e.serial, e.code, e.message);
+      }
+      return;
+    }
+    if (this.#state === 'hello') {
+      if (message.t !== 'hello') {
+        this.#fatal(
+          new ProtocolError(ErrorCode.HELLO_REQUIRED, `expected hello, got '${message.t}'`, { fatal: true }),
+        );
+        return;
+      }
+      this.#hello(message);
+      return;
+    }
+    try {
+      this.#dispatch(message, header, payload);
+    } catch (error) {
+      const serial = 's' in message ? message.s : undefined;
+      if (isEngineError(error)) {
+        this.#daemon.stats.requestErrors++;
+        this.#replyError(serial, error.code, error.message);
+      } else {
+        this.#daemon.log.error('internal error', { conn: this.name, type: message.t, error: String(error) });
+        this.#replyError(serial, ErrorCode.INTERNAL, 'internal error');
+      }
+    }
+  }
+
+  #hello(hello: Hello): void {
+    clearTimeout(this.#helloTimer);
+    if (hello.v !== PROTOCOL_VERSION) {
+      this.#fatal(
+        new ProtocolError(
+          ErrorCode.VERSION_MISMATCH,
+          `protocol version ${hello.v} is not supported; this daemon speaks version ${PROTOCOL_VERSION}`,
+          { fatal: true },
+        ),
+      );
+      return;
+    }
+    const daemon = this.#daemon;
+    let connected: ReturnType<typeof daemon.engine.connect>;
+    try {
+      connected = daemon.engine.connect({
+        join: (hello.join ?? []).map((spec) => ({ group: spec.g, filters: toFilters(spec.f) })),
+      });
+    } catch (error) {
+      const code = isEngineError(error) ? error.code : ErrorCode.INTERNAL;
+      const message = error instanceof Error ? error.message : String(error);
+      this.#fatal(new ProtocolError(code as ErrorCode, message, { fatal: true }));
+      return;
+    }
+    this.id = connected.id;
+    this.name = `:1.${connected.id}`;
+    this.#state = 'open';
+    daemon.register(this);
+    const { limits } = daemon;
+    // Written before any queued item (autojoin's retained values), which flush() writes later.
+    this.#socket.write(
+      encodeFrame({
+        t: 'welcome',
+        v: PROTOCOL_VERSION,
+        name: this.name,
+        seq: daemon.engine.seq,
+        limits: {
+          maxFrameBytes: limits.maxFrameBytes,
+          maxQueueBytes: limits.maxQueueBytes,
+          maxGroupsPerConnection: limits.maxGroupsPerConnection,
+          maxMembershipsPerConnection: limits.maxMembershipsPerConnection,
+          maxFiltersPerMembership: limits.maxFiltersPerMembership,
+        },
+        joined: connected.joined.map((j) => ({
+          g: j.group,
+          startSeq: j.startSeq,
+          startGroupSeq: j.startGroupSeq,
+        })),
+      }),
+    );
+    daemon.log.debug('hello', { conn: this.name, transport: this.transport, client: hello.client });
+    daemon.scheduleFlush(this);
+  }
+
+  #dispatch(message: ClientMessage, header: Uint8Array, payload: Uint8Array): void {
+    const engine = this.#daemon.engine;
+    switch (message.t) {
+      case 'emit':
+        this.#emit(message, header, payload);
+        return;
+      case 'hello':
+        this.#replyError(undefined, ErrorCode.DUPLICATE_HELLO, 'hello was already received');
+        return;
+      case 'create':
+        engine.createGroup(this.id, message.g, message.o ?? {}, message.schema);
+        this.#daemon.log.debug('group created', { conn: this.name, group: message.g });
+        this.#reply(message.s, {});
+        return;
+      case 'join':
+        engine.join(this.id, message.g, toFilters(message.f), (result) => {
+          const frame = encodeFrame({
+            t: 'ok',
+            s: message.s,
+            r: { startSeq: result.startSeq, startGroupSeq: result.startGroupSeq },
+          });
+          return { data: frame, size: frame.byteLength };
+        });
+        return;
+      case 'leave':
+        engine.leave(this.id, message.g);
+        this.#reply(message.s, {});
+        return;
+      case 'close':
+        engine.closeGroup(this.id, message.g);
+        this.#reply(message.s, {});
+        return;
+      case 'ping':
+        this.#reply(message.s, {});
+        return;
+    }
+  }
+
+  #emit(message: EmitRequest, header: Uint8Array, payload: Uint8Array): void {
+    const owned = payload.byteLength * PIN_RATIO < payload.buffer.byteLength ? payload.slice() : payload;
+    const outcome = this.#daemon.engine.emit(
+      {
+        sender: this.id,
+        group: message.g,
+        signal: message.sig,
+        payload: owned,
+        size: owned.byteLength + header.byteLength + 64,
+        fields: () => decodePayload(owned),
+      },
+      this.#daemon.now,
+    );
+    if (outcome.status === 'accepted') {
+      this.#reply(message.s, { seq: outcome.seq, gseq: outcome.groupSeq, n: outcome.recipients });
+    } else {
+      this.#blockedSerial = message.s;
+      this.#pause();
+    }
+  }
+
+  // ---- outbound ---------------------------------------------------------------------------
+
+  #encode(item: OutboundItem<Uint8Array>): Uint8Array {
+    switch (item.kind) {
+      case 'signal':
+        // [GUARANTEE: encode once] the same bytes go to every recipient of the message.
+        if (item.wire === undefined) {
+          item.wire = encodeSignalFrame(
+            item.seq,
+            item.groupSeq,
+            item.group,
+            item.signal,
+            `:1.${item.sender}`,
+            item.retained,
+            item.payload,
+          );
+        }
+        return item.wire as Uint8Array;
+      case 'group-closed':
+        return encodeFrame({ t: 'gclosed', g: item.group, reason: item.reason });
+      case 'direct':
+        return item.data as Uint8Array;
+    }
+  }
+
+  #reply(serial: number, result: Record<string, unknown>): void {
+    this.#post({ t: 'ok', s: serial, r: result });
+  }
+
+  #replyError(serial: number | undefined, code: string, msg: string): void {
+    this.#post(serial === undefined ? { t: 'err', code, msg } : { t: 'err', s: serial, code, msg });
+  }
+
+  #post(message: ServerMessage): void {
+    const frame = encodeFrame(message);
+    this.#daemon.engine.post(this.id, frame, frame.byteLength);
+  }
+
+  /** Tells the client why, then closes; nothing else from this connection is handled. */
+  #fatal(error: ProtocolError, disconnect = true): void {
+    if (this.#state === 'closing' || this.#state === 'closed') return;
+    clearTimeout(this.#helloTimer);
+    this.#state = 'closing';
+    this.#daemon.stats.fatalErrors++;
+    this.#daemon.log.info('closing connection', {
+      conn: this.name || undefined,
+      code: error.code,
+      reason: error.message,
+    });
+    if (disconnect && this.id !== 0) this.#daemon.engine.disconnect(this.id);
+    this.#socket.end(encodeFrame({ t: 'err', code: error.code, msg: error.message, fatal: true }));
+    const timer = setTimeout(() => this.#socket.destroy(), 1000);
+    timer.unref?.();
+  }
+}
+
+function toFilters(filters: readonly WireFilter[] | undefined): Filter[] {
+  if (filters === undefined) return [];
+  return filters.map((f) => {
+    const filter: { signal?: string; sender?: number; fields?: Filter['fields'] } = {};
+    if (f.sig !== undefined) filter.signal = f.sig;
+    if (f.from !== undefined) filter.sender = parseUniqueName(f.from);
+    if (f.eq !== undefined) filter.fields = f.eq;
+    return filter;
+  });
+}
+
+function parseUniqueName(name: string): number {
+  const match = /^:1\.([1-9][0-9]{0,15})$/.exec(name);
+  if (match === null) throw new InvalidNameError('unique', name, "expected ':1.N'");
+  return Number(match[1]);
+}

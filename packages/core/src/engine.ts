@@ -1,0 +1,879 @@
+import {
+  AlreadyMemberError,
+  type EngineError,
+  GroupExistsError,
+  LimitExceededError,
+  NotMemberError,
+  NotOwnerError,
+  NotPermittedError,
+  QueueFullError,
+  SenderBlockedError,
+  UnknownConnectionError,
+  UnknownGroupError,
+} from './errors.js';
+import { anyFilterMatches, type FieldsReader, type Filter, LazyFields } from './filter.js';
+import { assertGroupName, assertSignalName, signalNameProblem } from './names.js';
+import { defaultGroupOptions, defaultLimits, type EngineLimits, type GroupOptions } from './options.js';
+import { OutboundQueue } from './outbound-queue.js';
+
+/** A connection's id: unique for the engine's lifetime, never reused. */
+export type ConnectionId = number;
+
+/** Why a group closed; members are told in a `group-closed` notice, in order with their messages. */
+export type CloseReason = 'closed' | 'owner-left' | 'owner-evicted' | 'shutdown';
+
+/** One accepted message. The same object is queued to every recipient. */
+export interface Message<TPayload> {
+  readonly kind: 'signal';
+  /** Bus-wide sequence number: one total order for every message on the bus. */
+  readonly seq: number;
+  /** The group's own contiguous counter: an unfiltered member can prove it missed nothing. */
+  readonly groupSeq: number;
+  readonly group: string;
+  readonly signal: string;
+  /** Set by the engine from the emitting connection, never by the sender. */
+  readonly sender: ConnectionId;
+  readonly payload: TPayload;
+  /** Bytes this message counts for in an outbound queue. */
+  readonly size: number;
+  /** True for a retained value replayed to a joiner; its `seq` is then older than the join. */
+  readonly retained: boolean;
+  /** A slot for the transport: the encoded frame, made once and written to every recipient. */
+  wire: unknown;
+}
+
+export interface GroupClosedNotice {
+  readonly kind: 'group-closed';
+  readonly group: string;
+  readonly reason: CloseReason;
+  readonly size: number;
+}
+
+/** Anything else the transport wants delivered in order with the messages (replies, errors). */
+export interface DirectItem<TDirect> {
+  readonly kind: 'direct';
+  readonly data: TDirect;
+  readonly size: number;
+}
+
+export type OutboundItem<TPayload, TDirect = unknown> =
+  | Message<TPayload>
+  | GroupClosedNotice
+  | DirectItem<TDirect>;
+
+export interface EmitInput<TPayload> {
+  readonly sender: ConnectionId;
+  readonly group: string;
+  readonly signal: string;
+  readonly payload: TPayload;
+  /** Bytes the message counts for in each recipient's queue. */
+  readonly size: number;
+  /** Decodes the payload's top-level fields; called at most once, only if a field filter needs it. */
+  readonly fields?: FieldsReader;
+}
+
+export interface Accepted {
+  readonly status: 'accepted';
+  readonly seq: number;
+  readonly groupSeq: number;
+  /** How many connections the message was queued to. */
+  readonly recipients: number;
+  /** Recipients evicted as slow consumers so that the message could go out (`onFull: 'evict'`). */
+  readonly evicted: readonly ConnectionId[];
+}
+
+/** `onFull: 'block'`: the message waits for room; `settled` reports its outcome later. */
+export interface Blocked {
+  readonly status: 'blocked';
+}
+
+export type EmitOutcome = Accepted | Blocked;
+
+export interface JoinSpec {
+  readonly group: string;
+  readonly filters?: readonly Filter[];
+}
+
+export interface JoinResult {
+  readonly group: string;
+  /** The first bus sequence number this membership can receive (live messages). */
+  readonly startSeq: number;
+  /** The first group sequence number this membership can receive. */
+  readonly startGroupSeq: number;
+  /** Retained values queued to the joiner ahead of any live message. */
+  readonly retained: number;
+}
+
+/** How the engine tells its driver that something happened. Hooks must not call back into the engine. */
+export interface EngineHooks {
+  /** The connection's queue went from empty to non-empty. */
+  readable?(connection: ConnectionId): void;
+  /** The connection was evicted as a slow consumer and no longer exists in the engine. */
+  evicted?(connection: ConnectionId): void;
+  /** A blocked emit was accepted, or failed (e.g. its group closed while it waited). */
+  settled?(sender: ConnectionId, outcome: Accepted | EngineError): void;
+}
+
+export interface EngineOptions {
+  readonly limits?: Partial<EngineLimits>;
+  readonly hooks?: EngineHooks;
+}
+
+export interface ConnectOptions {
+  /** Overrides `limits.maxQueueBytes` for this connection. */
+  readonly maxQueueBytes?: number;
+  /** Groups joined before the connection exists for anyone else: nothing can be missed (autojoin). */
+  readonly join?: readonly JoinSpec[];
+}
+
+export interface GroupStats {
+  messages: number;
+  deliveries: number;
+  bytes: number;
+}
+
+export interface GroupInfo {
+  readonly name: string;
+  readonly owner: ConnectionId;
+  readonly options: GroupOptions;
+  readonly meta: unknown;
+  readonly members: number;
+  /** The last group sequence number assigned. */
+  readonly seq: number;
+  readonly retainedBytes: number;
+  readonly stats: Readonly<GroupStats>;
+}
+
+export interface ConnectionInfo {
+  readonly id: ConnectionId;
+  readonly queuedBytes: number;
+  readonly queuedItems: number;
+  readonly maxQueueBytes: number;
+  readonly memberships: readonly string[];
+  readonly owned: readonly string[];
+  readonly blocked: boolean;
+}
+
+export interface EngineStats extends GroupStats {
+  readonly connections: number;
+  readonly groups: number;
+  readonly evictions: number;
+  /** Blocked emits waiting for room (`onFull: 'block'`). */
+  readonly pending: number;
+  /** The last bus sequence number assigned. */
+  readonly seq: number;
+}
+
+type Item<TPayload> = OutboundItem<TPayload, unknown>;
+
+interface Connection<TPayload> {
+  readonly id: ConnectionId;
+  readonly queue: OutboundQueue<Item<TPayload>>;
+  readonly maxQueueBytes: number;
+  readonly memberships: Map<string, Membership<TPayload>>;
+  readonly owned: Map<string, Group<TPayload>>;
+  /** Blocked emits (of other senders) waiting for room in this connection's queue. */
+  readonly blocking: Set<PendingEmit<TPayload>>;
+  /** When this connection first held up a blocked emit without taking anything since. */
+  stalledSince: number | undefined;
+  /** This connection's own emit, waiting for room. */
+  pending: PendingEmit<TPayload> | undefined;
+  /** De-duplicates recipients within one emit without allocating a set. */
+  stamp: number;
+  gone: boolean;
+}
+
+interface Membership<TPayload> {
+  readonly connection: Connection<TPayload>;
+  readonly group: Group<TPayload>;
+  readonly filters: readonly Filter[];
+}
+
+interface Retained<TPayload> {
+  readonly message: Message<TPayload>;
+  /** The emit's own decoded fields, shared so that replays do not read the payload again. */
+  readonly fields: LazyFields;
+}
+
+interface Group<TPayload> {
+  readonly name: string;
+  readonly owner: Connection<TPayload>;
+  readonly options: GroupOptions;
+  readonly meta: unknown;
+  readonly members: Map<ConnectionId, Membership<TPayload>>;
+  /** Members without filters: every message goes to them, no matching needed. */
+  readonly open: Set<Membership<TPayload>>;
+  /** Members with a filter that names no signal: checked for every message. */
+  readonly wildcard: Set<Membership<TPayload>>;
+  /** Members with filters naming a signal, by that signal: only they are checked for it. */
+  readonly bySignal: Map<string, Set<Membership<TPayload>>>;
+  /** Signal names already validated on this group, so the hot path skips the grammar check. */
+  readonly knownSignals: Set<string>;
+  readonly retained: Map<string, Retained<TPayload>>;
+  retainedBytes: number;
+  seq: number;
+  readonly stats: GroupStats;
+}
+
+interface PendingEmit<TPayload> {
+  readonly sender: Connection<TPayload>;
+  readonly group: Group<TPayload>;
+  readonly input: EmitInput<TPayload>;
+  /** Shared by every attempt, so the payload is read at most once per emit. */
+  readonly fields: LazyFields;
+  /** Recipients that had no room at the last attempt. */
+  waitingOn: Connection<TPayload>[];
+}
+
+/**
+ * The multicast engine: connections, groups and memberships (the seed's `unix_mcast` nodes,
+ * linked both ways), and the delivery of each message to all of its recipients or none, in one
+ * bus-wide order. It does no IO and reads no clock: the driver passes time in and drains queues.
+ *
+ * [GUARANTEE: atomicity] an emit is decided and queued inside one synchronous call.
+ * [GUARANTEE: order] every queued message gets the next bus sequence number at the moment it
+ * is queued, and queues are FIFO, so any two recipients see common messages in `seq` order.
+ *
+ * @example
+ * const engine = new Engine<Uint8Array>();
+ * const service = engine.connect().id;
+ * const app = engine.connect().id;
+ * engine.createGroup(service, 'org.example.Battery');
+ * engine.join(app, 'org.example.Battery');
+ * engine.emit({ sender: service, group: 'org.example.Battery', signal: 'LevelChanged', payload, size: payload.length });
+ * engine.take(app); // [{ kind: 'signal', seq: 1, ... }]
+ */
+export class Engine<TPayload = unknown> {
+  readonly limits: EngineLimits;
+  readonly #hooks: EngineHooks;
+  readonly #connections = new Map<ConnectionId, Connection<TPayload>>();
+  readonly #groups = new Map<string, Group<TPayload>>();
+  /** Blocked emits, oldest first: room is given to them in the order they blocked. */
+  readonly #pending = new Set<PendingEmit<TPayload>>();
+  /** Blocked emits to try again once the current operation is over (never re-entrantly). */
+  readonly #retry = new Set<PendingEmit<TPayload>>();
+  #settling = false;
+  #nextId = 1;
+  #seq = 0;
+  #stamp = 0;
+  #now = 0;
+  #evictions = 0;
+  readonly #totals: GroupStats = { messages: 0, deliveries: 0, bytes: 0 };
+
+  constructor(options: EngineOptions = {}) {
+    this.limits = Object.freeze({ ...defaultLimits, ...options.limits });
+    this.#hooks = options.hooks ?? {};
+  }
+
+  /** The last bus sequence number assigned (0 before the first message). */
+  get seq(): number {
+    return this.#seq;
+  }
+
+  // ---- connections ------------------------------------------------------------------------
+
+  /**
+   * Adds a connection. With `join`, it is a member of those groups before `connect` returns,
+   * so it cannot miss a message accepted after that (autojoin). All joins succeed or none.
+   */
+  connect(options: ConnectOptions = {}): { id: ConnectionId; joined: JoinResult[] } {
+    if (this.#connections.size >= this.limits.maxConnections) {
+      throw new LimitExceededError('maxConnections', this.limits.maxConnections);
+    }
+    const joins = options.join ?? [];
+    // Check every join first so that a failed connect leaves nothing behind.
+    if (joins.length > this.limits.maxMembershipsPerConnection) {
+      throw new LimitExceededError('maxMembershipsPerConnection', this.limits.maxMembershipsPerConnection);
+    }
+    const seen = new Set<string>();
+    for (const spec of joins) {
+      this.#groupOrThrow(spec.group);
+      if (seen.has(spec.group)) throw new AlreadyMemberError(spec.group);
+      seen.add(spec.group);
+      this.#checkFilters(spec.filters ?? []);
+    }
+    const connection: Connection<TPayload> = {
+      id: this.#nextId++,
+      queue: new OutboundQueue(),
+      maxQueueBytes: options.maxQueueBytes ?? this.limits.maxQueueBytes,
+      memberships: new Map(),
+      owned: new Map(),
+      blocking: new Set(),
+      stalledSince: undefined,
+      pending: undefined,
+      stamp: 0,
+      gone: false,
+    };
+    this.#connections.set(connection.id, connection);
+    const joined = joins.map((spec) => this.#join(connection, spec.group, spec.filters ?? []));
+    return { id: connection.id, joined };
+  }
+
+  /** Removes a connection: it leaves every group, and the groups it owns close ('owner-left'). */
+  disconnect(id: ConnectionId): void {
+    const connection = this.#connections.get(id);
+    if (connection === undefined) return;
+    this.#remove(connection, 'owner-left');
+    this.#settle();
+  }
+
+  has(id: ConnectionId): boolean {
+    return this.#connections.has(id);
+  }
+
+  // ---- groups -----------------------------------------------------------------------------
+
+  createGroup(
+    owner: ConnectionId,
+    name: string,
+    options: Partial<GroupOptions> = {},
+    meta?: unknown,
+  ): GroupInfo {
+    const connection = this.#connectionOrThrow(owner);
+    assertGroupName(name);
+    if (this.#groups.has(name)) throw new GroupExistsError(name);
+    if (this.#groups.size >= this.limits.maxGroups) {
+      throw new LimitExceededError('maxGroups', this.limits.maxGroups);
+    }
+    if (connection.owned.size >= this.limits.maxGroupsPerConnection) {
+      throw new LimitExceededError('maxGroupsPerConnection', this.limits.maxGroupsPerConnection);
+    }
+    const group: Group<TPayload> = {
+      name,
+      owner: connection,
+      options: Object.freeze({ ...defaultGroupOptions, ...definedOnly(options) }),
+      meta,
+      members: new Map(),
+      open: new Set(),
+      wildcard: new Set(),
+      bySignal: new Map(),
+      knownSignals: new Set(),
+      retained: new Map(),
+      retainedBytes: 0,
+      seq: 0,
+      stats: { messages: 0, deliveries: 0, bytes: 0 },
+    };
+    this.#groups.set(name, group);
+    connection.owned.set(name, group);
+    return this.#groupInfo(group);
+  }
+
+  /** Closes a group its caller owns; members get a `group-closed` notice with reason 'closed'. */
+  closeGroup(owner: ConnectionId, name: string): void {
+    const connection = this.#connectionOrThrow(owner);
+    const group = this.#groupOrThrow(name);
+    if (group.owner !== connection) throw new NotOwnerError(name);
+    this.#close(group, 'closed');
+    this.#settle();
+  }
+
+  /**
+   * Makes `id` a member of `group`. Retained values (if the group keeps them) are queued to it
+   * at once, ahead of any live message; live messages start at `startSeq`.
+   */
+  join(
+    id: ConnectionId,
+    group: string,
+    filters: readonly Filter[] = [],
+    ahead?: (result: JoinResult) => { data: unknown; size: number },
+  ): JoinResult {
+    const connection = this.#connectionOrThrow(id);
+    const target = this.#groupOrThrow(group);
+    if (connection.memberships.has(group)) throw new AlreadyMemberError(group);
+    if (connection.memberships.size >= this.limits.maxMembershipsPerConnection) {
+      throw new LimitExceededError('maxMembershipsPerConnection', this.limits.maxMembershipsPerConnection);
+    }
+    this.#checkFilters(filters);
+    return this.#join(connection, target.name, filters, ahead);
+  }
+
+  leave(id: ConnectionId, group: string): void {
+    const connection = this.#connectionOrThrow(id);
+    const membership = connection.memberships.get(group);
+    if (membership === undefined) {
+      this.#groupOrThrow(group);
+      throw new NotMemberError(group);
+    }
+    this.#unlink(membership);
+    // Blocked emits to this group may have been waiting on this member (or, with sendToPeer,
+    // on the owner because this member sent): their recipient set just changed.
+    for (const pending of this.#pending) if (pending.group === membership.group) this.#retry.add(pending);
+    this.#settle();
+  }
+
+  // ---- messages ---------------------------------------------------------------------------
+
+  /**
+   * Decides the recipients of one message and queues it to all of them, or to none.
+   * Returns `accepted` with its sequence numbers, or `blocked` under `onFull: 'block'` when a
+   * recipient is full: the message then waits (unsequenced) and `hooks.settled` reports it.
+   * The driver must not pass further requests from a blocked sender until then.
+   */
+  emit(input: EmitInput<TPayload>, now: number = this.#now): EmitOutcome {
+    this.#now = now;
+    const sender = this.#connectionOrThrow(input.sender);
+    if (sender.pending !== undefined) throw new SenderBlockedError(sender.id);
+    const group = this.#groupOrThrow(input.group);
+    if (!group.knownSignals.has(input.signal)) {
+      assertSignalName(input.signal);
+      if (group.knownSignals.size < 4096) group.knownSignals.add(input.signal);
+    }
+    this.#checkEmitter(sender, group);
+    try {
+      return this.#attempt(sender, group, input, new LazyFields(input.fields), undefined);
+    } finally {
+      this.#settle();
+    }
+  }
+
+  /** Queues a transport item (a reply, an error) to a connection, in order with its messages. */
+  post(id: ConnectionId, data: unknown, size: number): void {
+    const connection = this.#connectionOrThrow(id);
+    this.#enqueue(connection, { kind: 'direct', data, size });
+  }
+
+  /**
+   * Takes queued items (at least one, if any, then up to `maxBytes`) for the transport to
+   * write. Freeing room lets blocked emits waiting on this connection proceed.
+   */
+  take(id: ConnectionId, maxBytes = Number.POSITIVE_INFINITY): OutboundItem<TPayload>[] {
+    const connection = this.#connections.get(id);
+    if (connection === undefined) return [];
+    const items = connection.queue.take(maxBytes);
+    if (items.length > 0) {
+      connection.stalledSince = undefined;
+      for (const pending of connection.blocking) this.#retry.add(pending);
+      this.#settle();
+    }
+    return items;
+  }
+
+  /** Bytes waiting in a connection's queue. */
+  queuedBytes(id: ConnectionId): number {
+    return this.#connections.get(id)?.queue.bytes ?? 0;
+  }
+
+  /**
+   * Advances time: recipients that have held up a blocked message for `stallTimeoutMs`
+   * without taking anything are evicted as slow consumers, and the message proceeds.
+   */
+  tick(now: number): ConnectionId[] {
+    this.#now = now;
+    const stalled = new Set<Connection<TPayload>>();
+    for (const pending of this.#pending) {
+      for (const connection of pending.waitingOn) {
+        if (
+          connection.stalledSince !== undefined &&
+          now - connection.stalledSince >= this.limits.stallTimeoutMs
+        ) {
+          stalled.add(connection);
+        }
+      }
+    }
+    for (const connection of stalled) this.#evict(connection);
+    this.#settle();
+    return [...stalled].map((c) => c.id);
+  }
+
+  // ---- introspection ----------------------------------------------------------------------
+
+  group(name: string): GroupInfo | undefined {
+    const group = this.#groups.get(name);
+    return group === undefined ? undefined : this.#groupInfo(group);
+  }
+
+  *groups(): IterableIterator<GroupInfo> {
+    for (const group of this.#groups.values()) yield this.#groupInfo(group);
+  }
+
+  /** The connection ids that are members of `group` (not counting the owner unless it joined). */
+  members(group: string): ConnectionId[] {
+    return [...this.#groupOrThrow(group).members.keys()];
+  }
+
+  connection(id: ConnectionId): ConnectionInfo | undefined {
+    const c = this.#connections.get(id);
+    if (c === undefined) return undefined;
+    return {
+      id: c.id,
+      queuedBytes: c.queue.bytes,
+      queuedItems: c.queue.length,
+      maxQueueBytes: c.maxQueueBytes,
+      memberships: [...c.memberships.keys()],
+      owned: [...c.owned.keys()],
+      blocked: c.pending !== undefined,
+    };
+  }
+
+  connectionIds(): ConnectionId[] {
+    return [...this.#connections.keys()];
+  }
+
+  stats(): EngineStats {
+    return {
+      ...this.#totals,
+      connections: this.#connections.size,
+      groups: this.#groups.size,
+      evictions: this.#evictions,
+      pending: this.#pending.size,
+      seq: this.#seq,
+    };
+  }
+
+  // ---- internals --------------------------------------------------------------------------
+
+  #connectionOrThrow(id: ConnectionId): Connection<TPayload> {
+    const connection = this.#connections.get(id);
+    if (connection === undefined) throw new UnknownConnectionError(id);
+    return connection;
+  }
+
+  #groupOrThrow(name: string): Group<TPayload> {
+    const group = this.#groups.get(name);
+    if (group === undefined) {
+      assertGroupName(name); // an invalid name deserves INVALID_NAME, not UNKNOWN_GROUP
+      throw new UnknownGroupError(name);
+    }
+    return group;
+  }
+
+  #checkEmitter(sender: Connection<TPayload>, group: Group<TPayload>): void {
+    const { emitters } = group.options;
+    if (emitters === 'anyone' || sender === group.owner) return;
+    if (emitters === 'members' && group.members.has(sender.id)) return;
+    throw new NotPermittedError(
+      group.name,
+      emitters === 'owner'
+        ? `only the owner may emit on '${group.name}'`
+        : `only the owner and members may emit on '${group.name}'`,
+    );
+  }
+
+  #checkFilters(filters: readonly Filter[]): void {
+    if (filters.length > this.limits.maxFiltersPerMembership) {
+      throw new LimitExceededError('maxFiltersPerMembership', this.limits.maxFiltersPerMembership);
+    }
+    for (const filter of filters) {
+      if (filter.signal !== undefined && signalNameProblem(filter.signal) !== undefined) {
+        assertSignalName(filter.signal);
+      }
+      if (filter.fields !== undefined && Object.keys(filter.fields).length > this.limits.maxFieldsPerFilter) {
+        throw new LimitExceededError('maxFieldsPerFilter', this.limits.maxFieldsPerFilter);
+      }
+    }
+  }
+
+  #join(
+    connection: Connection<TPayload>,
+    name: string,
+    filters: readonly Filter[],
+    ahead?: (result: JoinResult) => { data: unknown; size: number },
+  ): JoinResult {
+    const group = this.#groups.get(name) as Group<TPayload>;
+    const membership: Membership<TPayload> = { connection, group, filters: Object.freeze([...filters]) };
+    group.members.set(connection.id, membership);
+    connection.memberships.set(name, membership);
+    this.#index(membership);
+    const matching = [...group.retained.values()].filter(
+      ({ message, fields }) =>
+        filters.length === 0 || anyFilterMatches(filters, message.signal, message.sender, fields),
+    );
+    const result = {
+      group: name,
+      startSeq: this.#seq + 1,
+      startGroupSeq: group.seq + 1,
+      retained: matching.length,
+    };
+    // The driver's reply goes first, so a client learns of the membership before its retained values.
+    if (ahead !== undefined) this.#enqueue(connection, { kind: 'direct', ...ahead(result) });
+    for (const { message } of matching)
+      this.#enqueue(connection, { ...message, retained: true, wire: undefined });
+    return result;
+  }
+
+  #index(membership: Membership<TPayload>): void {
+    const { group, filters } = membership;
+    if (filters.length === 0) {
+      group.open.add(membership);
+      return;
+    }
+    for (const filter of filters) {
+      if (filter.signal === undefined) {
+        group.wildcard.add(membership);
+      } else {
+        let set = group.bySignal.get(filter.signal);
+        if (set === undefined) {
+          set = new Set();
+          group.bySignal.set(filter.signal, set);
+        }
+        set.add(membership);
+      }
+    }
+  }
+
+  #unlink(membership: Membership<TPayload>): void {
+    const { group, connection, filters } = membership;
+    group.members.delete(connection.id);
+    connection.memberships.delete(group.name);
+    group.open.delete(membership);
+    group.wildcard.delete(membership);
+    for (const filter of filters) {
+      if (filter.signal === undefined) continue;
+      const set = group.bySignal.get(filter.signal);
+      if (set === undefined) continue;
+      set.delete(membership);
+      if (set.size === 0) group.bySignal.delete(filter.signal);
+    }
+  }
+
+  /** The exact recipient set of one message. Cost grows with the members checked, not the bus. */
+  #recipients(
+    group: Group<TPayload>,
+    input: EmitInput<TPayload>,
+    fields: LazyFields,
+  ): Connection<TPayload>[] {
+    const stamp = ++this.#stamp;
+    const sender = input.sender;
+    const skipSender = !group.options.loopback;
+    const out: Connection<TPayload>[] = [];
+    for (const membership of group.open) {
+      const connection = membership.connection;
+      if (skipSender && connection.id === sender) continue;
+      connection.stamp = stamp;
+      out.push(connection);
+    }
+    const bySignal = group.bySignal.get(input.signal);
+    if (group.wildcard.size > 0 || bySignal !== undefined) {
+      const consider = (membership: Membership<TPayload>): void => {
+        const connection = membership.connection;
+        if (connection.stamp === stamp || (skipSender && connection.id === sender)) return;
+        if (!anyFilterMatches(membership.filters, input.signal, sender, fields)) return;
+        connection.stamp = stamp;
+        out.push(connection);
+      };
+      for (const membership of group.wildcard) consider(membership);
+      if (bySignal !== undefined) for (const membership of bySignal) consider(membership);
+    }
+    // Send-to-peer: the owner hears its members without being one (the seed's UNIX_MREQ_SEND_TO_PEER).
+    const owner = group.owner;
+    if (
+      group.options.sendToPeer &&
+      owner.id !== sender &&
+      owner.stamp !== stamp &&
+      group.members.has(sender)
+    ) {
+      owner.stamp = stamp;
+      out.push(owner);
+    }
+    return out;
+  }
+
+  #attempt(
+    sender: Connection<TPayload>,
+    group: Group<TPayload>,
+    input: EmitInput<TPayload>,
+    fields: LazyFields,
+    pending: PendingEmit<TPayload> | undefined,
+  ): EmitOutcome {
+    let recipients = this.#recipients(group, input, fields);
+    const size = input.size;
+    let full: Connection<TPayload>[] | undefined;
+    for (const connection of recipients) {
+      const bytes = connection.queue.bytes;
+      // An empty queue always takes one message, so a message larger than the limit still moves.
+      if (bytes > 0 && bytes + size > connection.maxQueueBytes) {
+        full ??= [];
+        full.push(connection);
+      }
+    }
+    let evicted: ConnectionId[] = [];
+    if (full !== undefined) {
+      switch (group.options.onFull) {
+        case 'reject':
+          throw new QueueFullError(
+            group.name,
+            full.map((c) => c.id),
+          );
+        case 'evict': {
+          for (const connection of full) this.#evict(connection);
+          if (this.#groups.get(group.name) !== group) throw new UnknownGroupError(group.name);
+          if (sender.gone) throw new UnknownConnectionError(sender.id);
+          evicted = full.map((c) => c.id);
+          recipients = recipients.filter((c) => !c.gone);
+          break;
+        }
+        case 'block': {
+          const waiting = pending ?? { sender, group, input, fields, waitingOn: [] };
+          const before = waiting.waitingOn;
+          waiting.waitingOn = full;
+          for (const connection of full) {
+            connection.blocking.add(waiting);
+            connection.stalledSince ??= this.#now;
+          }
+          for (const connection of before) if (!full.includes(connection)) this.#release(connection, waiting);
+          if (pending === undefined) {
+            sender.pending = waiting;
+            this.#pending.add(waiting);
+          }
+          return { status: 'blocked' };
+        }
+      }
+    }
+    // [GUARANTEE: order] sequence at the moment of queueing, queue to all at once.
+    const message: Message<TPayload> = {
+      kind: 'signal',
+      seq: ++this.#seq,
+      groupSeq: ++group.seq,
+      group: group.name,
+      signal: input.signal,
+      sender: sender.id,
+      payload: input.payload,
+      size,
+      retained: false,
+      wire: undefined,
+    };
+    for (const connection of recipients) this.#enqueue(connection, message);
+    if (group.options.retain) this.#retain(group, message, fields);
+    const delivered = recipients.length;
+    group.stats.messages++;
+    group.stats.deliveries += delivered;
+    group.stats.bytes += size * delivered;
+    this.#totals.messages++;
+    this.#totals.deliveries += delivered;
+    this.#totals.bytes += size * delivered;
+    return {
+      status: 'accepted',
+      seq: message.seq,
+      groupSeq: message.groupSeq,
+      recipients: delivered,
+      evicted,
+    };
+  }
+
+  /** Keeps the last value of each signal; past the byte limit, the least recently updated go. */
+  #retain(group: Group<TPayload>, message: Message<TPayload>, fields: LazyFields): void {
+    const previous = group.retained.get(message.signal);
+    if (previous !== undefined) {
+      group.retained.delete(message.signal);
+      group.retainedBytes -= previous.message.size;
+    }
+    const max = this.limits.maxRetainedBytesPerGroup;
+    if (message.size > max) return; // too large to keep; a stale older value must not be replayed either
+    for (const [signal, entry] of group.retained) {
+      if (group.retainedBytes + message.size <= max) break;
+      group.retained.delete(signal);
+      group.retainedBytes -= entry.message.size;
+    }
+    group.retained.set(message.signal, { message, fields });
+    group.retainedBytes += message.size;
+  }
+
+  #enqueue(connection: Connection<TPayload>, item: Item<TPayload>): void {
+    const wasEmpty = connection.queue.length === 0;
+    connection.queue.push(item);
+    if (wasEmpty) this.#hooks.readable?.(connection.id);
+  }
+
+  #close(group: Group<TPayload>, reason: CloseReason): void {
+    this.#groups.delete(group.name);
+    group.owner.owned.delete(group.name);
+    const notice: GroupClosedNotice = {
+      kind: 'group-closed',
+      group: group.name,
+      reason,
+      size: 64 + group.name.length,
+    };
+    for (const membership of [...group.members.values()]) {
+      this.#unlink(membership);
+      if (!membership.connection.gone) this.#enqueue(membership.connection, notice);
+    }
+    // Emits waiting to go to this group now fail; let the retry report it.
+    for (const pending of this.#pending) if (pending.group === group) this.#retry.add(pending);
+  }
+
+  #evict(connection: Connection<TPayload>): void {
+    if (connection.gone) return;
+    this.#evictions++;
+    this.#remove(connection, 'owner-evicted');
+    this.#hooks.evicted?.(connection.id);
+  }
+
+  #remove(connection: Connection<TPayload>, reason: CloseReason): void {
+    connection.gone = true;
+    this.#connections.delete(connection.id);
+    const own = connection.pending;
+    if (own !== undefined) {
+      connection.pending = undefined;
+      this.#pending.delete(own);
+      this.#retry.delete(own);
+      for (const c of own.waitingOn) this.#release(c, own);
+    }
+    for (const membership of [...connection.memberships.values()]) this.#unlink(membership);
+    for (const group of [...connection.owned.values()]) this.#close(group, reason);
+    for (const pending of connection.blocking) this.#retry.add(pending);
+    connection.blocking.clear();
+    connection.queue.clear();
+  }
+
+  /** `connection` no longer holds up `pending`; its stall clock stops once it holds up nothing. */
+  #release(connection: Connection<TPayload>, pending: PendingEmit<TPayload>): void {
+    connection.blocking.delete(pending);
+    if (connection.blocking.size === 0) connection.stalledSince = undefined;
+  }
+
+  /** Tries blocked emits again, oldest first, until none can make progress. */
+  #settle(): void {
+    if (this.#settling) return;
+    this.#settling = true;
+    try {
+      while (this.#retry.size > 0) {
+        let progressed = false;
+        for (const pending of this.#pending) {
+          if (!this.#retry.has(pending)) continue;
+          this.#retry.delete(pending);
+          progressed = true;
+          this.#retryOne(pending);
+        }
+        if (!progressed) this.#retry.clear();
+      }
+    } finally {
+      this.#settling = false;
+    }
+  }
+
+  #retryOne(pending: PendingEmit<TPayload>): void {
+    const { sender } = pending;
+    let outcome: EmitOutcome | EngineError;
+    try {
+      if (this.#groups.get(pending.group.name) !== pending.group)
+        throw new UnknownGroupError(pending.group.name);
+      outcome = this.#attempt(sender, pending.group, pending.input, pending.fields, pending);
+    } catch (error) {
+      outcome = error as EngineError;
+    }
+    if (!(outcome instanceof Error) && outcome.status === 'blocked') return;
+    for (const connection of pending.waitingOn) this.#release(connection, pending);
+    this.#pending.delete(pending);
+    if (sender.pending === pending) sender.pending = undefined;
+    if (!sender.gone) this.#hooks.settled?.(sender.id, outcome);
+  }
+
+  #groupInfo(group: Group<TPayload>): GroupInfo {
+    return {
+      name: group.name,
+      owner: group.owner.id,
+      options: group.options,
+      meta: group.meta,
+      members: group.members.size,
+      seq: group.seq,
+      retainedBytes: group.retainedBytes,
+      stats: { ...group.stats },
+    };
+  }
+}
+
+function definedOnly<T extends object>(value: T): Partial<T> {
+  const out: Partial<T> = {};
+  for (const key of Object.keys(value) as (keyof T)[]) if (value[key] !== undefined) out[key] = value[key];
+  return out;
+}
