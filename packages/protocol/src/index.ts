@@ -1,1 +1,46 @@
-export const placeholder = 1;
+// The public API of @chorus/protocol: named re-exports only, values and types apart.
+
+export {
+  DEFAULT_MAX_FRAME_BYTES,
+  FRAME_PREFIX_BYTES,
+  MAX_NESTING_DEPTH,
+  MAX_SERIAL,
+  PROTOCOL_VERSION,
+} from './constants.js';
+export type { ProtocolErrorOptions } from './errors.js';
+export { ErrorCode, isProtocolError, ProtocolError } from './errors.js';
+export type { FrameDecoderOptions, FrameHandler } from './frame-decoder.js';
+export { FrameDecoder } from './frame-decoder.js';
+export { encodeFrame, encodeSignalFrame } from './frame-encoder.js';
+export { parseClientHeader, parseServerHeader } from './header-parser.js';
+export type {
+  Bye,
+  ClientMessage,
+  ClientMessageType,
+  CloseRequest,
+  CreateRequest,
+  EmitReplyResult,
+  EmitRequest,
+  EmitterPolicy,
+  ErrorReply,
+  Filter,
+  FilterValue,
+  GroupClosedNotice,
+  GroupClosedReason,
+  GroupOptions,
+  Hello,
+  JoinReplyResult,
+  JoinRequest,
+  JoinResult,
+  JoinSpec,
+  LeaveRequest,
+  Limits,
+  OnFullPolicy,
+  PingRequest,
+  Reply,
+  ServerMessage,
+  ServerMessageType,
+  SignalMessage,
+  Welcome,
+} from './messages.js';
+export { decodePayload, encodePayload } from './payload.js';

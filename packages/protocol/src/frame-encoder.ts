@@ -1,0 +1,232 @@
+import { FRAME_PREFIX_BYTES, MAX_U32 } from './constants.js';
+import type { ClientMessage, ServerMessage } from './messages.js';
+import { withEncoded } from './msgpack.js';
+
+const EMPTY = new Uint8Array(0);
+
+/**
+ * Builds one frame in a single contiguous buffer: the 8-byte prefix, the MessagePack header,
+ * then the payload. Header properties that are `undefined` are left out. The header is not
+ * validated (it is typed); the frame-size limit is the caller's to check against
+ * `welcome.limits.maxFrameBytes`. Throws ProtocolError BAD_MSGPACK when a value in the header
+ * cannot be encoded, RangeError when a length does not fit in a u32.
+ *
+ * @example
+ * ```ts
+ * socket.write(encodeFrame({ t: 'ping', s: 7 }));
+ * socket.write(encodeFrame({ t: 'emit', s: 8, g: 'logs', sig: 'line' }, encodePayload('hello')));
+ * ```
+ */
+export function encodeFrame(header: ClientMessage | ServerMessage, payload: Uint8Array = EMPTY): Uint8Array {
+  if (payload.length > MAX_U32)
+    throw new RangeError(`payload of ${payload.length} bytes does not fit a frame`);
+  return withEncoded(header, 'header', (bytes) => {
+    if (bytes.length > MAX_U32) throw new RangeError(`header of ${bytes.length} bytes does not fit a frame`);
+    const frame = new Uint8Array(FRAME_PREFIX_BYTES + bytes.length + payload.length);
+    writeU32(frame, 0, bytes.length);
+    writeU32(frame, 4, payload.length);
+    frame.set(bytes, FRAME_PREFIX_BYTES);
+    frame.set(payload, FRAME_PREFIX_BYTES + bytes.length);
+    return frame;
+  });
+}
+
+/*
+ * encodeSignalFrame writes the MessagePack of one fixed shape by hand, because the daemon builds
+ * one `sig` frame per emit and a generic encoder walks keys and grows buffers. The bytes are the
+ * ones encodeFrame produces for { t: 'sig', seq, gseq, g, sig, from, r? } (same key order, same
+ * smallest integer and string formats), which signal-frame.test.ts checks.
+ *
+ *   8x map(6|7) | a1 't' a3 "sig" | a3 "seq" uint | a4 "gseq" uint | a1 'g' str
+ *               | a3 "sig" str | a4 "from" str | [a1 'r' c3]
+ */
+const KEY_T_SIG_KEY_SEQ = [0xa1, 0x74, 0xa3, 0x73, 0x69, 0x67, 0xa3, 0x73, 0x65, 0x71];
+const KEY_GSEQ = [0xa4, 0x67, 0x73, 0x65, 0x71];
+const KEY_G = [0xa1, 0x67];
+const KEY_SIG = [0xa3, 0x73, 0x69, 0x67];
+const KEY_FROM = [0xa4, 0x66, 0x72, 0x6f, 0x6d];
+const KEY_R_TRUE = [0xa1, 0x72, 0xc3];
+const FIXED_HEADER_BYTES =
+  1 + KEY_T_SIG_KEY_SEQ.length + KEY_GSEQ.length + KEY_G.length + KEY_SIG.length + KEY_FROM.length;
+
+/**
+ * Fast path for the daemon's hot loop: the frame of a `sig` message, byte for byte what
+ * `encodeFrame({ t: 'sig', seq, gseq, g: group, sig: signal, from, r: retained || undefined }, payload)`
+ * produces. `seq` and `gseq` must be non-negative safe integers (not checked, for speed).
+ *
+ * @example
+ * ```ts
+ * const frame = encodeSignalFrame(42, 8, 'logs', 'line', ':1.3', false, payload);
+ * for (const member of members) member.write(frame); // one buffer shared by every recipient
+ * ```
+ */
+export function encodeSignalFrame(
+  seq: number,
+  gseq: number,
+  group: string,
+  signal: string,
+  from: string,
+  retained: boolean,
+  payload: Uint8Array,
+): Uint8Array {
+  const groupBytes = utf8Length(group);
+  const signalBytes = utf8Length(signal);
+  const fromBytes = utf8Length(from);
+  const headerLength =
+    FIXED_HEADER_BYTES +
+    uintSize(seq) +
+    uintSize(gseq) +
+    strSize(groupBytes) +
+    strSize(signalBytes) +
+    strSize(fromBytes) +
+    (retained ? KEY_R_TRUE.length : 0);
+  if (payload.length > MAX_U32)
+    throw new RangeError(`payload of ${payload.length} bytes does not fit a frame`);
+  const frame = new Uint8Array(FRAME_PREFIX_BYTES + headerLength + payload.length);
+  writeU32(frame, 0, headerLength);
+  writeU32(frame, 4, payload.length);
+  let pos = FRAME_PREFIX_BYTES;
+  frame[pos++] = retained ? 0x87 : 0x86;
+  pos = writeBytes(frame, pos, KEY_T_SIG_KEY_SEQ);
+  pos = writeUint(frame, pos, seq);
+  pos = writeBytes(frame, pos, KEY_GSEQ);
+  pos = writeUint(frame, pos, gseq);
+  pos = writeBytes(frame, pos, KEY_G);
+  pos = writeStr(frame, pos, group, groupBytes);
+  pos = writeBytes(frame, pos, KEY_SIG);
+  pos = writeStr(frame, pos, signal, signalBytes);
+  pos = writeBytes(frame, pos, KEY_FROM);
+  pos = writeStr(frame, pos, from, fromBytes);
+  if (retained) pos = writeBytes(frame, pos, KEY_R_TRUE);
+  frame.set(payload, pos);
+  return frame;
+}
+
+/** Writes `value` as a big-endian u32 at `pos`. */
+export function writeU32(bytes: Uint8Array, pos: number, value: number): void {
+  bytes[pos] = value >>> 24;
+  bytes[pos + 1] = value >>> 16;
+  bytes[pos + 2] = value >>> 8;
+  bytes[pos + 3] = value;
+}
+
+function writeBytes(target: Uint8Array, pos: number, source: readonly number[]): number {
+  for (let i = 0; i < source.length; i++) target[pos + i] = source[i]!;
+  return pos + source.length;
+}
+
+// MessagePack's smallest unsigned format for a non-negative safe integer (as @msgpack/msgpack).
+function uintSize(value: number): number {
+  if (value < 0x80) return 1;
+  if (value < 0x100) return 2;
+  if (value < 0x10000) return 3;
+  if (value < 0x1_0000_0000) return 5;
+  return 9;
+}
+
+function writeUint(target: Uint8Array, pos: number, value: number): number {
+  if (value < 0x80) {
+    target[pos] = value;
+    return pos + 1;
+  }
+  if (value < 0x100) {
+    target[pos] = 0xcc;
+    target[pos + 1] = value;
+    return pos + 2;
+  }
+  if (value < 0x10000) {
+    target[pos] = 0xcd;
+    target[pos + 1] = value >>> 8;
+    target[pos + 2] = value;
+    return pos + 3;
+  }
+  if (value < 0x1_0000_0000) {
+    target[pos] = 0xce;
+    writeU32(target, pos + 1, value);
+    return pos + 5;
+  }
+  target[pos] = 0xcf;
+  writeU32(target, pos + 1, Math.floor(value / 0x1_0000_0000));
+  writeU32(target, pos + 5, value >>> 0);
+  return pos + 9;
+}
+
+function strSize(byteLength: number): number {
+  if (byteLength < 32) return 1 + byteLength;
+  if (byteLength < 0x100) return 2 + byteLength;
+  if (byteLength < 0x10000) return 3 + byteLength;
+  return 5 + byteLength;
+}
+
+function writeStr(target: Uint8Array, pos: number, value: string, byteLength: number): number {
+  let at = pos;
+  if (byteLength < 32) {
+    target[at++] = 0xa0 | byteLength;
+  } else if (byteLength < 0x100) {
+    target[at++] = 0xd9;
+    target[at++] = byteLength;
+  } else if (byteLength < 0x10000) {
+    target[at++] = 0xda;
+    target[at++] = byteLength >>> 8;
+    target[at++] = byteLength;
+  } else {
+    target[at++] = 0xdb;
+    writeU32(target, at, byteLength);
+    at += 4;
+  }
+  if (byteLength === value.length) {
+    // ASCII: one byte per UTF-16 unit, the common case for names.
+    for (let i = 0; i < value.length; i++) target[at + i] = value.charCodeAt(i);
+    return at + byteLength;
+  }
+  return writeUtf8(target, at, value);
+}
+
+// UTF-8 by hand: TextEncoder is not in the ES lib this package compiles against, and names are
+// short. A lone surrogate becomes U+FFFD (3 bytes), as TextEncoder does.
+function utf8Length(value: string): number {
+  let length = 0;
+  for (let i = 0; i < value.length; i++) {
+    const unit = value.charCodeAt(i);
+    if (unit < 0x80) length += 1;
+    else if (unit < 0x800) length += 2;
+    else if (isHighSurrogate(unit) && isLowSurrogate(value.charCodeAt(i + 1))) {
+      length += 4;
+      i++;
+    } else length += 3;
+  }
+  return length;
+}
+
+function writeUtf8(target: Uint8Array, pos: number, value: string): number {
+  let at = pos;
+  for (let i = 0; i < value.length; i++) {
+    let point = value.charCodeAt(i);
+    if (point < 0x80) {
+      target[at++] = point;
+    } else if (point < 0x800) {
+      target[at++] = 0xc0 | (point >> 6);
+      target[at++] = 0x80 | (point & 0x3f);
+    } else if (isHighSurrogate(point) && isLowSurrogate(value.charCodeAt(i + 1))) {
+      point = 0x10000 + ((point - 0xd800) << 10) + (value.charCodeAt(++i) - 0xdc00);
+      target[at++] = 0xf0 | (point >> 18);
+      target[at++] = 0x80 | ((point >> 12) & 0x3f);
+      target[at++] = 0x80 | ((point >> 6) & 0x3f);
+      target[at++] = 0x80 | (point & 0x3f);
+    } else {
+      if (point >= 0xd800 && point <= 0xdfff) point = 0xfffd;
+      target[at++] = 0xe0 | (point >> 12);
+      target[at++] = 0x80 | ((point >> 6) & 0x3f);
+      target[at++] = 0x80 | (point & 0x3f);
+    }
+  }
+  return at;
+}
+
+function isHighSurrogate(unit: number): boolean {
+  return unit >= 0xd800 && unit <= 0xdbff;
+}
+
+function isLowSurrogate(unit: number): boolean {
+  return unit >= 0xdc00 && unit <= 0xdfff;
+}

@@ -1,0 +1,60 @@
+// The public surface: other packages code against these names, and the package must stay
+// loadable in a browser (no Node built-ins, no Buffer) in everything but tests.
+
+import { readdirSync, readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import * as api from './index.js';
+
+describe('public API', () => {
+  it('exports exactly these values', () => {
+    expect(Object.keys(api).sort()).toEqual(
+      [
+        'DEFAULT_MAX_FRAME_BYTES',
+        'ErrorCode',
+        'FRAME_PREFIX_BYTES',
+        'FrameDecoder',
+        'MAX_NESTING_DEPTH',
+        'MAX_SERIAL',
+        'PROTOCOL_VERSION',
+        'ProtocolError',
+        'decodePayload',
+        'encodeFrame',
+        'encodePayload',
+        'encodeSignalFrame',
+        'isProtocolError',
+        'parseClientHeader',
+        'parseServerHeader',
+      ].sort(),
+    );
+  });
+
+  it('has the agreed constants', () => {
+    expect(api.PROTOCOL_VERSION).toBe(1);
+    expect(api.DEFAULT_MAX_FRAME_BYTES).toBe(1_048_576);
+    expect(api.FRAME_PREFIX_BYTES).toBe(8);
+    expect(api.MAX_SERIAL).toBe(2 ** 32 - 1);
+  });
+});
+
+describe('browser safety', () => {
+  // Reason: the client SDK bundles this package for browsers; one `node:` import breaks that.
+  const sourceDir = new URL('.', import.meta.url);
+  const sources = readdirSync(sourceDir).filter((file) => file.endsWith('.ts') && !file.endsWith('.test.ts'));
+
+  it('finds the sources', () => {
+    expect(sources).toContain('index.ts');
+  });
+
+  for (const file of sources) {
+    it(`${file} uses no Node built-ins`, () => {
+      // Comments may mention these words; only code counts.
+      const code = readFileSync(new URL(file, sourceDir), 'utf8')
+        .replace(/\/\*[\s\S]*?\*\//g, '')
+        .replace(/\/\/.*$/gm, '');
+      expect(code).not.toMatch(/from\s+'node:|require\(|\bBuffer\b|\bprocess\b/);
+      for (const [, specifier] of code.matchAll(/from\s+'([^']+)'/g)) {
+        expect(specifier === '@msgpack/msgpack' || specifier!.startsWith('./'), specifier).toBe(true);
+      }
+    });
+  }
+});

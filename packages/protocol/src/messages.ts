@@ -1,0 +1,402 @@
+/*
+ * Message types. Property names are the wire keys exactly, so a header is encoded and decoded
+ * without any renaming. Optional properties are absent (not `undefined`) in parsed messages.
+ */
+
+/** Scalar a payload field is compared with in a filter's `eq`. */
+export type FilterValue = string | number | boolean | null;
+
+/**
+ * A membership filter: every condition given must hold. A membership receives a signal when it
+ * has no filter or when any of its filters matches.
+ *
+ * @example
+ * ```ts
+ * const onlyErrors: Filter = { sig: 'log', eq: { level: 'error' } };
+ * ```
+ */
+export interface Filter {
+  /** Only this signal name. */
+  sig?: string;
+  /** Only from this sender (unique name `:1.N`). */
+  from?: string;
+  /** Equality on top-level fields of the decoded payload map. */
+  eq?: Record<string, FilterValue>;
+}
+
+/**
+ * A group to join in `hello`, with optional filters.
+ *
+ * @example
+ * ```ts
+ * const hello: Hello = { t: 'hello', v: 1, join: [{ g: 'logs', f: [{ sig: 'error' }] }] };
+ * ```
+ */
+export interface JoinSpec {
+  g: string;
+  f?: Filter[];
+}
+
+/**
+ * Where a membership starts: the first signal it can receive comes after these sequence numbers.
+ *
+ * @example
+ * ```ts
+ * const joined: JoinResult = { g: 'logs', startSeq: 41, startGroupSeq: 7 };
+ * ```
+ */
+export interface JoinResult {
+  g: string;
+  startSeq: number;
+  startGroupSeq: number;
+}
+
+/**
+ * Who may emit in a group.
+ *
+ * @example
+ * ```ts
+ * const policy: EmitterPolicy = 'owner';
+ * ```
+ */
+export type EmitterPolicy = 'owner' | 'members' | 'anyone';
+
+/**
+ * What an emit does when a recipient's queue is full.
+ *
+ * @example
+ * ```ts
+ * const policy: OnFullPolicy = 'reject';
+ * ```
+ */
+export type OnFullPolicy = 'block' | 'reject' | 'evict';
+
+/**
+ * Options of a group, given in `create`. Absent options take the daemon's defaults.
+ *
+ * @example
+ * ```ts
+ * const o: GroupOptions = { emitters: 'owner', retain: true };
+ * ```
+ */
+export interface GroupOptions {
+  emitters?: EmitterPolicy;
+  loopback?: boolean;
+  sendToPeer?: boolean;
+  onFull?: OnFullPolicy;
+  retain?: boolean;
+}
+
+/**
+ * Limits the daemon announces in `welcome` (a map of numbers; more keys may appear).
+ *
+ * @example
+ * ```ts
+ * if (payload.length > welcome.limits.maxFrameBytes - 64) throw new Error('too big');
+ * ```
+ */
+export interface Limits {
+  /** Bound on `headerLength + payloadLength` of any frame, either direction (bytes). */
+  maxFrameBytes: number;
+  /** Bound on the bytes queued towards one connection (bytes). */
+  maxQueueBytes: number;
+  [name: string]: number;
+}
+
+// ---- client -> daemon ----
+
+/**
+ * First frame of every connection.
+ *
+ * @example
+ * ```ts
+ * const hello: Hello = { t: 'hello', v: PROTOCOL_VERSION, client: 'my-tool' };
+ * ```
+ */
+export interface Hello {
+  t: 'hello';
+  v: number;
+  join?: JoinSpec[];
+  token?: string;
+  client?: string;
+}
+
+/**
+ * Creates a group owned by the sender.
+ *
+ * @example
+ * ```ts
+ * const create: CreateRequest = { t: 'create', s: 1, g: 'logs', o: { emitters: 'owner' } };
+ * ```
+ */
+export interface CreateRequest {
+  t: 'create';
+  s: number;
+  g: string;
+  o?: GroupOptions;
+  /** JSON Schema of the group's contract, stored for tools. */
+  schema?: unknown;
+}
+
+/**
+ * Joins a group.
+ *
+ * @example
+ * ```ts
+ * const join: JoinRequest = { t: 'join', s: 2, g: 'logs', f: [{ sig: 'error' }] };
+ * ```
+ */
+export interface JoinRequest {
+  t: 'join';
+  s: number;
+  g: string;
+  f?: Filter[];
+}
+
+/**
+ * Leaves a group.
+ *
+ * @example
+ * ```ts
+ * const leave: LeaveRequest = { t: 'leave', s: 3, g: 'logs' };
+ * ```
+ */
+export interface LeaveRequest {
+  t: 'leave';
+  s: number;
+  g: string;
+}
+
+/**
+ * Closes a group the sender owns.
+ *
+ * @example
+ * ```ts
+ * const close: CloseRequest = { t: 'close', s: 4, g: 'logs' };
+ * ```
+ */
+export interface CloseRequest {
+  t: 'close';
+  s: number;
+  g: string;
+}
+
+/**
+ * Emits a signal in a group; the frame's payload is the signal payload.
+ *
+ * @example
+ * ```ts
+ * const frame = encodeFrame({ t: 'emit', s: 5, g: 'logs', sig: 'line' }, encodePayload({ text: 'hi' }));
+ * ```
+ */
+export interface EmitRequest {
+  t: 'emit';
+  s: number;
+  g: string;
+  sig: string;
+}
+
+/**
+ * Asks for an `ok` (round trip, liveness).
+ *
+ * @example
+ * ```ts
+ * const ping: PingRequest = { t: 'ping', s: 6 };
+ * ```
+ */
+export interface PingRequest {
+  t: 'ping';
+  s: number;
+}
+
+/**
+ * Any message a client sends.
+ *
+ * @example
+ * ```ts
+ * function serialOf(message: ClientMessage): number | undefined {
+ *   return message.t === 'hello' ? undefined : message.s;
+ * }
+ * ```
+ */
+export type ClientMessage =
+  | Hello
+  | CreateRequest
+  | JoinRequest
+  | LeaveRequest
+  | CloseRequest
+  | EmitRequest
+  | PingRequest;
+
+/**
+ * The `t` of a client message.
+ *
+ * @example
+ * ```ts
+ * const t: ClientMessageType = 'emit';
+ * ```
+ */
+export type ClientMessageType = ClientMessage['t'];
+
+// ---- daemon -> client ----
+
+/**
+ * Answer to `hello`.
+ *
+ * @example
+ * ```ts
+ * const welcome: Welcome = {
+ *   t: 'welcome', v: 1, name: ':1.7', seq: 0,
+ *   limits: { maxFrameBytes: 1_048_576, maxQueueBytes: 8_388_608 }, joined: [],
+ * };
+ * ```
+ */
+export interface Welcome {
+  t: 'welcome';
+  v: number;
+  /** The connection's unique name, `:1.N`. */
+  name: string;
+  /** Last bus sequence number assigned so far (0 if none). */
+  seq: number;
+  limits: Limits;
+  /** One entry per `hello.join` entry, same order. */
+  joined: JoinResult[];
+}
+
+/**
+ * Success answer to the request with serial `s`.
+ *
+ * @example
+ * ```ts
+ * const ok: Reply = { t: 'ok', s: 5, r: { seq: 42, gseq: 8, n: 3 } };
+ * ```
+ */
+export interface Reply {
+  t: 'ok';
+  s: number;
+  r?: Record<string, unknown>;
+}
+
+/**
+ * `ok.r` of a `join`.
+ *
+ * @example
+ * ```ts
+ * const { startSeq } = reply.r as JoinReplyResult;
+ * ```
+ */
+export interface JoinReplyResult {
+  startSeq: number;
+  startGroupSeq: number;
+}
+
+/**
+ * `ok.r` of an `emit`: the sequence numbers given to the signal and its recipient count.
+ *
+ * @example
+ * ```ts
+ * const { seq, n } = reply.r as EmitReplyResult;
+ * ```
+ */
+export interface EmitReplyResult {
+  seq: number;
+  gseq: number;
+  n: number;
+}
+
+/**
+ * Failure answer: to the request with serial `s`, or to the connection when `s` is absent.
+ * `code` is a string, not only {@link ErrorCode}, so a newer daemon's codes still parse.
+ *
+ * @example
+ * ```ts
+ * const err: ErrorReply = { t: 'err', s: 2, code: 'UNKNOWN_GROUP', msg: "no group named 'logs'" };
+ * ```
+ */
+export interface ErrorReply {
+  t: 'err';
+  s?: number;
+  code: string;
+  msg: string;
+  /** The daemon closes the connection after this message. */
+  fatal?: boolean;
+  data?: unknown;
+}
+
+/**
+ * A signal delivered to a member; the frame's payload is the payload as emitted.
+ *
+ * @example
+ * ```ts
+ * const sig: SignalMessage = { t: 'sig', seq: 42, gseq: 8, g: 'logs', sig: 'line', from: ':1.3' };
+ * ```
+ */
+export interface SignalMessage {
+  t: 'sig';
+  seq: number;
+  gseq: number;
+  g: string;
+  sig: string;
+  from: string;
+  /** True when this is a retained value replayed on join. */
+  r?: boolean;
+}
+
+/**
+ * Why a group closed.
+ *
+ * @example
+ * ```ts
+ * const reason: GroupClosedReason = 'owner-left';
+ * ```
+ */
+export type GroupClosedReason = 'closed' | 'owner-left' | 'owner-evicted' | 'shutdown';
+
+/**
+ * A group the client belonged to was closed.
+ *
+ * @example
+ * ```ts
+ * const notice: GroupClosedNotice = { t: 'gclosed', g: 'logs', reason: 'owner-left' };
+ * ```
+ */
+export interface GroupClosedNotice {
+  t: 'gclosed';
+  g: string;
+  reason: GroupClosedReason;
+}
+
+/**
+ * The daemon is shutting down; the socket closes once queued frames are flushed.
+ *
+ * @example
+ * ```ts
+ * const bye: Bye = { t: 'bye', reason: 'shutdown' };
+ * ```
+ */
+export interface Bye {
+  t: 'bye';
+  reason: string;
+}
+
+/**
+ * Any message the daemon sends.
+ *
+ * @example
+ * ```ts
+ * function onMessage(message: ServerMessage): void {
+ *   if (message.t === 'sig') console.log(message.g, message.sig);
+ * }
+ * ```
+ */
+export type ServerMessage = Welcome | Reply | ErrorReply | SignalMessage | GroupClosedNotice | Bye;
+
+/**
+ * The `t` of a daemon message.
+ *
+ * @example
+ * ```ts
+ * const t: ServerMessageType = 'sig';
+ * ```
+ */
+export type ServerMessageType = ServerMessage['t'];
