@@ -2,7 +2,7 @@ export type { ConfigFile, DaemonLimits } from './config.js';
 export { ConfigError, defaultDaemonLimits, loadConfig, parseConfig } from './config.js';
 export type { DaemonOptions, DaemonStats } from './daemon.js';
 export { Daemon } from './daemon.js';
-export { ListenError, listenUnix } from './listeners/unix.js';
+export { attachSocket, ListenError, listenUnix } from './listeners/unix.js';
 export type { Logger, LogLevel } from './logger.js';
 export { createLogger } from './logger.js';
 export type { SessionSocket, TransportKind } from './session.js';

@@ -4,7 +4,7 @@ import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { type ConfigFile, loadConfig, resolveLimits, resolveLogLevel } from './config.js';
 import { Daemon } from './daemon.js';
-import { listenUnix } from './listeners/unix.js';
+import { attachSocket, listenUnix } from './listeners/unix.js';
 import { createLogger } from './logger.js';
 import { defaultSocketPath } from './socket-path.js';
 
@@ -45,14 +45,7 @@ async function main(): Promise<number> {
 
   let server: Awaited<ReturnType<typeof listenUnix>>;
   try {
-    server = await listenUnix(socketPath, (socket) => {
-      const session = daemon.accept(socket, 'unix');
-      if (session === undefined) return;
-      socket.on('data', (chunk: Buffer) => session.receive(chunk));
-      socket.on('drain', () => daemon.scheduleFlush(session));
-      socket.on('close', () => session.closed());
-      socket.on('error', (error) => log.debug('socket error', { conn: session.name, error: error.message }));
-    });
+    server = await listenUnix(socketPath, (socket) => attachSocket(daemon, socket));
   } catch (error) {
     log.error('cannot start', { error: (error as Error).message, socket: socketPath });
     process.stderr.write(`chorusd: ${(error as Error).message}\n`);

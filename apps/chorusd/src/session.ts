@@ -13,6 +13,7 @@ import {
   ErrorCode,
   encodeFrame,
   encodeSignalFrame,
+  FRAME_PREFIX_BYTES,
   FrameDecoder,
   type Hello,
   PROTOCOL_VERSION,
@@ -45,6 +46,12 @@ export type TransportKind = 'unix' | 'ws';
 
 /** `draining`: the bus is shutting down; queued frames are still written, nothing is read. */
 type State = 'hello' | 'open' | 'draining' | 'closing' | 'closed';
+
+/**
+ * A delivered `sig` header is longer than the `emit` header it came from (seq, gseq, from, r):
+ * this bounds the difference, so that no frame the daemon sends exceeds `maxFrameBytes`.
+ */
+const SIGNAL_HEADER_GROWTH = 64;
 
 /** Payload bytes smaller than this fraction of their read buffer are copied, so a queued message can't pin a whole chunk. */
 const PIN_RATIO = 4;
@@ -323,6 +330,15 @@ export class Session {
   }
 
   #emit(message: EmitRequest, header: Uint8Array, payload: Uint8Array): void {
+    const delivered = FRAME_PREFIX_BYTES + header.byteLength + SIGNAL_HEADER_GROWTH + payload.byteLength;
+    if (delivered > this.#daemon.limits.maxFrameBytes) {
+      this.#replyError(
+        message.s,
+        ErrorCode.LIMIT_EXCEEDED,
+        `message too large: ${delivered} bytes once delivered, maxFrameBytes is ${this.#daemon.limits.maxFrameBytes}`,
+      );
+      return;
+    }
     const owned = payload.byteLength * PIN_RATIO < payload.buffer.byteLength ? payload.slice() : payload;
     const outcome = this.#daemon.engine.emit(
       {

@@ -1,6 +1,7 @@
 import { lstat, mkdir, unlink } from 'node:fs/promises';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { dirname } from 'node:path';
+import type { Daemon } from '../daemon.js';
 
 export class ListenError extends Error {
   readonly code: 'ADDRESS_IN_USE' | 'NOT_A_SOCKET' | 'LISTEN_FAILED';
@@ -70,4 +71,26 @@ function isListening(path: string): Promise<boolean> {
     });
     probe.once('error', () => resolve(false));
   });
+}
+
+/**
+ * Hands an accepted socket to the daemon. An exception while handling one connection's bytes
+ * is a bug, but it must cost only that connection: it is logged and the socket is cut.
+ */
+export function attachSocket(daemon: Daemon, socket: Socket): void {
+  const session = daemon.accept(socket, 'unix');
+  if (session === undefined) return;
+  socket.on('data', (chunk: Buffer) => {
+    try {
+      session.receive(chunk);
+    } catch (error) {
+      daemon.log.error('internal error; closing connection', { conn: session.name, error: String(error) });
+      socket.destroy();
+    }
+  });
+  socket.on('drain', () => daemon.scheduleFlush(session));
+  socket.on('close', () => session.closed());
+  socket.on('error', (error) =>
+    daemon.log.debug('socket error', { conn: session.name, error: error.message }),
+  );
 }

@@ -1,0 +1,367 @@
+/*
+ * The protocol state of one connection, over a Transport and nothing else (no sockets, no timers):
+ * handshake, serials and replies, the emit window, flow control and how the connection ends.
+ * The typed API (contracts, subscriptions) lives in bus.ts on top of it.
+ */
+
+import {
+  type ClientMessage,
+  type CloseRequest,
+  type CreateRequest,
+  DEFAULT_MAX_FRAME_BYTES,
+  type EmitRequest,
+  type ErrorReply,
+  encodeFrame,
+  FRAME_PREFIX_BYTES,
+  FrameDecoder,
+  type GroupClosedNotice,
+  type Hello,
+  type JoinRequest,
+  type LeaveRequest,
+  type PingRequest,
+  PROTOCOL_VERSION,
+  ProtocolError,
+  parseServerHeader,
+  type Reply,
+  type ServerMessage,
+  type SignalMessage,
+  type Welcome,
+} from '@chorus/protocol';
+import {
+  BusError,
+  type ChorusError,
+  ConnectionClosedError,
+  InvalidArgumentError,
+  MessageTooLargeError,
+  ProtocolViolationError,
+} from './errors.js';
+import { Limiter } from './limiter.js';
+import { PendingRequests } from './pending-requests.js';
+import type { CongestionLevel } from './subscription.js';
+import type { Transport } from './transports/transport.js';
+
+type WithoutSerial<T> = T extends unknown ? Omit<T, 's'> : never;
+
+/** A request as the bus builds it; the connection adds the serial. */
+export type RequestMessage = WithoutSerial<
+  CreateRequest | JoinRequest | LeaveRequest | CloseRequest | EmitRequest | PingRequest
+>;
+
+/** What the connection reports upwards. Called synchronously, in wire order. */
+export interface ConnectionListener {
+  /** The handshake succeeded; called before any later frame is handled. */
+  welcome(message: Welcome): void;
+  signal(message: SignalMessage, payload: Uint8Array): void;
+  groupClosed(notice: GroupClosedNotice): void;
+  /** A non-fatal error that answers no pending request (an `err` without serial, an unreadable frame). */
+  error(error: ChorusError): void;
+  /** The connection ended, once: `error` undefined after `close()`, else why it ended. */
+  closed(error: ChorusError | undefined): void;
+}
+
+/** Limits of a connection. */
+export interface ConnectionOptions {
+  /** Emits awaiting their answer (count). */
+  maxInFlight: number;
+  /** Largest incoming frame (bytes). */
+  maxIncomingFrameBytes: number;
+}
+
+type State = 'handshake' | 'open' | 'closing' | 'closed';
+
+/** One connection to the daemon. */
+export class Connection {
+  readonly #transport: Transport;
+  readonly #listener: ConnectionListener;
+  readonly #decoder: FrameDecoder;
+  readonly #pending = new PendingRequests();
+  readonly #emits: Limiter;
+  #state: State = 'handshake';
+  // Until the welcome tells the daemon's limit, assume the protocol's default.
+  #maxFrameBytes = DEFAULT_MAX_FRAME_BYTES;
+  #welcome: { resolve: (welcome: Welcome) => void; reject: (error: unknown) => void } | undefined;
+  readonly #full = new Set<object>();
+  readonly #overfull = new Set<object>();
+  #paused = false;
+  #transportClosed: Promise<void> | undefined;
+  #closing: Promise<void> | undefined;
+
+  constructor(transport: Transport, listener: ConnectionListener, options: ConnectionOptions) {
+    this.#transport = transport;
+    this.#listener = listener;
+    this.#emits = new Limiter(options.maxInFlight);
+    this.#decoder = new FrameDecoder(
+      {
+        frame: (header, payload) => this.#onFrame(header, payload),
+        error: (error) => this.#fail(new ProtocolViolationError(error.code, error.message, { cause: error })),
+      },
+      { maxFrameBytes: options.maxIncomingFrameBytes },
+    );
+  }
+
+  /** True once the connection ended (or is draining after `close()`): no new request is accepted. */
+  get ended(): boolean {
+    return this.#state === 'closing' || this.#state === 'closed';
+  }
+
+  /** The daemon's bound on header + payload of a frame (from `welcome.limits`). */
+  get maxFrameBytes(): number {
+    return this.#maxFrameBytes;
+  }
+
+  /** Sends `hello` and starts reading; resolves with the welcome, rejects if the handshake fails. */
+  open(hello: Hello): Promise<Welcome> {
+    const welcome = new Promise<Welcome>((resolve, reject) => {
+      this.#welcome = { resolve, reject };
+    });
+    try {
+      this.#send(hello);
+    } catch (error) {
+      this.#fail(error as ChorusError); // #send throws only ChorusErrors
+      return welcome;
+    }
+    void this.#read();
+    return welcome;
+  }
+
+  /** Sends a request; resolves with its `ok`, rejects with a BusError (`err`) or why the connection ended. */
+  request(message: RequestMessage, payload?: Uint8Array): Promise<Reply> {
+    if (this.#state !== 'open') return Promise.reject(this.#unavailable());
+    const serial = this.#pending.nextSerial();
+    try {
+      this.#send({ ...message, s: serial } as ClientMessage, payload);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    const reply = this.#pending.register(serial);
+    this.#updateFlow();
+    return reply;
+  }
+
+  /**
+   * Sends an emit as soon as fewer than `maxInFlight` emits await their answer (at once when there is
+   * room, so emits leave in call order). Resolves with the `ok`.
+   */
+  emit(group: string, signal: string, payload: Uint8Array): Promise<Reply> {
+    const message: RequestMessage = { t: 'emit', g: group, sig: signal };
+    if (this.#emits.tryAcquire()) return this.#emitNow(message, payload);
+    return this.#emits.acquire().then(() => this.#emitNow(message, payload));
+  }
+
+  /**
+   * A subscription's buffer level changed. Reading pauses while any buffer is at its bound, so the
+   * daemon's queue for us fills and its flow control (block / reject / evict) takes over.
+   */
+  setCongestion(key: object, level: CongestionLevel): void {
+    if (level >= 1) this.#full.add(key);
+    else this.#full.delete(key);
+    if (level === 2) this.#overfull.add(key);
+    else this.#overfull.delete(key);
+    this.#updateFlow();
+  }
+
+  /**
+   * Ends the connection gracefully: emits still waiting for room reject; requests already sent get
+   * their answers; then the transport closes. Resolves once it is closed.
+   */
+  close(): Promise<void> {
+    this.#closing ??= this.#close();
+    return this.#closing;
+  }
+
+  async #close(): Promise<void> {
+    if (this.#state === 'handshake') {
+      this.#fail(new ConnectionClosedError('the connection was closed during the handshake'));
+    }
+    if (this.#state === 'open') {
+      this.#state = 'closing';
+      this.#updateFlow();
+      this.#emits.fail(new ConnectionClosedError('the bus was closed before this emit was sent'));
+      await this.#pending.whenIdle();
+      this.#finish(undefined);
+    }
+    await this.#transportClosed;
+  }
+
+  /** Ends the connection at once with `error` (pending requests reject with it). */
+  abort(error: ChorusError): Promise<void> {
+    this.#fail(error);
+    return this.#transportClosed ?? Promise.resolve();
+  }
+
+  #emitNow(message: RequestMessage, payload: Uint8Array): Promise<Reply> {
+    const reply = this.request(message, payload);
+    const release = (): void => this.#emits.release();
+    reply.then(release, release);
+    return reply;
+  }
+
+  /** Writes one frame; throws MessageTooLargeError or InvalidArgumentError, having sent nothing. */
+  #send(message: ClientMessage, payload?: Uint8Array): void {
+    let frame: Uint8Array;
+    try {
+      frame = encodeFrame(message, payload);
+    } catch (cause) {
+      // Only fields the app handed in can fail to encode (a token that is no string, ...).
+      throw new InvalidArgumentError(`cannot encode '${message.t}': ${String(cause)}`, { cause });
+    }
+    const size = frame.byteLength - FRAME_PREFIX_BYTES;
+    // Checked here rather than left to the daemon: it would answer FRAME_TOO_LARGE, which is fatal.
+    if (size > this.#maxFrameBytes) throw new MessageTooLargeError(size, this.#maxFrameBytes);
+    this.#transport.write(frame);
+  }
+
+  async #read(): Promise<void> {
+    try {
+      for await (const chunk of this.#transport) {
+        this.#decoder.push(chunk);
+        if (this.#state === 'closed') return;
+      }
+      this.#fail(new ConnectionClosedError('the daemon closed the connection'));
+    } catch (cause) {
+      this.#fail(new ConnectionClosedError('the connection to the daemon was lost', { cause }));
+    }
+  }
+
+  #onFrame(header: Uint8Array, payload: Uint8Array): void {
+    if (this.#state === 'closed') return;
+    let message: ServerMessage;
+    try {
+      message = parseServerHeader(header);
+    } catch (error) {
+      this.#onUnreadable(error);
+      return;
+    }
+    if (
+      this.#state === 'handshake' &&
+      message.t !== 'welcome' &&
+      message.t !== 'err' &&
+      message.t !== 'bye'
+    ) {
+      this.#fail(new ProtocolViolationError('UNEXPECTED_MESSAGE', `'${message.t}' before 'welcome'`));
+      return;
+    }
+    switch (message.t) {
+      case 'welcome':
+        this.#onWelcome(message);
+        return;
+      case 'ok':
+        // An unknown serial is ignored: nothing waits for it, and it harms nothing.
+        if (this.#pending.resolve(message.s, message)) this.#updateFlow();
+        return;
+      case 'err':
+        this.#onError(message);
+        return;
+      case 'sig':
+        this.#listener.signal(message, payload);
+        return;
+      case 'gclosed':
+        this.#listener.groupClosed(message);
+        return;
+      case 'bye':
+        this.#fail(
+          new ConnectionClosedError(`the daemon closed the connection: ${message.reason}`, {
+            reason: message.reason,
+          }),
+        );
+        return;
+    }
+  }
+
+  #onWelcome(message: Welcome): void {
+    if (this.#state !== 'handshake') {
+      this.#fail(new ProtocolViolationError('UNEXPECTED_MESSAGE', 'a second welcome'));
+      return;
+    }
+    if (message.v !== PROTOCOL_VERSION) {
+      this.#fail(
+        new ProtocolViolationError(
+          'VERSION_MISMATCH',
+          `the daemon speaks v${message.v}, not v${PROTOCOL_VERSION}`,
+        ),
+      );
+      return;
+    }
+    const max = message.limits.maxFrameBytes;
+    if (Number.isInteger(max) && max > 0) this.#maxFrameBytes = max;
+    this.#state = 'open';
+    this.#listener.welcome(message);
+    this.#welcome?.resolve(message);
+    this.#welcome = undefined;
+  }
+
+  #onError(message: ErrorReply): void {
+    const error = BusError.fromWire(message);
+    // Before the welcome any err ends the attempt (VERSION_MISMATCH, a refused token, ...).
+    if (this.#state === 'handshake' || error.fatal) {
+      this.#fail(error);
+      return;
+    }
+    if (message.s !== undefined && this.#pending.reject(message.s, error)) {
+      this.#updateFlow();
+      return;
+    }
+    this.#listener.error(error);
+  }
+
+  #onUnreadable(error: unknown): void {
+    const code = error instanceof ProtocolError ? error.code : 'BAD_MSGPACK';
+    const violation = new ProtocolViolationError(
+      code,
+      `unreadable message from the daemon: ${String(error)}`,
+      {
+        cause: error,
+      },
+    );
+    if (this.#state === 'handshake' || (error instanceof ProtocolError && error.fatal)) {
+      this.#fail(violation);
+      return;
+    }
+    // The frame was well delimited, so the stream goes on; the request it answered, if its serial
+    // could be read, fails rather than waiting forever.
+    const serial = error instanceof ProtocolError ? error.serial : undefined;
+    if (serial !== undefined && this.#pending.reject(serial, violation)) {
+      this.#updateFlow();
+      return;
+    }
+    this.#listener.error(violation);
+  }
+
+  #updateFlow(): void {
+    if (this.#state === 'closed') return;
+    // [why] While a reply is awaited, reading only pauses at twice a bound: the reply may sit behind
+    // the signals that filled the buffer, and an app awaiting it inside its `for await` loop (say
+    // `await group.emit(...)`) would otherwise wait forever. Twice the bound is still a bound.
+    // While closing, never pause: the replies close() waits for must get through.
+    const pause =
+      this.#state !== 'closing' &&
+      (this.#overfull.size > 0 || (this.#full.size > 0 && this.#pending.size === 0));
+    if (pause === this.#paused) return;
+    this.#paused = pause;
+    if (pause) this.#transport.pause();
+    else this.#transport.resume();
+  }
+
+  #unavailable(): ChorusError {
+    return new ConnectionClosedError(
+      this.#state === 'handshake' ? 'the handshake is not finished' : 'the bus connection is closed',
+    );
+  }
+
+  #fail(error: ChorusError): void {
+    this.#finish(error);
+  }
+
+  #finish(error: ChorusError | undefined): void {
+    if (this.#state === 'closed') return;
+    this.#state = 'closed';
+    const reason = error ?? new ConnectionClosedError('the bus connection was closed');
+    this.#pending.rejectAll(reason);
+    this.#emits.fail(reason);
+    this.#welcome?.reject(reason);
+    this.#welcome = undefined;
+    // Transport errors on close are of no interest any more: the connection is over either way.
+    this.#transportClosed = this.#transport.close().catch(() => undefined);
+    this.#listener.closed(error);
+  }
+}

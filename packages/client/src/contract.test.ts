@@ -1,0 +1,72 @@
+import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { checkPayload, defineGroup } from './contract.js';
+
+const Battery = defineGroup('org.example.Battery', {
+  signals: {
+    LevelChanged: z.object({ percent: z.number().min(0).max(100) }),
+    Renamed: z.object({ name: z.string().transform((s) => s.trim()) }),
+  },
+});
+
+describe('defineGroup', () => {
+  it('keeps the name and signals, and looks schemas up by signal', () => {
+    expect(Battery.name).toBe('org.example.Battery');
+    expect(Battery.schemaFor('LevelChanged')).toBe(Battery.signals.LevelChanged);
+    expect(Battery.schemaFor('Nope')).toBeUndefined();
+    // Not inherited properties: the lookup is a Map, not the signals object.
+    expect(Battery.schemaFor('toString')).toBeUndefined();
+  });
+
+  it('refuses the reserved event names as signal names', () => {
+    const reserved = { closed: z.object({}) } as unknown as Record<string, z.ZodType>;
+    expect(() => defineGroup('x', { signals: reserved as never })).toThrowError(
+      expect.objectContaining({ code: 'INVALID_ARGUMENT' }),
+    );
+  });
+
+  it('refuses a signal without a schema, and an empty name', () => {
+    expect(() => defineGroup('x', { signals: { A: 'string' as unknown as z.ZodType } })).toThrowError(
+      expect.objectContaining({ code: 'INVALID_ARGUMENT' }),
+    );
+    expect(() => defineGroup('', { signals: {} })).toThrowError(
+      expect.objectContaining({ code: 'INVALID_ARGUMENT' }),
+    );
+  });
+
+  it('computes the JSON Schema (input side) once', () => {
+    const schema = Battery.jsonSchema();
+    expect(schema).toBe(Battery.jsonSchema());
+    expect(schema).toMatchObject({
+      type: 'object',
+      properties: {
+        LevelChanged: { properties: { percent: { type: 'number', minimum: 0, maximum: 100 } } },
+        Renamed: { properties: { name: { type: 'string' } } },
+      },
+    });
+  });
+});
+
+describe('checkPayload', () => {
+  it('returns the parsed value (transforms applied)', () => {
+    expect(checkPayload(Battery, 'Renamed', { name: '  pack ' })).toEqual({
+      ok: true,
+      value: { name: 'pack' },
+    });
+  });
+
+  it('reports zod issues as plain data', () => {
+    const result = checkPayload(Battery, 'LevelChanged', { percent: 101 });
+    expect(result.ok).toBe(false);
+    if (result.ok) return;
+    expect(result.error.issues).toEqual([
+      { code: 'too_big', path: ['percent'], message: expect.any(String) },
+    ]);
+    expect(JSON.parse(JSON.stringify(result.error.issues))).toEqual(result.error.issues);
+  });
+
+  it('reports a signal the contract does not have', () => {
+    const result = checkPayload(Battery, 'Exploded', {});
+    expect(result.ok ? undefined : result.error.issues[0]?.code).toBe('unknown_signal');
+  });
+});

@@ -1,0 +1,339 @@
+/*
+ * Every error the SDK raises, one class per kind. Callers and tests match on `code` (stable
+ * strings), never on message text. Daemon `err` replies become BusError with the wire code.
+ */
+
+import type { ErrorReply } from '@chorus/protocol';
+
+/**
+ * Codes of the errors the SDK raises itself (BusError carries the daemon's wire code instead).
+ *
+ * @example
+ * ```ts
+ * if (isChorusError(error, ClientErrorCode.TIMEOUT)) retry();
+ * ```
+ */
+export const ClientErrorCode = {
+  CONNECTION_CLOSED: 'CONNECTION_CLOSED',
+  CONNECT_FAILED: 'CONNECT_FAILED',
+  INVALID_PAYLOAD: 'INVALID_PAYLOAD',
+  TIMEOUT: 'TIMEOUT',
+  ABORTED: 'ABORTED',
+  MESSAGE_TOO_LARGE: 'MESSAGE_TOO_LARGE',
+  BAD_ADDRESS: 'BAD_ADDRESS',
+  UNSUPPORTED_TRANSPORT: 'UNSUPPORTED_TRANSPORT',
+  PROTOCOL_VIOLATION: 'PROTOCOL_VIOLATION',
+  INVALID_ARGUMENT: 'INVALID_ARGUMENT',
+} as const;
+
+/** One of the values of {@link ClientErrorCode}. */
+export type ClientErrorCode = (typeof ClientErrorCode)[keyof typeof ClientErrorCode];
+
+// Symbol.for, not a module-local symbol: a browser bundle and a node_modules copy of this package
+// then recognise each other's errors (see `Symbol.hasInstance` below and `isChorusError`).
+const brand = Symbol.for('chorus.client.ChorusError');
+
+/**
+ * Base class of every error the SDK raises. `code` is stable; `cause` keeps the underlying error.
+ *
+ * @example
+ * ```ts
+ * try {
+ *   await bus.join('org.example.Battery');
+ * } catch (error) {
+ *   if (error instanceof ChorusError) console.error(error.code);
+ * }
+ * ```
+ */
+export class ChorusError extends Error {
+  override name = 'ChorusError';
+  readonly code: string;
+  declare readonly [brand]: true;
+
+  constructor(code: string, message: string, options?: ErrorOptions) {
+    // Only pass `cause` when given: `{ cause: undefined }` would still define an own `cause`.
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.code = code;
+  }
+
+  /**
+   * `instanceof ChorusError` also recognises errors of another copy of the package. Subclasses
+   * keep the ordinary prototype check; across copies use `isChorusError(error, code)`.
+   */
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    // biome-ignore lint/complexity/noThisInStatic: `this` is the class on the right of instanceof (maybe a subclass)
+    if (this === ChorusError) return isChorusError(value);
+    // biome-ignore lint/complexity/noThisInStatic: as above
+    return Function.prototype[Symbol.hasInstance].call(this, value);
+  }
+}
+
+Object.defineProperty(ChorusError.prototype, brand, { value: true });
+
+/**
+ * Type guard for {@link ChorusError} (optionally of one `code`) that works across duplicate copies
+ * of the package.
+ *
+ * @example
+ * ```ts
+ * sub.on('closed', (_reason, error) => {
+ *   if (isChorusError(error, 'SLOW_CONSUMER')) console.warn('evicted: too slow');
+ * });
+ * ```
+ */
+export function isChorusError(value: unknown, code?: string): value is ChorusError {
+  if (typeof value !== 'object' || value === null) return false;
+  if ((value as { [brand]?: unknown })[brand] !== true) return false;
+  return code === undefined || (value as { code?: unknown }).code === code;
+}
+
+/**
+ * The daemon answered `err`. `code` is the wire code (`UNKNOWN_GROUP`, `NOT_OWNER`, ...; see
+ * `ErrorCode`); `fatal` means the daemon closes the connection after it; `data` is the wire `data`.
+ *
+ * @example
+ * ```ts
+ * try {
+ *   await bus.createGroup(Battery);
+ * } catch (error) {
+ *   if (isChorusError(error, ErrorCode.GROUP_EXISTS)) await bus.join(Battery);
+ * }
+ * ```
+ */
+export class BusError extends ChorusError {
+  override name = 'BusError';
+  readonly fatal: boolean;
+  readonly data: unknown;
+
+  constructor(code: string, message: string, options?: ErrorOptions & { fatal?: boolean; data?: unknown }) {
+    super(code, message, options);
+    this.fatal = options?.fatal === true;
+    this.data = options?.data;
+  }
+
+  /**
+   * The error an `err` message stands for.
+   *
+   * @example
+   * ```ts
+   * const error = BusError.fromWire({ t: 'err', s: 4, code: 'NOT_OWNER', msg: 'not yours' });
+   * ```
+   */
+  static fromWire(reply: ErrorReply): BusError {
+    return new BusError(reply.code, reply.msg, { fatal: reply.fatal === true, data: reply.data });
+  }
+}
+
+/**
+ * The connection is gone: closed by `bus.close()`, by the daemon (`bye`, then EOF) or lost. Pending
+ * requests reject with it and iterators end with it. `reason` is the daemon's `bye` reason, if any.
+ *
+ * @example
+ * ```ts
+ * await bus.closed; // resolves with the ConnectionClosedError when the daemon went away
+ * ```
+ */
+export class ConnectionClosedError extends ChorusError {
+  override name = 'ConnectionClosedError';
+  readonly reason: string | undefined;
+
+  constructor(message: string, options?: ErrorOptions & { reason?: string }) {
+    super(ClientErrorCode.CONNECTION_CLOSED, message, options);
+    this.reason = options?.reason;
+  }
+}
+
+/**
+ * The transport could not be opened (no socket at the path, connection refused, ...); `cause` is
+ * the transport's error.
+ *
+ * @example
+ * ```ts
+ * await connect({ address: 'unix:path=/nonexistent' }).catch((e) => e.code); // 'CONNECT_FAILED'
+ * ```
+ */
+export class ConnectError extends ChorusError {
+  override name = 'ConnectError';
+  readonly address: string | undefined;
+
+  constructor(message: string, options?: ErrorOptions & { address?: string }) {
+    super(ClientErrorCode.CONNECT_FAILED, message, options);
+    this.address = options?.address;
+  }
+}
+
+/**
+ * One problem found in a payload, as plain data (a zod issue reduced to what travels well).
+ * Codes are zod's (`too_big`, `invalid_type`, ...) plus `unknown_signal` and `invalid_encoding`.
+ *
+ * @example
+ * ```ts
+ * const issue: ValidationIssue = { code: 'too_big', path: ['percent'], message: 'Too big' };
+ * ```
+ */
+export interface ValidationIssue {
+  code: string;
+  path: (string | number)[];
+  message: string;
+}
+
+/**
+ * A payload does not match its signal's schema (or cannot be encoded/decoded). On emit nothing is
+ * sent; on receipt the message is reported as an `invalid` event and the subscription goes on.
+ *
+ * @example
+ * ```ts
+ * await group.emit('LevelChanged', { percent: 400 }).catch((e: PayloadValidationError) => e.issues);
+ * // [{ code: 'too_big', path: ['percent'], message: '...' }]
+ * ```
+ */
+export class PayloadValidationError extends ChorusError {
+  override name = 'PayloadValidationError';
+  readonly group: string;
+  readonly signal: string;
+  readonly issues: ValidationIssue[];
+
+  constructor(group: string, signal: string, issues: ValidationIssue[], options?: ErrorOptions) {
+    const first = issues[0];
+    const detail =
+      first === undefined
+        ? ''
+        : `: ${first.message}${first.path.length > 0 ? ` at ${first.path.join('.')}` : ''}`;
+    super(ClientErrorCode.INVALID_PAYLOAD, `invalid payload for ${group}.${signal}${detail}`, options);
+    this.group = group;
+    this.signal = signal;
+    this.issues = issues;
+  }
+}
+
+/**
+ * An operation did not finish in time (`connect({ timeoutMs })`).
+ *
+ * @example
+ * ```ts
+ * await connect({ timeoutMs: 500 }).catch((e) => e.code); // 'TIMEOUT'
+ * ```
+ */
+export class TimeoutError extends ChorusError {
+  override name = 'TimeoutError';
+  readonly timeoutMs: number;
+
+  constructor(message: string, timeoutMs: number) {
+    super(ClientErrorCode.TIMEOUT, message);
+    this.timeoutMs = timeoutMs;
+  }
+}
+
+/**
+ * An operation was cancelled through its AbortSignal; `cause` is the signal's reason.
+ *
+ * @example
+ * ```ts
+ * const controller = new AbortController();
+ * const pending = connect({ signal: controller.signal });
+ * controller.abort();
+ * await pending.catch((e) => e.code); // 'ABORTED'
+ * ```
+ */
+export class AbortError extends ChorusError {
+  override name = 'AbortError';
+
+  constructor(message: string, options?: ErrorOptions) {
+    super(ClientErrorCode.ABORTED, message, options);
+  }
+}
+
+/**
+ * A frame would exceed the daemon's `limits.maxFrameBytes` (header + payload). Checked before
+ * sending, so nothing is sent and the connection stays up.
+ *
+ * @example
+ * ```ts
+ * await bus.emit('logs', 'blob', new Uint8Array(2 ** 21)).catch((e) => e.code); // 'MESSAGE_TOO_LARGE'
+ * ```
+ */
+export class MessageTooLargeError extends ChorusError {
+  override name = 'MessageTooLargeError';
+  /** Header + payload bytes of the frame that was refused. */
+  readonly size: number;
+  /** The daemon's `limits.maxFrameBytes`. */
+  readonly limit: number;
+
+  constructor(size: number, limit: number) {
+    super(
+      ClientErrorCode.MESSAGE_TOO_LARGE,
+      `frame of ${size} bytes exceeds the daemon's limit of ${limit} bytes`,
+    );
+    this.size = size;
+    this.limit = limit;
+  }
+}
+
+/**
+ * A bus address that cannot be parsed (`unix:path=...`, `ws://...` and `wss://...` are known).
+ *
+ * @example
+ * ```ts
+ * await connect({ address: 'tcp:host=x' }).catch((e) => e.code); // 'BAD_ADDRESS'
+ * ```
+ */
+export class AddressError extends ChorusError {
+  override name = 'AddressError';
+
+  constructor(message: string) {
+    super(ClientErrorCode.BAD_ADDRESS, message);
+  }
+}
+
+/**
+ * The address is valid but this build has no transport for it (unix sockets in a browser).
+ *
+ * @example
+ * ```ts
+ * // in a browser bundle
+ * await connect({ address: 'unix:path=/run/chorus.sock' }).catch((e) => e.code); // 'UNSUPPORTED_TRANSPORT'
+ * ```
+ */
+export class UnsupportedTransportError extends ChorusError {
+  override name = 'UnsupportedTransportError';
+
+  constructor(message: string) {
+    super(ClientErrorCode.UNSUPPORTED_TRANSPORT, message);
+  }
+}
+
+/**
+ * The daemon sent bytes or a message this SDK cannot accept (bad framing, malformed header, a
+ * message out of place). `protocolCode` is the protocol's code (`BAD_MSGPACK`, `FRAME_TOO_LARGE`, ...).
+ *
+ * @example
+ * ```ts
+ * bus.on('error', (e) => { if (e instanceof ProtocolViolationError) log(e.protocolCode) });
+ * ```
+ */
+export class ProtocolViolationError extends ChorusError {
+  override name = 'ProtocolViolationError';
+  readonly protocolCode: string;
+
+  constructor(protocolCode: string, message: string, options?: ErrorOptions) {
+    super(ClientErrorCode.PROTOCOL_VIOLATION, message, options);
+    this.protocolCode = protocolCode;
+  }
+}
+
+/**
+ * The SDK was called in a way it cannot honour (a reserved signal name, a filter that differs
+ * from the one an autojoined group was joined with, a non-positive limit, ...).
+ *
+ * @example
+ * ```ts
+ * defineGroup('x', { signals: { closed: z.object({}) } }); // throws INVALID_ARGUMENT: reserved name
+ * ```
+ */
+export class InvalidArgumentError extends ChorusError {
+  override name = 'InvalidArgumentError';
+
+  constructor(message: string, options?: ErrorOptions) {
+    super(ClientErrorCode.INVALID_ARGUMENT, message, options);
+  }
+}

@@ -1,0 +1,140 @@
+/*
+ * A group this connection created (and owns): emit into it, close it.
+ */
+
+import type { GroupClosedReason } from '@chorus/protocol';
+import type { AnyGroupContract, SignalInput, SignalName } from './contract.js';
+import type { Subscription, SubscriptionImpl } from './subscription.js';
+
+/**
+ * What the daemon answered to an emit.
+ *
+ * @example
+ * ```ts
+ * const { seq, recipients } = await group.emit('LevelChanged', { percent: 42 });
+ * ```
+ */
+export interface EmitResult {
+  /** Bus sequence number given to the signal. */
+  readonly seq: number;
+  /** Sequence number within the group. */
+  readonly groupSeq: number;
+  /** How many memberships the signal was queued for. */
+  readonly recipients: number;
+}
+
+/**
+ * The payload argument of an emit: optional when the signal's schema accepts `undefined`.
+ *
+ * @example
+ * ```ts
+ * const args: EmitArgs<typeof Battery, 'LevelChanged'> = [{ percent: 1 }];
+ * ```
+ */
+export type EmitArgs<TContract extends AnyGroupContract, TSignal extends SignalName<TContract>> =
+  undefined extends SignalInput<TContract, TSignal>
+    ? [payload?: SignalInput<TContract, TSignal>]
+    : [payload: SignalInput<TContract, TSignal>];
+
+/**
+ * Options of a group, given when creating it. Absent options take the daemon's defaults.
+ *
+ * @example
+ * ```ts
+ * await bus.createGroup(Battery, { emitters: 'owner', retain: true, onFull: 'reject' });
+ * ```
+ */
+export interface CreateGroupOptions {
+  /** Who may emit: only the owner, members, or anyone on the bus. */
+  emitters?: 'owner' | 'members' | 'anyone' | undefined;
+  /** Whether an emitter that is also a member receives its own signals. */
+  loopback?: boolean | undefined;
+  /** Whether emits may target a single peer. */
+  sendToPeer?: boolean | undefined;
+  /** What an emit does when a recipient's queue is full: wait, fail, or evict the recipient. */
+  onFull?: 'block' | 'reject' | 'evict' | undefined;
+  /** Whether the last value of each signal is kept and replayed to new members. */
+  retain?: boolean | undefined;
+}
+
+/**
+ * A group created by this connection. Emits are validated against the contract before sending.
+ *
+ * @example
+ * ```ts
+ * const group = await bus.createGroup(Battery, { emitters: 'owner' });
+ * const { seq } = await group.emit('LevelChanged', { percent: 42 });
+ * await group.close();
+ * ```
+ */
+export interface Group<TContract extends AnyGroupContract = AnyGroupContract> {
+  readonly name: string;
+  /** The contract it was created with; undefined for a group created by name (untyped). */
+  readonly contract: TContract | undefined;
+  /**
+   * With `sendToPeer: true`, members' signals reach the owner without a membership: they arrive
+   * here (validated like any subscription). Undefined otherwise.
+   */
+  readonly inbox: Subscription<TContract> | undefined;
+  /** Why the group closed, once it did (closed by us, or by the daemon); undefined while open. */
+  readonly closedReason: GroupClosedReason | undefined;
+  /** Emits a signal; resolves when the daemon accepted it. Rejects with PayloadValidationError without sending. */
+  emit<TSignal extends SignalName<TContract>>(
+    signal: TSignal,
+    ...payload: EmitArgs<TContract, TSignal>
+  ): Promise<EmitResult>;
+  /** Closes the group (members get `gclosed`). Resolves at once if it is already closed. */
+  close(): Promise<void>;
+}
+
+/** What a group handle needs from its bus. */
+export interface GroupHost {
+  emit(
+    group: string,
+    contract: AnyGroupContract | undefined,
+    signal: string,
+    payload: unknown,
+  ): Promise<EmitResult>;
+  close(group: string): Promise<void>;
+}
+
+/** The group handle; `Group<T>` is its public face. */
+export class GroupImpl implements Group {
+  readonly name: string;
+  readonly contract: AnyGroupContract | undefined;
+  readonly inbox: SubscriptionImpl | undefined;
+  readonly #host: GroupHost;
+  #closedReason: GroupClosedReason | undefined;
+  #closing: Promise<void> | undefined;
+
+  constructor(
+    name: string,
+    contract: AnyGroupContract | undefined,
+    inbox: SubscriptionImpl | undefined,
+    host: GroupHost,
+  ) {
+    this.name = name;
+    this.contract = contract;
+    this.inbox = inbox;
+    this.#host = host;
+  }
+
+  get closedReason(): GroupClosedReason | undefined {
+    return this.#closedReason;
+  }
+
+  /** The daemon closed the group (`gclosed`), or the bus went away. */
+  markClosed(reason: GroupClosedReason): void {
+    this.#closedReason ??= reason;
+  }
+
+  emit(signal: string, payload?: unknown): Promise<EmitResult> {
+    return this.#host.emit(this.name, this.contract, signal, payload);
+  }
+
+  close(): Promise<void> {
+    if (this.#closedReason !== undefined && this.#closing === undefined) return Promise.resolve();
+    this.#closing ??= this.#host.close(this.name).then(() => this.markClosed('closed'));
+    return this.#closing;
+  }
+}

@@ -1,0 +1,47 @@
+/*
+ * @chorus/client for browsers: the same names as index.ts minus the unix transport, and nothing
+ * that imports a Node built-in (index.browser.test.ts walks the import graph to prove it).
+ */
+
+export { ErrorCode } from '@chorus/protocol';
+export { z } from 'zod';
+export type { AddressEnvironment, BusAddress, UnixAddress, WebSocketAddress } from './address.js';
+export { defaultAddress, parseAddress } from './address.js';
+export type { Bus, JoinOptions } from './bus.js';
+export { connect } from './connect-browser.js';
+export type {
+  AnyGroupContract,
+  GroupContract,
+  GroupDefinition,
+  ReservedEventName,
+  SignalInput,
+  SignalName,
+  SignalPayload,
+  SignalSchemas,
+} from './contract.js';
+export { defineGroup, RESERVED_EVENT_NAMES } from './contract.js';
+export type { ValidationIssue } from './errors.js';
+export {
+  AbortError,
+  AddressError,
+  BusError,
+  ChorusError,
+  ClientErrorCode,
+  ConnectError,
+  ConnectionClosedError,
+  InvalidArgumentError,
+  isChorusError,
+  MessageTooLargeError,
+  PayloadValidationError,
+  ProtocolViolationError,
+  TimeoutError,
+  UnsupportedTransportError,
+} from './errors.js';
+export type { FieldValue, FilterInput, SignalFilter } from './filter.js';
+export type { CreateGroupOptions, EmitArgs, EmitResult, Group } from './group.js';
+export type { AutoJoin, ConnectOptions, TransportFactory } from './options.js';
+export { defaultConnectOptions } from './options.js';
+export type { SignalEnvelope, SignalMeta, Subscription, SubscriptionEndReason } from './subscription.js';
+export type { MemoryTransport } from './transports/memory.js';
+export { createMemoryTransportPair } from './transports/memory.js';
+export type { Transport, TransportOpener } from './transports/transport.js';

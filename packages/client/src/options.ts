@@ -1,0 +1,111 @@
+/*
+ * Options of `connect()`: one defaults object, units in comments, validated once.
+ */
+
+import type { BusAddress } from './address.js';
+import type { AnyGroupContract } from './contract.js';
+import { InvalidArgumentError } from './errors.js';
+import type { FilterInput } from './filter.js';
+import type { Transport } from './transports/transport.js';
+
+/**
+ * Defaults of the tuning knobs of {@link ConnectOptions}.
+ *
+ * @example
+ * ```ts
+ * const bus = await connect({ maxInFlight: defaultConnectOptions.maxInFlight * 4 });
+ * ```
+ */
+export const defaultConnectOptions = {
+  /** Give up connecting (transport + handshake) after this long (ms). 0 = wait forever. */
+  timeoutMs: 10_000,
+  /** Emits sent and not yet answered by the daemon (count); further emits wait for room. */
+  maxInFlight: 256,
+  /** Messages a subscription's iterator may have buffered before reading pauses (count). */
+  maxBufferedMessages: 1024,
+  /**
+   * Messages a subscription holds before anyone consumes it (count): for an autojoined group,
+   * until `bus.join()` claims it; for any group, until a handler or an iterator is attached.
+   * Reading pauses at this bound; nothing is dropped.
+   */
+  maxHeldMessages: 1024,
+  /** Largest frame accepted from the daemon (bytes, header + payload); a larger one is fatal. */
+  maxIncomingFrameBytes: 16 * 1_048_576,
+} as const;
+
+/**
+ * A group to join in the handshake (`hello.join`): a contract or a name, optionally with filters.
+ *
+ * @example
+ * ```ts
+ * const join: AutoJoin[] = [Battery, 'org.example.Logs', { group: Power, filter: { signal: 'Low' } }];
+ * ```
+ */
+export type AutoJoin =
+  | AnyGroupContract
+  | string
+  | { readonly group: AnyGroupContract | string; readonly filter?: FilterInput | undefined };
+
+/**
+ * Opens a transport for a parsed address (to replace the built-in unix / WebSocket transports).
+ *
+ * @example
+ * ```ts
+ * const bus = await connect({ address: 'ws://bus.local/', transport: (address, signal) => myWs(address, signal) });
+ * ```
+ */
+export type TransportFactory = (address: BusAddress, signal: AbortSignal) => Promise<Transport>;
+
+/**
+ * Options of `connect()`.
+ *
+ * @example
+ * ```ts
+ * const bus = await connect({ address: 'unix:path=/tmp/x.sock', join: [Battery], timeoutMs: 2000 });
+ * ```
+ */
+export interface ConnectOptions {
+  /**
+   * `unix:path=/path/to/bus.sock` or `ws://...`/`wss://...`. Node default: `$CHORUS_BUS_ADDRESS`, else
+   * `$XDG_RUNTIME_DIR/chorus/bus.sock`, else `/tmp/chorus-<uid>/bus.sock`. The browser has no default.
+   */
+  address?: string | undefined;
+  /** A connected transport to use as is, or a factory called with the parsed address. */
+  transport?: Transport | TransportFactory | undefined;
+  /** Groups to join in the handshake; their messages are held until `bus.join()` claims them. */
+  join?: readonly AutoJoin[] | undefined;
+  /** Sent as `hello.token`. */
+  token?: string | undefined;
+  /** A free label sent as `hello.client` (shows up in the daemon's tools). */
+  client?: string | undefined;
+  /** See {@link defaultConnectOptions}. */
+  timeoutMs?: number | undefined;
+  /** Aborts the connection attempt (not the connection once established). */
+  signal?: AbortSignal | undefined;
+  /** See {@link defaultConnectOptions}. */
+  maxInFlight?: number | undefined;
+  /** See {@link defaultConnectOptions}. */
+  maxBufferedMessages?: number | undefined;
+  /** See {@link defaultConnectOptions}. */
+  maxHeldMessages?: number | undefined;
+  /** See {@link defaultConnectOptions}. */
+  maxIncomingFrameBytes?: number | undefined;
+}
+
+/** The tuning knobs, defaults applied. */
+export type Settings = { -readonly [K in keyof typeof defaultConnectOptions]: number };
+
+/** Applies the defaults; throws InvalidArgumentError for a limit that is not a positive integer. */
+export function resolveSettings(options: ConnectOptions): Settings {
+  const settings: Settings = { ...defaultConnectOptions };
+  for (const key of Object.keys(defaultConnectOptions) as (keyof Settings)[]) {
+    const value = options[key];
+    if (value === undefined) continue;
+    const min = key === 'timeoutMs' ? 0 : 1;
+    if (!Number.isInteger(value) || value < min) {
+      throw new InvalidArgumentError(`${key} must be an integer >= ${min}, got ${String(value)}`);
+    }
+    settings[key] = value;
+  }
+  return settings;
+}

@@ -1,0 +1,82 @@
+/*
+ * Request/reply matching: every request gets a serial, and the reply naming it settles it.
+ */
+
+import type { Reply } from '@chorus/protocol';
+
+// Serials are 1..2^32-1 on the wire.
+const MAX_SERIAL = 0xffff_ffff;
+
+type Entry = { resolve: (reply: Reply) => void; reject: (error: unknown) => void };
+
+/**
+ * The requests that await an answer, by serial. Serials count up and wrap, skipping any still in
+ * use, so a long-lived connection never reuses the serial of an unanswered request.
+ */
+export class PendingRequests {
+  #next: number;
+  readonly #entries = new Map<number, Entry>();
+  #idle: (() => void)[] = [];
+
+  /** `first`: the first serial handed out (1 unless a test wants to start near the wrap). */
+  constructor(first = 1) {
+    this.#next = first;
+  }
+
+  get size(): number {
+    return this.#entries.size;
+  }
+
+  /** Reserves the next free serial (not yet registered: see `register`). */
+  nextSerial(): number {
+    let serial = this.#next;
+    while (this.#entries.has(serial)) serial = serial === MAX_SERIAL ? 1 : serial + 1;
+    this.#next = serial === MAX_SERIAL ? 1 : serial + 1;
+    return serial;
+  }
+
+  register(serial: number): Promise<Reply> {
+    return new Promise<Reply>((resolve, reject) => this.#entries.set(serial, { resolve, reject }));
+  }
+
+  /** Settles the request `serial` with its `ok`; false if no request has that serial. */
+  resolve(serial: number, reply: Reply): boolean {
+    const entry = this.#take(serial);
+    entry?.resolve(reply);
+    return entry !== undefined;
+  }
+
+  /** Settles the request `serial` with an error; false if no request has that serial. */
+  reject(serial: number, error: unknown): boolean {
+    const entry = this.#take(serial);
+    entry?.reject(error);
+    return entry !== undefined;
+  }
+
+  rejectAll(error: unknown): void {
+    const entries = [...this.#entries.values()];
+    this.#entries.clear();
+    for (const entry of entries) entry.reject(error);
+    this.#notifyIdle();
+  }
+
+  /** Resolves once no request is pending. */
+  whenIdle(): Promise<void> {
+    if (this.#entries.size === 0) return Promise.resolve();
+    return new Promise<void>((resolve) => this.#idle.push(resolve));
+  }
+
+  #take(serial: number): Entry | undefined {
+    const entry = this.#entries.get(serial);
+    if (entry === undefined) return undefined;
+    this.#entries.delete(serial);
+    if (this.#entries.size === 0) this.#notifyIdle();
+    return entry;
+  }
+
+  #notifyIdle(): void {
+    const idle = this.#idle;
+    this.#idle = [];
+    for (const resolve of idle) resolve();
+  }
+}

@@ -1,0 +1,426 @@
+/*
+ * A membership of the connection in one group, as the app sees it: typed handlers, an async
+ * iterator, and the buffers in between.
+ *
+ *   daemon ─sig─▶ deliver() ──▶ backlog (raw)  ── until the first handler/iterator is attached
+ *                                    │ flush (next microtask, so every handler registered in the
+ *                                    ▼         same tick sees the first message)
+ *                               dispatch(): decode + validate once ─▶ 'invalid' listeners
+ *                                    ├──▶ signal handlers (synchronously)
+ *                                    └──▶ queue (validated) ──▶ iterator, while one is active
+ *
+ * Buffers are bounded: at the bound the connection stops reading (see Connection#updateFlow), so
+ * the daemon feels a slow consumer instead of the SDK growing without limit.
+ */
+
+import { decodePayload, type GroupClosedReason, type SignalMessage } from '@chorus/protocol';
+import { type AnyGroupContract, checkPayload, type SignalName, type SignalPayload } from './contract.js';
+import { type ChorusError, InvalidArgumentError, PayloadValidationError } from './errors.js';
+import { Listeners } from './listeners.js';
+
+/**
+ * Where a signal comes from.
+ *
+ * @example
+ * ```ts
+ * sub.on('LevelChanged', (payload, meta) => console.log(meta.sender, meta.seq, payload.percent));
+ * ```
+ */
+export interface SignalMeta {
+  /** Bus sequence number (orders all signals of the bus). */
+  readonly seq: number;
+  /** Sequence number within the group. */
+  readonly groupSeq: number;
+  /** Unique name of the emitter (`:1.N`). */
+  readonly sender: string;
+  readonly group: string;
+  readonly signal: string;
+  /** A retained value replayed on join rather than a live emit. */
+  readonly retained: boolean;
+}
+
+/**
+ * What an iterator yields: one variant per signal, so `switch (msg.signal)` narrows `msg.payload`.
+ *
+ * @example
+ * ```ts
+ * for await (const msg of sub) if (msg.signal === 'LevelChanged') console.log(msg.payload.percent);
+ * ```
+ */
+export type SignalEnvelope<TContract extends AnyGroupContract = AnyGroupContract> = {
+  [TSignal in SignalName<TContract>]: {
+    readonly signal: TSignal;
+    readonly payload: SignalPayload<TContract, TSignal>;
+    readonly meta: SignalMeta;
+  };
+}[SignalName<TContract>];
+
+/**
+ * Why a subscription ended: the daemon's `gclosed` reason, `left` (after `leave()`), or
+ * `disconnected` (the bus was closed, with no error, or lost, with the error).
+ *
+ * @example
+ * ```ts
+ * sub.on('closed', (reason: SubscriptionEndReason) => reason === 'owner-left' && reconnectLater());
+ * ```
+ */
+export type SubscriptionEndReason = GroupClosedReason | 'left' | 'disconnected';
+
+/**
+ * A membership in a group. Attach handlers with `on`, or iterate it (one iterator at a time), or
+ * both. Messages received before the first handler or iterator are held, so none is missed; after
+ * that, a message with neither a handler for its signal nor an active iterator is dropped.
+ *
+ * @example
+ * ```ts
+ * const sub = await bus.join(Battery);
+ * sub.on('LevelChanged', ({ percent }) => console.log(percent));
+ * sub.on('invalid', (error) => console.warn(error.issues));
+ * sub.on('closed', (reason) => console.log('ended:', reason));
+ * ```
+ */
+export interface Subscription<TContract extends AnyGroupContract = AnyGroupContract>
+  extends AsyncIterable<SignalEnvelope<TContract>> {
+  /** The group's name. */
+  readonly group: string;
+  /** The first bus sequence number this subscription can receive (from `join`'s answer or `welcome`). */
+  readonly startSeq: number;
+  /** The same within the group. */
+  readonly startGroupSeq: number;
+  /** Whether the subscription ended (left, group closed, bus closed or lost). */
+  readonly ended: boolean;
+  /**
+   * A payload failed validation (or decoding); the message is skipped and the subscription goes on.
+   * Without a listener such messages are dropped silently.
+   */
+  on(event: 'invalid', handler: (error: PayloadValidationError, meta: SignalMeta) => void): () => void;
+  /** The subscription ended; `error` is set when the connection was lost. Registered late, it fires at once. */
+  on(
+    event: 'closed',
+    handler: (reason: SubscriptionEndReason, error: ChorusError | undefined) => void,
+  ): () => void;
+  /**
+   * Calls `handler` for each valid `signal`. Handlers run synchronously as messages arrive; a
+   * throwing handler does not stop delivery (its error is rethrown asynchronously). Returns the
+   * function that removes the handler.
+   */
+  on<TSignal extends SignalName<TContract>>(
+    signal: TSignal,
+    handler: (payload: SignalPayload<TContract, TSignal>, meta: SignalMeta) => void,
+  ): () => void;
+  /**
+   * Leaves the group. Nothing is delivered afterwards, not even what was buffered; iterators finish.
+   * Resolves once the daemon confirmed, or at once when the membership is already gone. Idempotent.
+   */
+  leave(): Promise<void>;
+}
+
+/** What a subscription needs from its bus. */
+export interface SubscriptionHost {
+  /** Buffer level changed: 0 below the bound, 1 at it, 2 at twice it (see Connection#updateFlow). */
+  congestion(subscription: object, level: CongestionLevel): void;
+  /** Sends `leave`; resolves when the membership is gone. */
+  leave(group: string, subscription: object): Promise<void>;
+}
+
+/** 0: room; 1: at the bound; 2: at twice the bound. */
+export type CongestionLevel = 0 | 1 | 2;
+
+/** Buffer bounds of one subscription (messages). */
+export interface SubscriptionLimits {
+  maxBufferedMessages: number;
+  maxHeldMessages: number;
+}
+
+type RawSignal = { readonly message: SignalMessage; readonly payload: Uint8Array };
+type Envelope = { readonly signal: string; readonly payload: unknown; readonly meta: SignalMeta };
+type Waiter = { resolve: (result: IteratorResult<Envelope>) => void; reject: (error: unknown) => void };
+type End = { readonly reason: SubscriptionEndReason; readonly error: ChorusError | undefined };
+
+/** The subscription; `Subscription<T>` is its public face. */
+export class SubscriptionImpl implements Subscription {
+  readonly group: string;
+  #contract: AnyGroupContract | undefined;
+  #startSeq = 0;
+  #startGroupSeq = 0;
+  readonly #host: SubscriptionHost;
+  readonly #limits: SubscriptionLimits;
+
+  #backlog: RawSignal[] = [];
+  #consumed = false;
+  #flushScheduled = false;
+
+  readonly #handlers = new Map<string, Listeners<[unknown, SignalMeta]>>();
+  readonly #invalid = new Listeners<[PayloadValidationError, SignalMeta]>();
+  readonly #closedListeners = new Listeners<[SubscriptionEndReason, ChorusError | undefined]>();
+
+  #iterating = false;
+  #queue: Envelope[] = [];
+  #waiters: Waiter[] = [];
+
+  /** False once left or ended: later signals are dropped. */
+  #accepting = true;
+  #end: End | undefined;
+  #endAnnounced = false;
+  #leaving: Promise<void> | undefined;
+  #level: CongestionLevel = 0;
+
+  constructor(
+    group: string,
+    contract: AnyGroupContract | undefined,
+    host: SubscriptionHost,
+    limits: SubscriptionLimits,
+  ) {
+    this.group = group;
+    this.#contract = contract;
+    this.#host = host;
+    this.#limits = limits;
+  }
+
+  get startSeq(): number {
+    return this.#startSeq;
+  }
+
+  get startGroupSeq(): number {
+    return this.#startGroupSeq;
+  }
+
+  get ended(): boolean {
+    return this.#end !== undefined;
+  }
+
+  /** Where the membership starts (from `join`'s answer or `welcome.joined`). */
+  start(startSeq: number, startGroupSeq: number): void {
+    this.#startSeq = startSeq;
+    this.#startGroupSeq = startGroupSeq;
+  }
+
+  /**
+   * An autojoined subscription is handed to the app by `bus.join(target)`; the target's contract (or
+   * none, for a plain name) then validates everything, including the messages held so far.
+   */
+  claim(contract: AnyGroupContract | undefined): void {
+    this.#contract = contract;
+  }
+
+  /** A signal for this membership arrived (called by the bus, in wire order). */
+  deliver(message: SignalMessage, payload: Uint8Array): void {
+    if (!this.#accepting) return;
+    if (!this.#consumed || this.#backlog.length > 0) {
+      // [GUARANTEE: order] once anything is held, later messages queue behind it.
+      this.#backlog.push({ message, payload });
+      this.#updateLevel();
+      return;
+    }
+    this.#dispatch({ message, payload });
+  }
+
+  /** The membership is over (group closed, bus closed or lost); what is buffered is still delivered. */
+  end(reason: SubscriptionEndReason, error?: ChorusError): void {
+    if (this.#end !== undefined) return;
+    this.#accepting = false;
+    this.#end = { reason, error };
+    // Nothing more can arrive, so a full buffer must not keep the connection paused.
+    this.#updateLevel();
+    this.#maybeAnnounceEnd();
+  }
+
+  on(event: string, handler: (...args: never[]) => void): () => void {
+    if (event === 'invalid') {
+      return this.#invalid.add(handler as (error: PayloadValidationError, meta: SignalMeta) => void);
+    }
+    if (event === 'closed') {
+      const typed = handler as (reason: SubscriptionEndReason, error: ChorusError | undefined) => void;
+      const end = this.#end;
+      if (this.#endAnnounced && end !== undefined) {
+        // Registered after the end: tell it anyway, on a microtask as if it had just happened,
+        // unless it is removed before that.
+        const late = new Listeners<[SubscriptionEndReason, ChorusError | undefined]>();
+        const remove = late.add(typed);
+        queueMicrotask(() => late.emit(end.reason, end.error));
+        return remove;
+      }
+      const remove = this.#closedListeners.add(typed);
+      this.#maybeAnnounceEnd();
+      return remove;
+    }
+    let handlers = this.#handlers.get(event);
+    if (handlers === undefined) {
+      handlers = new Listeners();
+      this.#handlers.set(event, handlers);
+    }
+    const remove = handlers.add(handler as (payload: unknown, meta: SignalMeta) => void);
+    this.#consume();
+    return remove;
+  }
+
+  leave(): Promise<void> {
+    this.#leaving ??= this.#leave();
+    return this.#leaving;
+  }
+
+  async #leave(): Promise<void> {
+    if (this.#end !== undefined) return;
+    this.#accepting = false;
+    this.#backlog = [];
+    this.#queue = [];
+    this.#end = { reason: 'left', error: undefined };
+    this.#updateLevel();
+    this.#maybeAnnounceEnd();
+    await this.#host.leave(this.group, this);
+  }
+
+  [Symbol.asyncIterator](): AsyncIterator<Envelope> {
+    // One iterator at a time: two would each get a random half of the messages.
+    if (this.#iterating)
+      throw new InvalidArgumentError(`${this.group}: the subscription is already being iterated`);
+    this.#iterating = true;
+    this.#consume();
+    let finished = false;
+    let errorReported = false;
+    const finish = (): void => {
+      if (finished) return;
+      finished = true;
+      this.#iterating = false;
+      // [why] nobody reads the queue any more; keeping it would keep reading paused forever.
+      this.#queue = [];
+      const waiters = this.#waiters;
+      this.#waiters = [];
+      for (const waiter of waiters) waiter.resolve({ done: true, value: undefined });
+      this.#updateLevel();
+    };
+    return {
+      next: (): Promise<IteratorResult<Envelope>> => {
+        if (finished) return Promise.resolve({ done: true, value: undefined });
+        const envelope = this.#queue.shift();
+        if (envelope !== undefined) {
+          this.#updateLevel();
+          return Promise.resolve({ done: false, value: envelope });
+        }
+        if (this.#endAnnounced) {
+          const error = this.#end?.error;
+          finish();
+          if (error !== undefined && !errorReported) {
+            errorReported = true;
+            return Promise.reject(error);
+          }
+          return Promise.resolve({ done: true, value: undefined });
+        }
+        return new Promise<IteratorResult<Envelope>>((resolve, reject) => {
+          this.#waiters.push({
+            resolve,
+            reject: (error) => {
+              errorReported = true;
+              finish();
+              reject(error);
+            },
+          });
+        });
+      },
+      return: (): Promise<IteratorResult<Envelope>> => {
+        finish();
+        return Promise.resolve({ done: true, value: undefined });
+      },
+    };
+  }
+
+  /** A handler or an iterator was attached: what is held gets delivered on the next microtask. */
+  #consume(): void {
+    if (this.#consumed) return;
+    this.#consumed = true;
+    if (this.#backlog.length > 0 || this.#end !== undefined) this.#scheduleFlush();
+  }
+
+  #scheduleFlush(): void {
+    if (this.#flushScheduled) return;
+    this.#flushScheduled = true;
+    queueMicrotask(() => this.#flush());
+  }
+
+  #flush(): void {
+    this.#flushScheduled = false;
+    const backlog = this.#backlog;
+    this.#backlog = [];
+    for (const raw of backlog) {
+      // A handler may leave() mid-flush; the rest of the backlog is then dropped like the queue.
+      if (this.#end?.reason === 'left') break;
+      this.#dispatch(raw);
+    }
+    this.#updateLevel();
+    this.#maybeAnnounceEnd();
+  }
+
+  #dispatch(raw: RawSignal): void {
+    const { message } = raw;
+    const meta: SignalMeta = {
+      seq: message.seq,
+      groupSeq: message.gseq,
+      sender: message.from,
+      group: message.g,
+      signal: message.sig,
+      retained: message.r === true,
+    };
+    let value: unknown;
+    try {
+      value = decodePayload(raw.payload);
+    } catch (cause) {
+      const issue = { code: 'invalid_encoding', path: [], message: 'the payload is not valid MessagePack' };
+      this.#invalid.emit(new PayloadValidationError(message.g, message.sig, [issue], { cause }), meta);
+      return;
+    }
+    const contract = this.#contract;
+    if (contract !== undefined) {
+      const check = checkPayload(contract, message.sig, value);
+      if (!check.ok) {
+        this.#invalid.emit(check.error, meta);
+        return;
+      }
+      value = check.value;
+    }
+    this.#handlers.get(message.sig)?.emit(value, meta);
+    if (!this.#iterating) return;
+    const envelope: Envelope = { signal: message.sig, payload: value, meta };
+    const waiter = this.#waiters.shift();
+    if (waiter !== undefined) {
+      waiter.resolve({ done: false, value: envelope });
+      return;
+    }
+    this.#queue.push(envelope);
+    this.#updateLevel();
+  }
+
+  /** Tells iterators and `closed` listeners, once everything held before the end was delivered. */
+  #maybeAnnounceEnd(): void {
+    const end = this.#end;
+    if (end === undefined || this.#endAnnounced) return;
+    // Held messages come first: an autojoined group that closed before bus.join() claimed it
+    // still delivers what it received, then ends.
+    if (this.#backlog.length > 0 || this.#flushScheduled) return;
+    this.#endAnnounced = true;
+    // Waiters exist only while the queue is empty, so they get the end directly.
+    const waiters = this.#waiters;
+    this.#waiters = [];
+    for (const waiter of waiters) {
+      if (end.error === undefined) waiter.resolve({ done: true, value: undefined });
+      else waiter.reject(end.error);
+    }
+    this.#closedListeners.emit(end.reason, end.error);
+  }
+
+  #updateLevel(): void {
+    let level: CongestionLevel = 0;
+    if (this.#accepting) {
+      const fill = Math.max(
+        this.#backlog.length / this.#limits.maxHeldMessages,
+        this.#queue.length / this.#limits.maxBufferedMessages,
+      );
+      // Hysteresis: once at the bound, stay "full" until half drained, so reading does not flap
+      // between pause and resume on every message.
+      if (fill >= 2) level = 2;
+      else if (fill >= 1 || (this.#level > 0 && fill > 0.5)) level = 1;
+    }
+    if (level === this.#level) return;
+    this.#level = level;
+    this.#host.congestion(this, level);
+  }
+}

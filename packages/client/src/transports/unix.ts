@@ -1,0 +1,127 @@
+/// <reference types="node" />
+/*
+ * Unix domain socket transport (node only: the browser entry never imports this file).
+ */
+
+import { connect as netConnect, type Socket } from 'node:net';
+import { ChunkQueue } from './chunk-queue.js';
+import type { Transport } from './transport.js';
+
+/**
+ * Options of {@link connectUnix}.
+ *
+ * @example
+ * ```ts
+ * const transport = await connectUnix(path, { signal: AbortSignal.timeout(1000) });
+ * ```
+ */
+export interface UnixConnectOptions {
+  /** Gives up connecting; the promise rejects with the signal's reason. */
+  signal?: AbortSignal;
+}
+
+/**
+ * Connects to a unix socket. Rejects with the socket error (ENOENT, ECONNREFUSED, ...); `connect()`
+ * wraps it in a ConnectError.
+ *
+ * @example
+ * ```ts
+ * const bus = await connect({ transport: await connectUnix('/run/user/1000/chorus/bus.sock') });
+ * ```
+ */
+export function connectUnix(path: string, options: UnixConnectOptions = {}): Promise<Transport> {
+  const { signal } = options;
+  return new Promise<Transport>((resolve, reject) => {
+    if (signal?.aborted) {
+      reject(signal.reason);
+      return;
+    }
+    const socket = netConnect({ path });
+    const cleanup = (): void => {
+      socket.off('connect', onConnect);
+      socket.off('error', onError);
+      signal?.removeEventListener('abort', onAbort);
+    };
+    const onConnect = (): void => {
+      cleanup();
+      resolve(socketTransport(socket));
+    };
+    const onError = (error: Error): void => {
+      cleanup();
+      socket.destroy();
+      reject(error);
+    };
+    const onAbort = (): void => {
+      cleanup();
+      socket.destroy();
+      reject(signal?.reason);
+    };
+    socket.once('connect', onConnect);
+    socket.once('error', onError);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+/**
+ * Wraps a connected socket (either side: a daemon's accepted socket works too, which tests use).
+ *
+ * @example
+ * ```ts
+ * server.on('connection', (socket) => serve(socketTransport(socket)));
+ * ```
+ */
+export function socketTransport(socket: Socket): Transport {
+  return new SocketTransport(socket);
+}
+
+class SocketTransport implements Transport {
+  readonly #socket: Socket;
+  readonly #incoming = new ChunkQueue();
+  #closing: Promise<void> | undefined;
+
+  constructor(socket: Socket) {
+    this.#socket = socket;
+    socket.on('data', (chunk: Buffer) => this.#incoming.push(chunk));
+    socket.on('end', () => this.#incoming.end());
+    socket.on('error', (error) => this.#incoming.fail(error));
+    socket.on('close', () => this.#incoming.end());
+  }
+
+  write(bytes: Uint8Array): void {
+    if (this.#closing !== undefined || !this.#socket.writable) return;
+    this.#socket.write(bytes);
+  }
+
+  pause(): void {
+    // Both: the socket stops reading (the kernel buffer fills and the daemon's writes back up),
+    // and the queue holds back the chunks that were already read.
+    this.#socket.pause();
+    this.#incoming.pause();
+  }
+
+  resume(): void {
+    this.#incoming.resume();
+    this.#socket.resume();
+  }
+
+  close(): Promise<void> {
+    this.#closing ??= new Promise<void>((resolve) => {
+      this.#incoming.close();
+      const socket = this.#socket;
+      if (socket.destroyed) {
+        resolve();
+        return;
+      }
+      socket.once('close', () => resolve());
+      // end() flushes what was written; destroy() then, rather than waiting for the peer's FIN.
+      socket.end(() => socket.destroy());
+      // A paused socket never reads the peer's FIN; it need not, but resume so 'close' is prompt.
+      socket.resume();
+    });
+    return this.#closing;
+  }
+
+  [Symbol.asyncIterator](): AsyncIterator<Uint8Array> {
+    return this.#incoming[Symbol.asyncIterator]();
+  }
+}
