@@ -36,6 +36,7 @@ export class EngineError extends Error {
   static override [Symbol.hasInstance](value: unknown): boolean {
     // Subclasses inherit this method: they keep the ordinary prototype check, or every
     // EngineError would be `instanceof` every subclass. Across copies, match on `code`.
+    // biome-ignore lint/complexity/noThisInStatic: `this` is the class on the right of `instanceof`, maybe a subclass
     if (this !== EngineError) return Function.prototype[Symbol.hasInstance].call(this, value);
     return typeof value === 'object' && value !== null && (value as { [brand]?: unknown })[brand] === true;
   }
