@@ -25,6 +25,14 @@ describe('ErrorCode', () => {
       'SLOW_CONSUMER',
       'BUS_CLOSING',
       'INTERNAL',
+      'SERVICE_UNKNOWN',
+      'UNKNOWN_METHOD',
+      'INVALID_ARGS',
+      'INVALID_REPLY',
+      'TIMEOUT',
+      'NO_REPLY',
+      'REMOTE_ERROR',
+      'MONITOR_ONLY',
     ]);
     for (const [key, value] of Object.entries(ErrorCode)) expect(value).toBe(key);
   });

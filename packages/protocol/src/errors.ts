@@ -35,6 +35,15 @@ export const ErrorCode = {
   SLOW_CONSUMER: 'SLOW_CONSUMER',
   BUS_CLOSING: 'BUS_CLOSING',
   INTERNAL: 'INTERNAL',
+  // Method calls and monitors.
+  SERVICE_UNKNOWN: 'SERVICE_UNKNOWN',
+  UNKNOWN_METHOD: 'UNKNOWN_METHOD',
+  INVALID_ARGS: 'INVALID_ARGS',
+  INVALID_REPLY: 'INVALID_REPLY',
+  TIMEOUT: 'TIMEOUT',
+  NO_REPLY: 'NO_REPLY',
+  REMOTE_ERROR: 'REMOTE_ERROR',
+  MONITOR_ONLY: 'MONITOR_ONLY',
 } as const;
 
 /** One of the values of {@link ErrorCode}. */

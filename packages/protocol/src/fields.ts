@@ -85,6 +85,11 @@ export function readCount(map: HeaderMap, key: string): number {
   return fail(key, present(value) ? 'expected a non-negative integer' : 'required');
 }
 
+/** Optional count. */
+export function readOptionalCount(map: HeaderMap, key: string): number | undefined {
+  return present(map[key]) ? readCount(map, key) : undefined;
+}
+
 /** Required non-empty string (names). */
 export function readName(map: HeaderMap, key: string): string {
   const value = map[key];

@@ -12,6 +12,7 @@ import {
   readOptionalAny,
   readOptionalArray,
   readOptionalBoolean,
+  readOptionalCount,
   readOptionalEnum,
   readOptionalMap,
   readOptionalName,
@@ -22,19 +23,24 @@ import {
   within,
 } from './fields.js';
 import type {
+  AbortReason,
+  CallRequest,
   ClientMessage,
   CreateRequest,
   EmitterPolicy,
   ErrorReply,
+  FailMessage,
   Filter,
   FilterValue,
   GroupClosedReason,
   GroupOptions,
   Hello,
+  InvokeMessage,
   JoinRequest,
   JoinResult,
   JoinSpec,
   Limits,
+  MonitorRequest,
   OnFullPolicy,
   Reply,
   ServerMessage,
@@ -45,6 +51,7 @@ import { decodeHeaderMap } from './msgpack.js';
 
 const EMITTER_POLICIES: readonly EmitterPolicy[] = ['owner', 'members', 'anyone'];
 const ON_FULL_POLICIES: readonly OnFullPolicy[] = ['block', 'reject', 'evict'];
+const ABORT_REASONS: readonly AbortReason[] = ['cancelled', 'timeout', 'caller-left'];
 const GROUP_CLOSED_REASONS: readonly GroupClosedReason[] = [
   'closed',
   'owner-left',
@@ -83,6 +90,16 @@ export function parseClientHeader(header: Uint8Array): ClientMessage {
         return { t: 'emit', s: readSerial(map, 's'), g: readName(map, 'g'), sig: readName(map, 'sig') };
       case 'ping':
         return { t: 'ping', s: readSerial(map, 's') };
+      case 'call':
+        return parseCall(map);
+      case 'ret':
+        return { t: 'ret', id: readSerial(map, 'id') };
+      case 'fail':
+        return parseFail(map);
+      case 'cancel':
+        return { t: 'cancel', id: readSerial(map, 'id') };
+      case 'monitor':
+        return parseMonitor(map);
     }
   } catch (error) {
     throw asProtocolError(error, map);
@@ -116,6 +133,10 @@ export function parseServerHeader(header: Uint8Array): ServerMessage {
         return { t: 'gclosed', g: readName(map, 'g'), reason: readEnum(map, 'reason', GROUP_CLOSED_REASONS) };
       case 'bye':
         return { t: 'bye', reason: readText(map, 'reason') };
+      case 'invoke':
+        return parseInvoke(map);
+      case 'abort':
+        return { t: 'abort', id: readSerial(map, 'id'), reason: readEnum(map, 'reason', ABORT_REASONS) };
     }
   } catch (error) {
     throw asProtocolError(error, map);
@@ -267,6 +288,55 @@ function parseSignal(map: HeaderMap): SignalMessage {
   };
   const r = readOptionalBoolean(map, 'r');
   if (r !== undefined) message.r = r;
+  return message;
+}
+
+function parseCall(map: HeaderMap): CallRequest {
+  const message: CallRequest = {
+    t: 'call',
+    s: readSerial(map, 's'),
+    dest: readName(map, 'dest'),
+    m: readName(map, 'm'),
+  };
+  const g = readOptionalName(map, 'g');
+  if (g !== undefined) message.g = g;
+  const to = readOptionalCount(map, 'to');
+  if (to !== undefined) message.to = to;
+  return message;
+}
+
+function parseFail(map: HeaderMap): FailMessage {
+  const message: FailMessage = {
+    t: 'fail',
+    id: readSerial(map, 'id'),
+    code: readName(map, 'code'),
+    msg: readText(map, 'msg'),
+  };
+  const name = readOptionalText(map, 'name');
+  if (name !== undefined) message.name = name;
+  return message;
+}
+
+function parseMonitor(map: HeaderMap): MonitorRequest {
+  const message: MonitorRequest = { t: 'monitor', s: readSerial(map, 's') };
+  const g = readOptionalArray(map, 'g', (value) => {
+    if (typeof value !== 'string' || value === '') throw new FieldIssue([], 'expected a non-empty string');
+    return value;
+  });
+  if (g !== undefined) message.g = g;
+  return message;
+}
+
+function parseInvoke(map: HeaderMap): InvokeMessage {
+  const message: InvokeMessage = {
+    t: 'invoke',
+    id: readSerial(map, 'id'),
+    from: readName(map, 'from'),
+    dest: readName(map, 'dest'),
+    m: readName(map, 'm'),
+  };
+  const g = readOptionalName(map, 'g');
+  if (g !== undefined) message.g = g;
   return message;
 }
 

@@ -219,6 +219,49 @@ export interface PingRequest {
  * }
  * ```
  */
+/** A method call, routed by the daemon to the primary owner of `dest`; the payload is the input. */
+export interface CallRequest {
+  t: 'call';
+  s: number;
+  /** A well-known name, a unique name `:1.N`, or `org.chorus.Bus` (answered by the daemon). */
+  dest: string;
+  /** The method name. */
+  m: string;
+  /** The interface (contract name) the method belongs to; informative. */
+  g?: string;
+  /** The caller's deadline in ms: the daemon answers TIMEOUT and aborts the service then. */
+  to?: number;
+}
+
+/** A service's answer to an `invoke`; the payload is the output. */
+export interface ReturnMessage {
+  t: 'ret';
+  id: number;
+}
+
+/** A service's failure to answer an `invoke`. */
+export interface FailMessage {
+  t: 'fail';
+  id: number;
+  code: string;
+  msg: string;
+  /** The name of the error the service threw (REMOTE_ERROR); never its stack. */
+  name?: string;
+}
+
+/** The caller abandons its call with serial `id`; no reply. */
+export interface CancelMessage {
+  t: 'cancel';
+  id: number;
+}
+
+/** Become a monitor: receive a copy of every signal (of groups `g`, if given), send nothing else. */
+export interface MonitorRequest {
+  t: 'monitor';
+  s: number;
+  g?: string[];
+}
+
 export type ClientMessage =
   | Hello
   | CreateRequest
@@ -226,7 +269,12 @@ export type ClientMessage =
   | LeaveRequest
   | CloseRequest
   | EmitRequest
-  | PingRequest;
+  | PingRequest
+  | CallRequest
+  | ReturnMessage
+  | FailMessage
+  | CancelMessage
+  | MonitorRequest;
 
 /**
  * The `t` of a client message.
@@ -389,7 +437,36 @@ export interface Bye {
  * }
  * ```
  */
-export type ServerMessage = Welcome | Reply | ErrorReply | SignalMessage | GroupClosedNotice | Bye;
+/** A call for a service to answer with `ret` or `fail` naming `id`; the payload is the input. */
+export interface InvokeMessage {
+  t: 'invoke';
+  id: number;
+  /** The caller's unique name. */
+  from: string;
+  /** The name the caller addressed. */
+  dest: string;
+  m: string;
+  g?: string;
+}
+
+export type AbortReason = 'cancelled' | 'timeout' | 'caller-left';
+
+/** The call `id` no longer wants an answer. */
+export interface AbortMessage {
+  t: 'abort';
+  id: number;
+  reason: AbortReason;
+}
+
+export type ServerMessage =
+  | Welcome
+  | Reply
+  | ErrorReply
+  | SignalMessage
+  | GroupClosedNotice
+  | Bye
+  | InvokeMessage
+  | AbortMessage;
 
 /**
  * The `t` of a daemon message.

@@ -23,12 +23,22 @@ function caught(run: () => unknown): ProtocolError {
 describe('payload codec', PROPERTY_TIMEOUT, () => {
   it('round-trips JSON-like values', () => {
     fc.assert(
-      fc.property(fc.jsonValue(), (value) => {
-        const expected = JSON.parse(JSON.stringify(value)) as unknown; // MessagePack has no -0 integer
-        expect(decodePayload(encodePayload(expected))).toStrictEqual(expected);
-      }),
+      // A `__proto__` key is refused by the decoder: tested below.
+      fc.property(
+        fc.jsonValue().filter((v) => !JSON.stringify(v).includes('"__proto__"')),
+        (value) => {
+          const expected = JSON.parse(JSON.stringify(value)) as unknown; // MessagePack has no -0 integer
+          expect(decodePayload(encodePayload(expected))).toStrictEqual(expected);
+        },
+      ),
       { numRuns: RUNS },
     );
+  });
+
+  it('rejects a `__proto__` key as BAD_MSGPACK, so it can never reach an object prototype', () => {
+    const error = caught(() => decodePayload(encode(JSON.parse('{"__proto__":{"polluted":true},"a":1}'))));
+    expect(error.code).toBe(ErrorCode.BAD_MSGPACK);
+    expect(({} as Record<string, unknown>)['polluted']).toBeUndefined();
   });
 
   it('round-trips binary data and dates', () => {
