@@ -12,6 +12,8 @@ export interface DaemonLimits extends EngineLimits {
   readonly helloTimeoutMs: number;
   /** Time SIGTERM/SIGINT gives queued frames to flush before sockets are cut, ms. */
   readonly shutdownTimeoutMs: number;
+  /** Method calls one connection may have waiting for a reply. */
+  readonly maxPendingCalls: number;
   /** Bytes a transport may hold unwritten before the daemon stops taking from the connection's queue. */
   readonly maxSocketBufferBytes: number;
 }
@@ -22,6 +24,7 @@ export const defaultDaemonLimits: DaemonLimits = Object.freeze({
   helloTimeoutMs: 5_000, // 5 s
   shutdownTimeoutMs: 2_000, // 2 s
   maxSocketBufferBytes: 256 * 1024, // 256 KiB
+  maxPendingCalls: 1024,
 });
 
 const positiveInt = z.number().int().positive();

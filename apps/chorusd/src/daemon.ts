@@ -1,4 +1,6 @@
 import { Engine } from '@chorus/core';
+import { encodePayload } from '@chorus/protocol';
+import { CallRouter } from './call-router.js';
 import { type DaemonLimits, defaultDaemonLimits } from './config.js';
 import { createLogger, type Logger } from './logger.js';
 import { Session, type SessionSocket, type TransportKind } from './session.js';
@@ -23,7 +25,9 @@ export interface DaemonStats {
  */
 export class Daemon {
   readonly engine: Engine<Uint8Array>;
+  readonly calls: CallRouter;
   readonly limits: DaemonLimits;
+  readonly startedAt = Date.now();
   readonly log: Logger;
   readonly stats: DaemonStats = {
     accepted: 0,
@@ -50,6 +54,10 @@ export class Daemon {
     this.log = options.log ?? createLogger('silent');
     this.engine = new Engine<Uint8Array>({
       limits: this.limits,
+      busPayload: (value) => {
+        const payload = encodePayload(value);
+        return { payload, size: payload.byteLength + 64 };
+      },
       hooks: {
         readable: (id) => {
           const session = this.#byId.get(id);
@@ -59,6 +67,7 @@ export class Daemon {
         settled: (id, outcome) => this.#byId.get(id)?.settled(outcome),
       },
     });
+    this.calls = new CallRouter(this.engine, this.limits.maxPendingCalls);
     const period = Math.max(50, Math.min(1000, Math.floor(this.limits.stallTimeoutMs / 4)));
     this.#ticker = setInterval(() => {
       this.now = Date.now();
@@ -93,6 +102,56 @@ export class Daemon {
     return session;
   }
 
+  /** The session of a connection id, if it said hello and is still open. */
+  session(id: number): Session | undefined {
+    return this.#byId.get(id);
+  }
+
+  /** For `ListConnections`. */
+  describeConnections(): Record<string, unknown>[] {
+    const out: Record<string, unknown>[] = [];
+    for (const session of this.#byId.values()) {
+      const info = this.engine.connection(session.id);
+      if (info === undefined) continue;
+      out.push({
+        name: session.name,
+        transport: session.transport,
+        groups: info.memberships,
+        owned: info.owned,
+        names: info.names,
+        queuedBytes: info.queuedBytes,
+        monitor: info.monitor,
+        pendingCalls: this.calls.pendingFor(session.id),
+      });
+    }
+    return out;
+  }
+
+  /** For `GetStats`: counters since start, per group and in total. */
+  describeStats(): Record<string, unknown> {
+    const engine = this.engine.stats();
+    const groups: Record<string, unknown> = {};
+    for (const group of this.engine.groups()) groups[group.name] = group.stats;
+    const errors = this.stats.protocolErrors + this.stats.requestErrors + this.stats.fatalErrors;
+    return {
+      total: {
+        messages: engine.messages,
+        deliveries: engine.deliveries,
+        bytes: engine.bytes,
+        evictions: engine.evictions,
+        errors,
+      },
+      groups,
+      connections: engine.connections,
+      names: engine.names,
+      monitors: engine.monitors,
+      pendingCalls: this.calls.size,
+      seq: engine.seq,
+      uptimeMs: Date.now() - this.startedAt,
+      daemon: { ...this.stats },
+    };
+  }
+
   /** A session completed its hello and has an engine connection. */
   register(session: Session): void {
     this.#byId.set(session.id, session);
@@ -105,6 +164,7 @@ export class Daemon {
     if (session.id !== 0) {
       this.#byId.delete(session.id);
       this.engine.disconnect(session.id);
+      this.calls.gone(session.id);
     }
     this.log.debug('connection closed', { conn: session.name || undefined });
     if (this.#sessions.size === 0) this.#onIdle?.();

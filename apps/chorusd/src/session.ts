@@ -1,17 +1,21 @@
 import {
   type Accepted,
+  BUS_NAME,
   type EngineError,
   type Filter,
   InvalidNameError,
   isEngineError,
   type OutboundItem,
+  uniqueName,
 } from '@chorus/core';
 import {
+  type CallRequest,
   type ClientMessage,
   decodePayload,
   type EmitRequest,
   ErrorCode,
   encodeFrame,
+  encodePayload,
   encodeSignalFrame,
   FRAME_PREFIX_BYTES,
   FrameDecoder,
@@ -22,6 +26,8 @@ import {
   type ServerMessage,
   type Filter as WireFilter,
 } from '@chorus/protocol';
+import { busErrorCode, callBus } from './bus-interface.js';
+import { CallError } from './call-router.js';
 import type { Daemon } from './daemon.js';
 
 /**
@@ -77,6 +83,8 @@ export class Session {
   /** Frames read but not handled, because an earlier emit is blocked. Bounded by one read chunk. */
   readonly #backlog: [Uint8Array, Uint8Array][] = [];
   #paused = false;
+  /** A monitor only watches: it may send nothing but ping. */
+  #monitor = false;
 
   constructor(daemon: Daemon, socket: SessionSocket, transport: TransportKind) {
     this.#daemon = daemon;
@@ -293,6 +301,14 @@ export class Session {
 
   #dispatch(message: ClientMessage, header: Uint8Array, payload: Uint8Array): void {
     const engine = this.#daemon.engine;
+    if (this.#monitor && message.t !== 'ping') {
+      this.#replyError(
+        's' in message ? message.s : undefined,
+        ErrorCode.MONITOR_ONLY,
+        'a monitor may only watch',
+      );
+      return;
+    }
     switch (message.t) {
       case 'emit':
         this.#emit(message, header, payload);
@@ -326,6 +342,47 @@ export class Session {
       case 'ping':
         this.#reply(message.s, {});
         return;
+      case 'call':
+        this.#call(message, payload);
+        return;
+      case 'ret':
+        this.#daemon.calls.ret(this, message.id, payload);
+        return;
+      case 'fail':
+        this.#daemon.calls.fail(this, message);
+        return;
+      case 'cancel':
+        this.#daemon.calls.cancel(this, message.id);
+        return;
+      case 'monitor':
+        engine.becomeMonitor(this.id, message.g);
+        this.#monitor = true;
+        this.#daemon.log.debug('monitor', { conn: this.name, groups: message.g });
+        this.#reply(message.s, {});
+        return;
+    }
+  }
+
+  #call(message: CallRequest, payload: Uint8Array): void {
+    const daemon = this.#daemon;
+    if (message.dest === BUS_NAME) {
+      let result: unknown;
+      try {
+        result = callBus(daemon, this.id, message.m, payload);
+      } catch (error) {
+        const known = busErrorCode(error);
+        if (known === undefined) throw error;
+        this.#replyError(message.s, known.code, known.message);
+        return;
+      }
+      this.#post({ t: 'ok', s: message.s }, encodePayload(result));
+      return;
+    }
+    try {
+      daemon.calls.call(this, message, payload, (id) => daemon.session(id));
+    } catch (error) {
+      if (!(error instanceof CallError)) throw error;
+      this.#replyError(message.s, error.code, error.message);
     }
   }
 
@@ -371,7 +428,7 @@ export class Session {
             item.groupSeq,
             item.group,
             item.signal,
-            `:1.${item.sender}`,
+            uniqueName(item.sender),
             item.retained,
             item.payload,
           );
@@ -392,8 +449,8 @@ export class Session {
     this.#post(serial === undefined ? { t: 'err', code, msg } : { t: 'err', s: serial, code, msg });
   }
 
-  #post(message: ServerMessage): void {
-    const frame = encodeFrame(message);
+  #post(message: ServerMessage, payload?: Uint8Array): void {
+    const frame = encodeFrame(message, payload);
     this.#daemon.engine.post(this.id, frame, frame.byteLength);
   }
 

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { expectCode, RecordingHooks, signalsOf } from './engine.fixture.js';
 import { type EmitInput, Engine, type EngineOptions, type Message } from './engine.js';
 import type { Filter } from './filter.js';
+import { BUS_NAME } from './name-registry.js';
 import { defaultGroupOptions, type GroupOptions } from './options.js';
 
 const G = 'org.example.Battery';
@@ -9,14 +10,18 @@ const H = 'org.example.Network';
 
 type Payload = Record<string, unknown>;
 
-function setup(options: EngineOptions = {}) {
+function setup(options: EngineOptions<Payload> = {}) {
   const hooks = new RecordingHooks();
   const engine = new Engine<Payload>({ hooks, ...options });
   return { engine, hooks };
 }
 
 /** A group with its owner and `n` unfiltered members. */
-function withGroup(n: number, groupOptions: Partial<GroupOptions> = {}, options: EngineOptions = {}) {
+function withGroup(
+  n: number,
+  groupOptions: Partial<GroupOptions> = {},
+  options: EngineOptions<Payload> = {},
+) {
   const { engine, hooks } = setup(options);
   const owner = engine.connect().id;
   engine.createGroup(owner, G, groupOptions);
@@ -651,7 +656,7 @@ describe('introspection', () => {
     engine.join(owner, H);
     accepted(engine, { ...emitInput(owner), size: 7 });
     accepted(engine, { ...emitInput(b), group: H, size: 3 });
-    expect([...engine.groups()].map((g) => g.name)).toEqual([G, H]);
+    expect([...engine.groups()].map((g) => g.name)).toEqual([BUS_NAME, G, H]);
     expect(engine.group(G)).toMatchObject({
       owner,
       members: 2,
@@ -672,13 +677,18 @@ describe('introspection', () => {
       maxQueueBytes: engine.limits.maxQueueBytes,
       memberships: [G],
       owned: [H],
+      names: [],
       blocked: false,
+      monitor: false,
+      monitoring: undefined,
     });
     expect(engine.stats()).toEqual({
       connections: 3,
       groups: 2,
       evictions: 0,
       pending: 0,
+      names: 0,
+      monitors: 0,
       seq: 2,
       messages: 2,
       deliveries: 3,

@@ -12,6 +12,14 @@ import {
   UnknownGroupError,
 } from './errors.js';
 import { anyFilterMatches, type FieldsReader, type Filter, LazyFields } from './filter.js';
+import {
+  BUS_NAME,
+  NameRegistry,
+  type OwnerChange,
+  type ReleaseNameResult,
+  type RequestNameFlags,
+  type RequestNameResult,
+} from './name-registry.js';
 import { assertGroupName, assertSignalName, signalNameProblem } from './names.js';
 import { defaultGroupOptions, defaultLimits, type EngineLimits, type GroupOptions } from './options.js';
 import { OutboundQueue } from './outbound-queue.js';
@@ -114,9 +122,22 @@ export interface EngineHooks {
   settled?(sender: ConnectionId, outcome: Accepted | EngineError): void;
 }
 
-export interface EngineOptions {
+export interface EngineOptions<TPayload = unknown> {
   readonly limits?: Partial<EngineLimits>;
   readonly hooks?: EngineHooks;
+  /**
+   * Turns the value of a signal the bus itself emits (NameOwnerChanged, …) into a payload. The
+   * engine has no codec: the daemon passes its own. Default: the value as is, counted as 64 bytes.
+   */
+  readonly busPayload?: (value: Record<string, unknown>) => { payload: TPayload; size: number };
+}
+
+/** The sender id of signals the bus emits itself; no connection has it. */
+export const BUS_CONNECTION: ConnectionId = 0;
+
+/** A connection's unique bus name, as D-Bus spells it: `:1.N`. */
+export function uniqueName(id: ConnectionId): string {
+  return id === BUS_CONNECTION ? BUS_NAME : `:1.${id}`;
 }
 
 export interface ConnectOptions {
@@ -151,7 +172,12 @@ export interface ConnectionInfo {
   readonly maxQueueBytes: number;
   readonly memberships: readonly string[];
   readonly owned: readonly string[];
+  /** Well-known names it is the primary owner of. */
+  readonly names: readonly string[];
   readonly blocked: boolean;
+  /** It is a monitor: a copy of every signal (of `monitoring`, if not all groups). */
+  readonly monitor: boolean;
+  readonly monitoring: readonly string[] | undefined;
 }
 
 export interface EngineStats extends GroupStats {
@@ -160,6 +186,9 @@ export interface EngineStats extends GroupStats {
   readonly evictions: number;
   /** Blocked emits waiting for room (`onFull: 'block'`). */
   readonly pending: number;
+  /** Well-known names with an owner. */
+  readonly names: number;
+  readonly monitors: number;
   /** The last bus sequence number assigned. */
   readonly seq: number;
 }
@@ -181,6 +210,8 @@ interface Connection<TPayload> {
   /** De-duplicates recipients within one emit without allocating a set. */
   stamp: number;
   gone: boolean;
+  /** Not a monitor (undefined), a monitor of every group (null), or of these groups. */
+  monitor: ReadonlySet<string> | null | undefined;
 }
 
 interface Membership<TPayload> {
@@ -259,10 +290,21 @@ export class Engine<TPayload = unknown> {
   #now = 0;
   #evictions = 0;
   readonly #totals: GroupStats = { messages: 0, deliveries: 0, bytes: 0 };
+  readonly #names: NameRegistry;
+  /** Connections that receive a copy of every signal; they never hold up a message. */
+  readonly #monitors = new Set<Connection<TPayload>>();
+  /** The bus itself: owner of `org.chorus.Bus`, sender of the signals it emits. Not in #connections. */
+  readonly #bus: Connection<TPayload>;
+  readonly #busGroup: Group<TPayload>;
+  readonly #busPayload: (value: Record<string, unknown>) => { payload: TPayload; size: number };
 
-  constructor(options: EngineOptions = {}) {
+  constructor(options: EngineOptions<TPayload> = {}) {
     this.limits = Object.freeze({ ...defaultLimits, ...options.limits });
     this.#hooks = options.hooks ?? {};
+    this.#names = new NameRegistry(this.limits.maxNamesPerConnection);
+    this.#busPayload = options.busPayload ?? ((value) => ({ payload: value as TPayload, size: 64 }));
+    this.#bus = this.#newConnection(BUS_CONNECTION, Number.POSITIVE_INFINITY);
+    this.#busGroup = this.#newGroup(this.#bus, BUS_NAME, {}, undefined);
   }
 
   /** The last bus sequence number assigned (0 before the first message). */
@@ -292,21 +334,66 @@ export class Engine<TPayload = unknown> {
       seen.add(spec.group);
       this.#checkFilters(spec.filters ?? []);
     }
-    const connection: Connection<TPayload> = {
-      id: this.#nextId++,
-      queue: new OutboundQueue(),
-      maxQueueBytes: options.maxQueueBytes ?? this.limits.maxQueueBytes,
-      memberships: new Map(),
-      owned: new Map(),
-      blocking: new Set(),
-      stalledSince: undefined,
-      pending: undefined,
-      stamp: 0,
-      gone: false,
-    };
+    const connection = this.#newConnection(
+      this.#nextId++,
+      options.maxQueueBytes ?? this.limits.maxQueueBytes,
+    );
     this.#connections.set(connection.id, connection);
     const joined = joins.map((spec) => this.#join(connection, spec.group, spec.filters ?? []));
     return { id: connection.id, joined };
+  }
+
+  // ---- names ------------------------------------------------------------------------------
+
+  /**
+   * Asks for a well-known name, with D-Bus semantics (queue, replacement). Ownership changes are
+   * signals on `org.chorus.Bus` (NameOwnerChanged to its members; NameLost and NameAcquired to
+   * the connections concerned), sequenced like any message, before this call returns.
+   */
+  requestName(id: ConnectionId, name: string, flags: RequestNameFlags = {}): RequestNameResult {
+    this.#connectionOrThrow(id);
+    const { result, changes } = this.#names.request(id, name, flags);
+    this.#announce(changes);
+    return result;
+  }
+
+  releaseName(id: ConnectionId, name: string): ReleaseNameResult {
+    this.#connectionOrThrow(id);
+    const { result, changes } = this.#names.release(id, name);
+    this.#announce(changes);
+    return result;
+  }
+
+  /** The primary owner of a well-known name, or the connection a unique name `:1.N` names. */
+  nameOwner(name: string): ConnectionId | undefined {
+    if (name.startsWith(':')) {
+      const match = /^:1\.([1-9][0-9]{0,15})$/.exec(name);
+      const id = match === null ? undefined : Number(match[1]);
+      return id !== undefined && this.#connections.has(id) ? id : undefined;
+    }
+    return this.#names.owner(name);
+  }
+
+  names(): { name: string; owner: ConnectionId; queue: readonly ConnectionId[] }[] {
+    return [...this.#names.list()];
+  }
+
+  // ---- monitors ---------------------------------------------------------------------------
+
+  /**
+   * Makes `id` a monitor: from now on it gets a copy of every signal (of `groups`, if given) in
+   * bus order. It leaves its groups, its own groups close and its names go, since a monitor only
+   * watches. A full monitor is evicted rather than allowed to hold up or reject anyone's message.
+   */
+  becomeMonitor(id: ConnectionId, groups?: readonly string[]): void {
+    const connection = this.#connectionOrThrow(id);
+    for (const group of groups ?? []) assertGroupName(group);
+    for (const membership of [...connection.memberships.values()]) this.#unlink(membership);
+    for (const group of [...connection.owned.values()]) this.#close(group, 'owner-left');
+    this.#announce(this.#names.removeConnection(id));
+    connection.monitor = groups === undefined ? null : new Set(groups);
+    this.#monitors.add(connection);
+    this.#settle();
   }
 
   /** Removes a connection: it leaves every group, and the groups it owns close ('owner-left'). */
@@ -338,24 +425,7 @@ export class Engine<TPayload = unknown> {
     if (connection.owned.size >= this.limits.maxGroupsPerConnection) {
       throw new LimitExceededError('maxGroupsPerConnection', this.limits.maxGroupsPerConnection);
     }
-    const group: Group<TPayload> = {
-      name,
-      owner: connection,
-      options: Object.freeze({ ...defaultGroupOptions, ...definedOnly(options) }),
-      meta,
-      members: new Map(),
-      open: new Set(),
-      wildcard: new Set(),
-      bySignal: new Map(),
-      knownSignals: new Set(),
-      retained: new Map(),
-      retainedBytes: 0,
-      seq: 0,
-      stats: { messages: 0, deliveries: 0, bytes: 0 },
-    };
-    this.#groups.set(name, group);
-    connection.owned.set(name, group);
-    return this.#groupInfo(group);
+    return this.#groupInfo(this.#newGroup(connection, name, options, meta));
   }
 
   /** Closes a group its caller owns; members get a `group-closed` notice with reason 'closed'. */
@@ -501,7 +571,10 @@ export class Engine<TPayload = unknown> {
       maxQueueBytes: c.maxQueueBytes,
       memberships: [...c.memberships.keys()],
       owned: [...c.owned.keys()],
+      names: this.#names.ownedBy(c.id),
       blocked: c.pending !== undefined,
+      monitor: c.monitor !== undefined,
+      monitoring: c.monitor === undefined || c.monitor === null ? undefined : [...c.monitor],
     };
   }
 
@@ -513,14 +586,115 @@ export class Engine<TPayload = unknown> {
     return {
       ...this.#totals,
       connections: this.#connections.size,
-      groups: this.#groups.size,
+      groups: this.#groups.size - 1, // not counting the bus's own group
       evictions: this.#evictions,
       pending: this.#pending.size,
+      names: this.#names.size,
+      monitors: this.#monitors.size,
       seq: this.#seq,
     };
   }
 
   // ---- internals --------------------------------------------------------------------------
+
+  #newConnection(id: ConnectionId, maxQueueBytes: number): Connection<TPayload> {
+    return {
+      id,
+      queue: new OutboundQueue(),
+      maxQueueBytes,
+      memberships: new Map(),
+      owned: new Map(),
+      blocking: new Set(),
+      stalledSince: undefined,
+      pending: undefined,
+      stamp: 0,
+      gone: false,
+      monitor: undefined,
+    };
+  }
+
+  #newGroup(
+    owner: Connection<TPayload>,
+    name: string,
+    options: Partial<GroupOptions>,
+    meta: unknown,
+  ): Group<TPayload> {
+    const group: Group<TPayload> = {
+      name,
+      owner,
+      options: Object.freeze({ ...defaultGroupOptions, ...definedOnly(options) }),
+      meta,
+      members: new Map(),
+      open: new Set(),
+      wildcard: new Set(),
+      bySignal: new Map(),
+      knownSignals: new Set(),
+      retained: new Map(),
+      retainedBytes: 0,
+      seq: 0,
+      stats: { messages: 0, deliveries: 0, bytes: 0 },
+    };
+    this.#groups.set(name, group);
+    owner.owned.set(name, group);
+    return group;
+  }
+
+  /** Turns name owner changes into the bus's signals, in the order D-Bus sends them. */
+  #announce(changes: readonly OwnerChange[]): void {
+    for (const { name, oldOwner, newOwner } of changes) {
+      const lost = oldOwner === undefined ? undefined : this.#connections.get(oldOwner);
+      const acquired = newOwner === undefined ? undefined : this.#connections.get(newOwner);
+      if (lost !== undefined) this.#busSignal('NameLost', { name }, lost);
+      this.#busSignal('NameOwnerChanged', {
+        name,
+        oldOwner: oldOwner === undefined ? null : uniqueName(oldOwner),
+        newOwner: newOwner === undefined ? null : uniqueName(newOwner),
+      });
+      if (acquired !== undefined) this.#busSignal('NameAcquired', { name }, acquired);
+    }
+  }
+
+  /**
+   * A signal from the bus itself on `org.chorus.Bus`: to the group's members (filters apply),
+   * or only to `to`. It is sequenced like any message, so it is ordered with all other traffic.
+   * It is small and rare, so it is queued even to a full connection rather than held up.
+   */
+  #busSignal(signal: string, value: Record<string, unknown>, to?: Connection<TPayload>): void {
+    const group = this.#busGroup;
+    const { payload, size } = this.#busPayload(value);
+    const input: EmitInput<TPayload> = { sender: BUS_CONNECTION, group: BUS_NAME, signal, payload, size };
+    const recipients = to === undefined ? this.#recipients(group, input, new LazyFields(() => value)) : [to];
+    const message: Message<TPayload> = {
+      kind: 'signal',
+      seq: ++this.#seq,
+      // A directed signal is not part of the group's stream: members must see no gap for it.
+      groupSeq: to === undefined ? ++group.seq : 0,
+      group: BUS_NAME,
+      signal,
+      sender: BUS_CONNECTION,
+      payload,
+      size,
+      retained: false,
+      wire: undefined,
+    };
+    for (const connection of recipients) this.#enqueue(connection, message);
+    for (const monitor of this.#watchers(BUS_NAME, size)) this.#enqueue(monitor, message);
+  }
+
+  /** The monitors that get a copy of a message to `group`. A full one is evicted, never waited for. */
+  #watchers(group: string, size: number): Connection<TPayload>[] {
+    const out: Connection<TPayload>[] = [];
+    for (const monitor of this.#monitors) {
+      if (monitor.monitor != null && !monitor.monitor.has(group)) continue;
+      const bytes = monitor.queue.bytes;
+      if (bytes > 0 && bytes + size > monitor.maxQueueBytes) {
+        this.#evict(monitor);
+        continue;
+      }
+      out.push(monitor);
+    }
+    return out;
+  }
 
   #connectionOrThrow(id: ConnectionId): Connection<TPayload> {
     const connection = this.#connections.get(id);
@@ -733,6 +907,8 @@ export class Engine<TPayload = unknown> {
       wire: undefined,
     };
     for (const connection of recipients) this.#enqueue(connection, message);
+    if (this.#monitors.size > 0)
+      for (const monitor of this.#watchers(group.name, size)) this.#enqueue(monitor, message);
     if (group.options.retain) this.#retain(group, message, fields);
     const delivered = recipients.length;
     group.stats.messages++;
@@ -808,8 +984,10 @@ export class Engine<TPayload = unknown> {
       this.#retry.delete(own);
       for (const c of own.waitingOn) this.#release(c, own);
     }
+    this.#monitors.delete(connection);
     for (const membership of [...connection.memberships.values()]) this.#unlink(membership);
     for (const group of [...connection.owned.values()]) this.#close(group, reason);
+    this.#announce(this.#names.removeConnection(connection.id));
     for (const pending of connection.blocking) this.#retry.add(pending);
     connection.blocking.clear();
     connection.queue.clear();

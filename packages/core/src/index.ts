@@ -19,7 +19,7 @@ export type {
   Message,
   OutboundItem,
 } from './engine.js';
-export { Engine } from './engine.js';
+export { BUS_CONNECTION, Engine, uniqueName } from './engine.js';
 export {
   AlreadyMemberError,
   EngineError,
@@ -37,6 +37,14 @@ export {
   UnknownGroupError,
 } from './errors.js';
 export type { FieldsReader, FieldValue, Filter } from './filter.js';
+export type {
+  NameInfo,
+  OwnerChange,
+  ReleaseNameResult,
+  RequestNameFlags,
+  RequestNameResult,
+} from './name-registry.js';
+export { assertRequestableName, BUS_NAME, NameRegistry } from './name-registry.js';
 export {
   assertGroupName,
   assertSignalName,

@@ -45,6 +45,8 @@ export interface EngineLimits {
   readonly maxRetainedBytesPerGroup: number;
   /** Bytes waiting in one connection's outbound queue before it counts as full. */
   readonly maxQueueBytes: number;
+  /** Well-known names one connection may own or wait for. */
+  readonly maxNamesPerConnection: number;
   /** Milliseconds a full recipient may hold up a blocked message before it is evicted. */
   readonly stallTimeoutMs: number;
 }
@@ -58,5 +60,6 @@ export const defaultLimits: EngineLimits = Object.freeze({
   maxFieldsPerFilter: 16,
   maxRetainedBytesPerGroup: 1024 * 1024, // 1 MiB
   maxQueueBytes: 8 * 1024 * 1024, // 8 MiB
+  maxNamesPerConnection: 256,
   stallTimeoutMs: 10_000, // 10 s
 });

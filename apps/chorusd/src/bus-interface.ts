@@ -1,0 +1,132 @@
+import { isEngineError, uniqueName } from '@chorus/core';
+import { decodePayload, ErrorCode, isProtocolError } from '@chorus/protocol';
+import { z } from 'zod';
+import type { Daemon } from './daemon.js';
+
+/**
+ * `org.chorus.Bus`: the methods the bus answers itself, as D-Bus's org.freedesktop.DBus.
+ * Inputs and outputs are MessagePack maps; inputs are checked with zod (INVALID_ARGS).
+ */
+
+const nameInput = z.object({ name: z.string() });
+const inputs = {
+  RequestName: z.object({
+    name: z.string(),
+    flags: z
+      .object({
+        allowReplacement: z.boolean().optional(),
+        replaceExisting: z.boolean().optional(),
+        doNotQueue: z.boolean().optional(),
+      })
+      .optional(),
+  }),
+  ReleaseName: nameInput,
+  GetNameOwner: nameInput,
+  ListNames: z.object({}),
+  ListGroups: z.object({}),
+  ListConnections: z.object({}),
+  GetGroupSchema: z.object({ group: z.string() }),
+  GetStats: z.object({}),
+} as const;
+
+export type BusMethod = keyof typeof inputs;
+
+export class BusMethodError extends Error {
+  readonly code: string;
+  constructor(code: string, message: string) {
+    super(message);
+    this.name = 'BusMethodError';
+    this.code = code;
+  }
+}
+
+/** JSON Schema of the bus's own signals, published like any group's contract. */
+const busSchema = {
+  signals: {
+    NameOwnerChanged: {
+      type: 'object',
+      properties: {
+        name: { type: 'string' },
+        oldOwner: { type: ['string', 'null'] },
+        newOwner: { type: ['string', 'null'] },
+      },
+      required: ['name', 'oldOwner', 'newOwner'],
+    },
+    NameAcquired: { type: 'object', properties: { name: { type: 'string' } }, required: ['name'] },
+    NameLost: { type: 'object', properties: { name: { type: 'string' } }, required: ['name'] },
+  },
+};
+
+/** Answers one call to the bus; throws BusMethodError or an engine error. */
+export function callBus(daemon: Daemon, caller: number, method: string, payload: Uint8Array): unknown {
+  if (!Object.hasOwn(inputs, method)) {
+    throw new BusMethodError(ErrorCode.UNKNOWN_METHOD, `org.chorus.Bus has no method '${method}'`);
+  }
+  let raw: unknown;
+  try {
+    raw = payload.byteLength === 0 ? {} : decodePayload(payload);
+  } catch (error) {
+    throw new BusMethodError(
+      ErrorCode.INVALID_ARGS,
+      isProtocolError(error) ? error.message : 'undecodable input',
+    );
+  }
+  const parsed = inputs[method as BusMethod].safeParse(raw ?? {});
+  if (!parsed.success) {
+    const issues = parsed.error.issues
+      .map((i) => `${i.path.join('.') || '(input)'}: ${i.message}`)
+      .join('; ');
+    throw new BusMethodError(ErrorCode.INVALID_ARGS, `${method}: ${issues}`);
+  }
+  const input = parsed.data as Record<string, unknown>;
+  const engine = daemon.engine;
+  switch (method as BusMethod) {
+    case 'RequestName': {
+      const { name, flags } = input as z.infer<(typeof inputs)['RequestName']>;
+      return { result: engine.requestName(caller, name, flags) };
+    }
+    case 'ReleaseName':
+      return { result: engine.releaseName(caller, (input as { name: string }).name) };
+    case 'GetNameOwner': {
+      const owner = engine.nameOwner((input as { name: string }).name);
+      return { owner: owner === undefined ? null : uniqueName(owner) };
+    }
+    case 'ListNames':
+      return {
+        names: engine
+          .names()
+          .map((n) => ({ name: n.name, owner: uniqueName(n.owner), queue: n.queue.map(uniqueName) })),
+      };
+    case 'ListGroups':
+      return {
+        groups: [...engine.groups()].map((g) => ({
+          name: g.name,
+          owner: uniqueName(g.owner),
+          members: g.members,
+          options: g.options,
+          seq: g.seq,
+          schema: g.owner === 0 ? busSchema : (g.meta ?? null),
+        })),
+      };
+    case 'ListConnections':
+      return { connections: daemon.describeConnections() };
+    case 'GetGroupSchema': {
+      const group = engine.group((input as { group: string }).group);
+      if (group === undefined) {
+        throw new BusMethodError(
+          ErrorCode.UNKNOWN_GROUP,
+          `no group named '${(input as { group: string }).group}'`,
+        );
+      }
+      return { schema: group.owner === 0 ? busSchema : (group.meta ?? null) };
+    }
+    case 'GetStats':
+      return daemon.describeStats();
+  }
+}
+
+export function busErrorCode(error: unknown): { code: string; message: string } | undefined {
+  if (error instanceof BusMethodError) return { code: error.code, message: error.message };
+  if (isEngineError(error)) return { code: error.code, message: error.message };
+  return undefined;
+}

@@ -1,0 +1,220 @@
+import { decodePayload, encodePayload } from '@chorus/protocol';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type RunningDaemon, withDaemon } from './harness/daemon.js';
+import { RawClient, type Received } from './harness/raw-client.js';
+
+// Names, method routing, the bus's own interface and monitors, at the protocol level: what the
+// daemon does, independently of the SDK.
+
+let daemon: RunningDaemon & { cleanup(): Promise<void> };
+beforeAll(async () => {
+  daemon = await withDaemon();
+});
+afterAll(async () => {
+  await daemon.cleanup();
+});
+
+let serial = 100;
+async function busCall(client: RawClient, m: string, input: object = {}): Promise<unknown> {
+  const s = serial++;
+  const reply = await client.request({ t: 'call', s, dest: 'org.chorus.Bus', m }, encodePayload(input));
+  if (reply.t === 'err') throw Object.assign(new Error(reply.msg), { code: reply.code });
+  const received = client.received.find((r) => r.message.t === 'ok' && r.message.s === s) as Received;
+  return decodePayload(received.payload);
+}
+
+function signals(client: RawClient, group: string): { sig: string; seq: number; payload: unknown }[] {
+  return client.received.flatMap((r) =>
+    r.message.t === 'sig' && r.message.g === group
+      ? [{ sig: r.message.sig, seq: r.message.seq, payload: decodePayload(r.payload) }]
+      : [],
+  );
+}
+
+describe('well-known names', () => {
+  it('queues owners, hands over in order, and announces every change as ordered signals', async () => {
+    const watcher = await RawClient.hello(daemon.socketPath, { join: [{ g: 'org.chorus.Bus' }] });
+    const a = await RawClient.hello(daemon.socketPath);
+    const b = await RawClient.hello(daemon.socketPath);
+    expect(await busCall(a, 'RequestName', { name: 'org.test.Names' })).toEqual({ result: 'primary-owner' });
+    expect(await busCall(a, 'RequestName', { name: 'org.test.Names' })).toEqual({ result: 'already-owner' });
+    expect(await busCall(b, 'RequestName', { name: 'org.test.Names' })).toEqual({ result: 'in-queue' });
+    expect(await busCall(b, 'RequestName', { name: 'org.test.Names', flags: { doNotQueue: true } })).toEqual({
+      result: 'exists',
+    });
+    expect(await busCall(b, 'RequestName', { name: 'org.test.Names' })).toEqual({ result: 'in-queue' });
+    expect(await busCall(b, 'GetNameOwner', { name: 'org.test.Names' })).toEqual({ owner: a.name });
+    // The NameAcquired signal reaches `a` even though it never joined org.chorus.Bus, and before the reply.
+    expect(signals(a, 'org.chorus.Bus').map((s) => s.sig)).toEqual(['NameAcquired']);
+    a.close(); // the owner leaves: the queued connection takes over
+    await b.waitFor((r) => r.message.t === 'sig' && r.message.sig === 'NameAcquired');
+    expect(await busCall(b, 'GetNameOwner', { name: 'org.test.Names' })).toEqual({ owner: b.name });
+    expect(await busCall(b, 'ReleaseName', { name: 'org.test.Names' })).toEqual({ result: 'released' });
+    expect(await busCall(b, 'ReleaseName', { name: 'org.test.Names' })).toEqual({ result: 'non-existent' });
+    await watcher.waitFor(
+      (r) =>
+        r.message.t === 'sig' &&
+        r.message.sig === 'NameOwnerChanged' &&
+        decodePayload(r.payload) !== null &&
+        (decodePayload(r.payload) as { newOwner: unknown }).newOwner === null,
+    );
+    const changes = signals(watcher, 'org.chorus.Bus').map((s) => s.payload);
+    expect(changes).toEqual([
+      { name: 'org.test.Names', oldOwner: null, newOwner: a.name },
+      { name: 'org.test.Names', oldOwner: a.name, newOwner: b.name },
+      { name: 'org.test.Names', oldOwner: b.name, newOwner: null },
+    ]);
+    b.close();
+    watcher.close();
+  });
+
+  it('refuses unique names, the bus name and bad grammar', async () => {
+    const a = await RawClient.hello(daemon.socketPath);
+    for (const name of [':1.5', 'org.chorus.Bus', 'nodots', '']) {
+      await expect(busCall(a, 'RequestName', { name })).rejects.toMatchObject({ code: 'INVALID_NAME' });
+    }
+    await expect(busCall(a, 'RequestName', { nom: 'x' })).rejects.toMatchObject({ code: 'INVALID_ARGS' });
+    await expect(busCall(a, 'Frobnicate')).rejects.toMatchObject({ code: 'UNKNOWN_METHOD' });
+    a.close();
+  });
+});
+
+describe('method calls', () => {
+  it('routes a call to the owner and the reply back, after the signals the service emitted first', async () => {
+    const service = await RawClient.hello(daemon.socketPath);
+    await busCall(service, 'RequestName', { name: 'org.test.Calc' });
+    expect(await service.request({ t: 'create', s: 1, g: 'org.test.Calc' })).toMatchObject({ t: 'ok' });
+    const caller = await RawClient.hello(daemon.socketPath, { join: [{ g: 'org.test.Calc' }] });
+    caller.send(
+      { t: 'call', s: 7, dest: 'org.test.Calc', m: 'Add', g: 'org.test.Calc' },
+      encodePayload({ a: 2, b: 3 }),
+    );
+    const invoke = await service.waitFor((r) => r.message.t === 'invoke');
+    expect(invoke.message).toMatchObject({ t: 'invoke', from: caller.name, dest: 'org.test.Calc', m: 'Add' });
+    expect(decodePayload(invoke.payload)).toEqual({ a: 2, b: 3 });
+    const id = (invoke.message as { id: number }).id;
+    service.send({ t: 'emit', s: 2, g: 'org.test.Calc', sig: 'Computed' }, encodePayload({ sum: 5 }));
+    service.send({ t: 'ret', id }, encodePayload({ sum: 5 }));
+    const reply = await caller.waitFor((r) => r.message.t === 'ok' && r.message.s === 7);
+    expect(decodePayload(reply.payload)).toEqual({ sum: 5 });
+    const signalIndex = caller.received.findIndex(
+      (r) => r.message.t === 'sig' && r.message.sig === 'Computed',
+    );
+    expect(signalIndex).toBeGreaterThanOrEqual(0);
+    expect(signalIndex).toBeLessThan(caller.received.indexOf(reply));
+    service.close();
+    caller.close();
+  });
+
+  it('answers SERVICE_UNKNOWN, passes service failures, times out and reports NO_REPLY', async () => {
+    const service = await RawClient.hello(daemon.socketPath);
+    await busCall(service, 'RequestName', { name: 'org.test.Flaky' });
+    const caller = await RawClient.hello(daemon.socketPath);
+    expect(await caller.request({ t: 'call', s: 1, dest: 'org.test.Nobody', m: 'X' })).toMatchObject({
+      code: 'SERVICE_UNKNOWN',
+    });
+    caller.send({ t: 'call', s: 2, dest: 'org.test.Flaky', m: 'Boom' });
+    const first = await service.waitFor((r) => r.message.t === 'invoke' && r.message.m === 'Boom');
+    service.send({
+      t: 'fail',
+      id: (first.message as { id: number }).id,
+      code: 'REMOTE_ERROR',
+      msg: 'bad',
+      name: 'TypeError',
+    });
+    expect(
+      await caller.waitFor((r) => r.message.t === 'err' && r.message.s === 2).then((r) => r.message),
+    ).toMatchObject({
+      code: 'REMOTE_ERROR',
+      msg: 'bad',
+      data: { name: 'TypeError' },
+    });
+    caller.send({ t: 'call', s: 3, dest: 'org.test.Flaky', m: 'Slow', to: 100 });
+    const slow = await service.waitFor((r) => r.message.t === 'invoke' && r.message.m === 'Slow');
+    expect((await caller.waitFor((r) => r.message.t === 'err' && r.message.s === 3)).message).toMatchObject({
+      code: 'TIMEOUT',
+    });
+    const abort = await service.waitFor((r) => r.message.t === 'abort');
+    expect(abort.message).toMatchObject({ id: (slow.message as { id: number }).id, reason: 'timeout' });
+    caller.send({ t: 'call', s: 4, dest: 'org.test.Flaky', m: 'Never' });
+    await service.waitFor((r) => r.message.t === 'invoke' && r.message.m === 'Never');
+    service.close();
+    expect((await caller.waitFor((r) => r.message.t === 'err' && r.message.s === 4)).message).toMatchObject({
+      code: 'NO_REPLY',
+    });
+    caller.close();
+  });
+});
+
+describe('introspection and monitors', () => {
+  it('lists groups, connections and stats that match reality', async () => {
+    const a = await RawClient.hello(daemon.socketPath);
+    await a.request({
+      t: 'create',
+      s: 1,
+      g: 'org.test.Listed',
+      schema: { signals: { X: { type: 'object' } } },
+    });
+    const b = await RawClient.hello(daemon.socketPath, { join: [{ g: 'org.test.Listed' }] });
+    const { groups } = (await busCall(b, 'ListGroups')) as {
+      groups: { name: string; owner: string; members: number }[];
+    };
+    expect(groups.find((g) => g.name === 'org.test.Listed')).toMatchObject({ owner: a.name, members: 1 });
+    expect(groups.find((g) => g.name === 'org.chorus.Bus')).toMatchObject({ owner: 'org.chorus.Bus' });
+    expect(await busCall(b, 'GetGroupSchema', { group: 'org.test.Listed' })).toEqual({
+      schema: { signals: { X: { type: 'object' } } },
+    });
+    const { connections } = (await busCall(b, 'ListConnections')) as {
+      connections: { name: string; groups: string[]; transport: string }[];
+    };
+    expect(connections.find((c) => c.name === b.name)).toMatchObject({
+      groups: ['org.test.Listed'],
+      transport: 'unix',
+    });
+    a.send({ t: 'emit', s: 2, g: 'org.test.Listed', sig: 'X' }, encodePayload({}));
+    await b.waitFor((r) => r.message.t === 'sig');
+    const stats = (await busCall(b, 'GetStats')) as {
+      groups: Record<string, { messages: number }>;
+      total: { messages: number };
+    };
+    expect(stats.groups['org.test.Listed']?.messages).toBe(1);
+    expect(stats.total.messages).toBeGreaterThanOrEqual(1);
+    a.close();
+    b.close();
+  });
+
+  it("a monitor sees every signal in the members' order and may send nothing else", async () => {
+    const monitor = await RawClient.hello(daemon.socketPath);
+    expect(await monitor.request({ t: 'monitor', s: 1 })).toMatchObject({ t: 'ok' });
+    const a = await RawClient.hello(daemon.socketPath);
+    const b = await RawClient.hello(daemon.socketPath);
+    await a.request({ t: 'create', s: 1, g: 'org.test.MonA', o: { emitters: 'anyone' } });
+    await b.request({ t: 'create', s: 1, g: 'org.test.MonB', o: { emitters: 'anyone' } });
+    const member = await RawClient.hello(daemon.socketPath, {
+      join: [{ g: 'org.test.MonA' }, { g: 'org.test.MonB' }],
+    });
+    for (let i = 0; i < 50; i++) {
+      a.send(
+        { t: 'emit', s: 10 + i, g: i % 2 ? 'org.test.MonA' : 'org.test.MonB', sig: 'Tick' },
+        encodePayload(i),
+      );
+      b.send(
+        { t: 'emit', s: 10 + i, g: i % 3 ? 'org.test.MonB' : 'org.test.MonA', sig: 'Tock' },
+        encodePayload(i),
+      );
+    }
+    const seqsOf = (c: RawClient) =>
+      c.received.flatMap((r) =>
+        r.message.t === 'sig' && r.message.g.startsWith('org.test.Mon') ? [r.message.seq] : [],
+      );
+    await member.waitFor(() => seqsOf(member).length === 100);
+    await monitor.waitFor(() => seqsOf(monitor).length === 100);
+    expect(seqsOf(monitor)).toEqual(seqsOf(member));
+    expect(
+      await monitor.request({ t: 'emit', s: 2, g: 'org.test.MonA', sig: 'X' }, encodePayload(1)),
+    ).toMatchObject({
+      code: 'MONITOR_ONLY',
+    });
+    for (const c of [monitor, a, b, member]) c.close();
+  });
+});
