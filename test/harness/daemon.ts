@@ -11,6 +11,10 @@ export const daemonMain = join(repoRoot, 'apps/chorusd/dist/main.js');
 export interface RunningDaemon {
   readonly address: string;
   readonly socketPath: string;
+  /** `ws://127.0.0.1:PORT`, unless started with `--no-ws`. */
+  readonly wsUrl: string | undefined;
+  /** The WebSocket token the daemon wrote beside its socket. */
+  wsToken(): Promise<string>;
   readonly dir: string;
   readonly process: ChildProcess;
   /** Everything the daemon wrote to stderr so far. */
@@ -35,13 +39,17 @@ export async function startDaemon(options: StartOptions = {}): Promise<RunningDa
   if (!existsSync(daemonMain)) throw new Error(`${daemonMain} is missing: run 'npm run build' first`);
   const dir = options.dir ?? (await mkdtemp(join(tmpdir(), 'chorus-test-')));
   const socketPath = join(dir, 'bus.sock');
+  const extra = options.args ?? [];
+  // A free port each, so that daemons of parallel tests never collide on the default 7733.
+  const ws = extra.includes('--ws') || extra.includes('--no-ws') ? [] : ['--ws', '127.0.0.1:0'];
   const args = [
     daemonMain,
     '--socket',
     socketPath,
     '--log-level',
     options.logLevel ?? 'warn',
-    ...(options.args ?? []),
+    ...ws,
+    ...extra,
   ];
   if (options.config !== undefined) {
     const { writeFile } = await import('node:fs/promises');
@@ -55,8 +63,8 @@ export async function startDaemon(options: StartOptions = {}): Promise<RunningDa
     stderr += d;
   });
   const exited = new Promise<number | null>((res) => child.once('exit', (code) => res(code)));
+  let stdout = '';
   const address = await new Promise<string>((res, rej) => {
-    let stdout = '';
     const timer = setTimeout(() => rej(new Error(`daemon did not start in time; stderr: ${stderr}`)), 15_000);
     child.stdout?.setEncoding('utf8').on('data', (d: string) => {
       stdout += d;
@@ -71,9 +79,15 @@ export async function startDaemon(options: StartOptions = {}): Promise<RunningDa
       rej(new Error(`daemon exited with ${code} before listening; stderr: ${stderr}`));
     });
   });
+  const wsUrl = /^CHORUS_WS_URL=(.+)$/m.exec(stdout)?.[1];
   const running: RunningDaemon = {
     address,
     socketPath,
+    wsUrl,
+    async wsToken() {
+      const { readFile } = await import('node:fs/promises');
+      return (await readFile(join(dir, 'ws-token'), 'utf8')).trim();
+    },
     dir,
     process: child,
     stderr: () => stderr,

@@ -12,6 +12,8 @@ export interface DaemonLimits extends EngineLimits {
   readonly helloTimeoutMs: number;
   /** Time SIGTERM/SIGINT gives queued frames to flush before sockets are cut, ms. */
   readonly shutdownTimeoutMs: number;
+  /** Interval of WebSocket pings; a connection that has not answered the previous one is cut, ms. */
+  readonly wsPingIntervalMs: number;
   /** Method calls one connection may have waiting for a reply. */
   readonly maxPendingCalls: number;
   /** Bytes a transport may hold unwritten before the daemon stops taking from the connection's queue. */
@@ -25,6 +27,7 @@ export const defaultDaemonLimits: DaemonLimits = Object.freeze({
   shutdownTimeoutMs: 2_000, // 2 s
   maxSocketBufferBytes: 256 * 1024, // 256 KiB
   maxPendingCalls: 1024,
+  wsPingIntervalMs: 30_000, // 30 s
 });
 
 const positiveInt = z.number().int().positive();
@@ -39,6 +42,14 @@ export const configSchema = z.strictObject({
   socket: z.string().min(1).optional(),
   logLevel: z.string().refine(isLogLevel, { message: 'one of debug, info, warn, error, silent' }).optional(),
   limits: limitsSchema.optional(),
+  ws: z
+    .strictObject({
+      /** `HOST:PORT`, or false for no WebSocket listener. */
+      listen: z.union([z.string().min(1), z.literal(false)]).optional(),
+      tokenFile: z.string().min(1).optional(),
+      allowedOrigins: z.array(z.string().url()).optional(),
+    })
+    .optional(),
 });
 
 export type ConfigFile = z.infer<typeof configSchema>;

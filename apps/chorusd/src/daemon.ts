@@ -2,6 +2,7 @@ import { Engine } from '@chorus/core';
 import { encodePayload } from '@chorus/protocol';
 import { CallRouter } from './call-router.js';
 import { type DaemonLimits, defaultDaemonLimits } from './config.js';
+import type { WsRejections } from './listeners/ws.js';
 import { createLogger, type Logger } from './logger.js';
 import { Session, type SessionSocket, type TransportKind } from './session.js';
 
@@ -36,6 +37,8 @@ export class Daemon {
     requestErrors: 0,
     fatalErrors: 0,
   };
+  /** WebSocket upgrades (and /metrics requests) refused, by reason. */
+  readonly wsRejections: WsRejections = { token: 0, origin: 0, limit: 0 };
   /** A coarse clock for the engine's stall accounting, refreshed by the ticker. */
   now = Date.now();
   /** Sessions that said hello, by engine connection id. */
@@ -149,6 +152,7 @@ export class Daemon {
       seq: engine.seq,
       uptimeMs: Date.now() - this.startedAt,
       daemon: { ...this.stats },
+      wsRejections: { ...this.wsRejections },
     };
   }
 

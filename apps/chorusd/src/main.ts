@@ -1,21 +1,34 @@
 #!/usr/bin/env node
+import { randomBytes } from 'node:crypto';
 import { unlinkSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { readFile, writeFile } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { type ConfigFile, loadConfig, resolveLimits, resolveLogLevel } from './config.js';
 import { Daemon } from './daemon.js';
 import { attachSocket, listenUnix } from './listeners/unix.js';
-import { createLogger } from './logger.js';
+import { listenWs, type WsListener } from './listeners/ws.js';
+import { createLogger, type Logger } from './logger.js';
+import { renderMetrics } from './metrics.js';
 import { defaultSocketPath } from './socket-path.js';
+import { webRoutes } from './web-assets.js';
+
+const DEFAULT_WS = '127.0.0.1:7733';
 
 const usage = `Usage: chorusd [options]
 
 Options:
-  --socket PATH      Unix socket to listen on (default: $XDG_RUNTIME_DIR/chorus/bus.sock,
-                     else /tmp/chorus-<uid>/bus.sock)
-  --config FILE      JSON config file (limits, log level)
-  --log-level LEVEL  debug | info | warn | error | silent (default: info)
-  -h, --help         Show this help
+  --socket PATH            Unix socket to listen on (default: $XDG_RUNTIME_DIR/chorus/bus.sock,
+                           else /tmp/chorus-<uid>/bus.sock)
+  --ws HOST:PORT           WebSocket bridge, web monitor and /metrics (default: ${DEFAULT_WS};
+                           port 0 picks a free port)
+  --no-ws                  No WebSocket listener
+  --ws-token-file FILE     Read the WebSocket token from FILE (default: a random token, written
+                           with mode 0600 to ws-token beside the socket)
+  --ws-allow-origin URL    Also accept browser pages from this origin (repeatable)
+  --config FILE            JSON config file (limits, log level, ws)
+  --log-level LEVEL        debug | info | warn | error | silent (default: info)
+  -h, --help               Show this help
 `;
 
 async function main(): Promise<number> {
@@ -52,6 +65,26 @@ async function main(): Promise<number> {
     return 1;
   }
   log.info('listening', { socket: socketPath, pid: process.pid });
+
+  const wsSetting = args.values['no-ws'] ? false : (args.values.ws ?? config?.ws?.listen ?? DEFAULT_WS);
+  let ws: WsListener | undefined;
+  if (wsSetting !== false) {
+    try {
+      ws = await startWs(daemon, log, wsSetting, socketPath, {
+        tokenFile: args.values['ws-token-file'] ?? config?.ws?.tokenFile,
+        allowedOrigins: [...(config?.ws?.allowedOrigins ?? []), ...(args.values['ws-allow-origin'] ?? [])],
+      });
+    } catch (error) {
+      log.error('cannot start the websocket listener', { error: (error as Error).message, ws: wsSetting });
+      process.stderr.write(`chorusd: websocket ${wsSetting}: ${(error as Error).message}\n`);
+      server.close();
+      removeSocket(socketPath);
+      return 1;
+    }
+  }
+
+  // CHORUS_BUS_ADDRESS comes last: scripts may take it as the sign that everything listens.
+  if (ws !== undefined) process.stdout.write(`CHORUS_WS_URL=${ws.url}\n`);
   process.stdout.write(`CHORUS_BUS_ADDRESS=unix:path=${socketPath}\n`);
 
   const stop = async (signal: string): Promise<void> => {
@@ -59,11 +92,8 @@ async function main(): Promise<number> {
     log.info('shutting down', { signal });
     server.close();
     await daemon.shutdown(`bus is shutting down (${signal})`);
-    try {
-      unlinkSync(socketPath);
-    } catch {
-      // already gone
-    }
+    await ws?.close();
+    removeSocket(socketPath);
     log.info('stopped');
     process.exit(0);
   };
@@ -72,10 +102,65 @@ async function main(): Promise<number> {
   return new Promise<number>(() => {}); // runs until a signal stops it
 }
 
+async function startWs(
+  daemon: Daemon,
+  log: Logger,
+  listen: string,
+  socketPath: string,
+  options: { tokenFile: string | undefined; allowedOrigins: string[] },
+): Promise<WsListener> {
+  const match = /^(.*):(\d+)$/.exec(listen);
+  if (match === null) throw new Error(`expected HOST:PORT, got '${listen}'`);
+  const host = (match[1] as string).replace(/^\[(.*)\]$/, '$1');
+  const port = Number(match[2]);
+  let token: string;
+  if (options.tokenFile !== undefined) {
+    token = (await readFile(options.tokenFile, 'utf8')).trim();
+    if (token.length < 16) throw new Error(`${options.tokenFile}: the token must be at least 16 characters`);
+  } else {
+    token = randomBytes(24).toString('base64url');
+    const file = join(dirname(socketPath), 'ws-token');
+    await writeFile(file, `${token}\n`, { mode: 0o600 });
+    log.info('websocket token written', { file });
+  }
+  const listener = await listenWs(daemon, {
+    host,
+    port,
+    token,
+    allowedOrigins: options.allowedOrigins,
+    routes: webRoutes(),
+    metrics: () => renderMetrics(daemon),
+  });
+  if (host !== '127.0.0.1' && host !== 'localhost' && host !== '::1') {
+    log.warn(
+      'websocket listener is not on loopback: anyone who can reach it and has the token can use the bus',
+      {
+        host,
+      },
+    );
+  }
+  log.info('websocket listening', { url: listener.url });
+  const page = `http://${listener.url.slice('ws://'.length)}/?token=${encodeURIComponent(token)}`;
+  log.info('web monitor', { url: page });
+  return listener;
+}
+
+function removeSocket(path: string): void {
+  try {
+    unlinkSync(path);
+  } catch {
+    // already gone
+  }
+}
+
 function parse() {
   return parseArgs({
     options: {
       socket: { type: 'string' },
+      ws: { type: 'string' },
+      'no-ws': { type: 'boolean' },
+      'ws-token-file': { type: 'string' },
+      'ws-allow-origin': { type: 'string', multiple: true },
       config: { type: 'string' },
       'log-level': { type: 'string' },
       help: { type: 'boolean', short: 'h' },

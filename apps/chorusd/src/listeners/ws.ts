@@ -1,0 +1,226 @@
+import { timingSafeEqual } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { type WebSocket, WebSocketServer } from 'ws';
+import type { Daemon } from '../daemon.js';
+import type { SessionSocket } from '../session.js';
+
+export interface WsListenerOptions {
+  readonly host: string;
+  readonly port: number;
+  /** The secret every WebSocket and /metrics request must present. */
+  readonly token: string;
+  /** Origins a browser page may connect from, besides the daemon's own page. */
+  readonly allowedOrigins: readonly string[];
+  /** Serves the web monitor and other static routes; undefined routes get 404. */
+  readonly routes?: ReadonlyMap<string, { type: string; body: () => Buffer | string }>;
+  /** Prometheus text for /metrics. */
+  readonly metrics: () => string;
+}
+
+export interface WsListener {
+  readonly server: Server;
+  /** The address it listens on, e.g. `ws://127.0.0.1:7733`. */
+  readonly url: string;
+  readonly port: number;
+  close(): Promise<void>;
+}
+
+export interface WsRejections {
+  token: number;
+  origin: number;
+  limit: number;
+}
+
+/**
+ * The WebSocket bridge: the same protocol as the Unix socket, one frame per binary message,
+ * behind a token and an Origin allow-list so that no other web page in the user's browser
+ * can reach the bus. The HTTP server on the same port serves the web monitor and /metrics.
+ */
+export async function listenWs(daemon: Daemon, options: WsListenerOptions): Promise<WsListener> {
+  const wss = new WebSocketServer({
+    noServer: true,
+    maxPayload: daemon.limits.maxFrameBytes + 1024,
+    perMessageDeflate: false,
+  });
+  const server = createServer((req, res) => serveHttp(req, res, options, daemon));
+  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    const refusal = checkUpgrade(req, options, ownOrigins(server, options.host));
+    if (refusal !== undefined) {
+      daemon.wsRejections[refusal.kind]++;
+      daemon.log.warn('websocket refused', {
+        reason: refusal.kind,
+        origin: req.headers.origin,
+        remote: req.socket.remoteAddress,
+      });
+      socket.end(`HTTP/1.1 ${refusal.status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+      return;
+    }
+    wss.handleUpgrade(req, socket, head, (ws) => attachWebSocket(daemon, ws));
+  });
+  server.on('clientError', (_error, socket) => socket.destroy());
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, options.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const { port } = server.address() as AddressInfo;
+  const host = options.host.includes(':') ? `[${options.host}]` : options.host;
+  return {
+    server,
+    url: `ws://${host}:${port}`,
+    port,
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const client of wss.clients) client.terminate();
+        wss.close();
+        server.close(() => resolve());
+        server.closeAllConnections?.();
+      }),
+  };
+}
+
+function ownOrigins(server: Server, host: string): string[] {
+  const address = server.address() as AddressInfo | null;
+  if (address === null) return [];
+  const names =
+    host === '127.0.0.1' || host === 'localhost' || host === '::1'
+      ? ['127.0.0.1', 'localhost', '[::1]']
+      : [host];
+  return names.map((name) => `http://${name}:${address.port}`);
+}
+
+function tokenOf(req: IncomingMessage): string | undefined {
+  const auth = req.headers.authorization;
+  if (auth?.startsWith('Bearer ')) return auth.slice(7).trim();
+  const url = new URL(req.url ?? '/', 'http://localhost');
+  return url.searchParams.get('token') ?? undefined;
+}
+
+/** Constant-time, so the token cannot be guessed a byte at a time from response times. */
+function tokenMatches(given: string | undefined, expected: string): boolean {
+  if (given === undefined) return false;
+  const a = Buffer.from(given);
+  const b = Buffer.from(expected);
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+function checkUpgrade(
+  req: IncomingMessage,
+  options: WsListenerOptions,
+  own: readonly string[],
+): { kind: keyof WsRejections; status: string } | undefined {
+  const origin = req.headers.origin;
+  // Browsers always send Origin; Node clients and tools send none and rely on the token alone.
+  if (origin !== undefined && !own.includes(origin) && !options.allowedOrigins.includes(origin)) {
+    return { kind: 'origin', status: '403 Forbidden' };
+  }
+  if (!tokenMatches(tokenOf(req), options.token)) return { kind: 'token', status: '401 Unauthorized' };
+  return undefined;
+}
+
+function serveHttp(
+  req: IncomingMessage,
+  res: ServerResponse,
+  options: WsListenerOptions,
+  daemon: Daemon,
+): void {
+  const url = new URL(req.url ?? '/', 'http://localhost');
+  res.setHeader('X-Content-Type-Options', 'nosniff');
+  if (req.method !== 'GET' && req.method !== 'HEAD') {
+    res.writeHead(405, { Allow: 'GET, HEAD' }).end();
+    return;
+  }
+  if (url.pathname === '/metrics') {
+    if (!tokenMatches(tokenOf(req), options.token)) {
+      daemon.wsRejections.token++;
+      res.writeHead(401, { 'Content-Type': 'text/plain' }).end('token required\n');
+      return;
+    }
+    res.writeHead(200, { 'Content-Type': 'text/plain; version=0.0.4; charset=utf-8' }).end(options.metrics());
+    return;
+  }
+  const route = options.routes?.get(url.pathname);
+  if (route === undefined) {
+    res.writeHead(404, { 'Content-Type': 'text/plain' }).end('not found\n');
+    return;
+  }
+  // The page holds no secret (the token comes in its URL), but must not be framed by other sites.
+  res.setHeader('Content-Security-Policy', "frame-ancestors 'none'");
+  res.writeHead(200, { 'Content-Type': route.type, 'Cache-Control': 'no-store' }).end(route.body());
+}
+
+/** Adapts a `ws` connection to what a session needs; each frame travels as one binary message. */
+export function attachWebSocket(daemon: Daemon, ws: WebSocket): void {
+  const highWater = daemon.limits.maxSocketBufferBytes;
+  let needDrain = false;
+  let onDrain: () => void = () => {};
+  // One shared callback, not a closure per message: checks whether the buffer has drained.
+  const afterSend = (): void => {
+    if (needDrain && ws.bufferedAmount < highWater) {
+      needDrain = false;
+      onDrain();
+    }
+  };
+  const socket: SessionSocket = {
+    write(chunk) {
+      if (ws.readyState !== ws.OPEN) return false;
+      ws.send(chunk, { binary: true }, afterSend);
+      if (ws.bufferedAmount >= highWater) needDrain = true;
+      return !needDrain;
+    },
+    cork() {},
+    uncork() {},
+    get writableLength() {
+      return ws.bufferedAmount;
+    },
+    pause: () => ws.pause(),
+    resume: () => ws.resume(),
+    end(last?: Uint8Array) {
+      if (last !== undefined && ws.readyState === ws.OPEN) ws.send(last, { binary: true });
+      ws.close(1000);
+    },
+    destroy: () => ws.terminate(),
+  };
+  const session = daemon.accept(socket, 'ws');
+  if (session === undefined) return;
+  onDrain = () => daemon.scheduleFlush(session);
+  let alive = true;
+  const ping = setInterval(() => {
+    // Half-open connections never answer: cut them instead of holding their state forever.
+    if (!alive) {
+      daemon.log.info('websocket idle timeout', { conn: session.name });
+      ws.terminate();
+      return;
+    }
+    alive = false;
+    ws.ping();
+  }, daemon.limits.wsPingIntervalMs);
+  ping.unref();
+  ws.on('pong', () => {
+    alive = true;
+  });
+  ws.on('message', (data: Buffer, isBinary: boolean) => {
+    alive = true;
+    if (!isBinary) {
+      ws.close(1003, 'binary frames only');
+      return;
+    }
+    try {
+      session.receive(data);
+    } catch (error) {
+      daemon.log.error('internal error; closing connection', { conn: session.name, error: String(error) });
+      ws.terminate();
+    }
+  });
+  ws.on('close', () => {
+    clearInterval(ping);
+    session.closed();
+  });
+  ws.on('error', (error) =>
+    daemon.log.debug('websocket error', { conn: session.name, error: error.message }),
+  );
+}

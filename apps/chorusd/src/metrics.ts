@@ -1,0 +1,81 @@
+import type { Daemon } from './daemon.js';
+
+/** Escapes a Prometheus label value. */
+function label(value: string): string {
+  return value.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
+}
+
+/**
+ * The stats of `GetStats` in the Prometheus text exposition format, for /metrics.
+ * Counters are totals since the daemon started.
+ */
+export function renderMetrics(daemon: Daemon): string {
+  const stats = daemon.engine.stats();
+  const lines: string[] = [];
+  const metric = (
+    name: string,
+    type: 'counter' | 'gauge',
+    help: string,
+    samples: [string, number][],
+  ): void => {
+    lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
+    for (const [labels, value] of samples) lines.push(`${name}${labels} ${value}`);
+  };
+  const perGroup = [...daemon.engine.groups()];
+  const byGroup = (pick: (g: (typeof perGroup)[number]) => number): [string, number][] =>
+    perGroup.map((g) => [`{group="${label(g.name)}"}`, pick(g)]);
+  metric(
+    'chorus_messages_total',
+    'counter',
+    'Messages accepted, per group.',
+    byGroup((g) => g.stats.messages),
+  );
+  metric(
+    'chorus_deliveries_total',
+    'counter',
+    'Message deliveries queued, per group.',
+    byGroup((g) => g.stats.deliveries),
+  );
+  metric(
+    'chorus_delivered_bytes_total',
+    'counter',
+    'Bytes queued for delivery, per group.',
+    byGroup((g) => g.stats.bytes),
+  );
+  metric(
+    'chorus_group_members',
+    'gauge',
+    'Members of each group.',
+    byGroup((g) => g.members),
+  );
+  metric('chorus_connections', 'gauge', 'Open connections.', [['', stats.connections]]);
+  metric('chorus_groups', 'gauge', 'Groups (without the bus group).', [['', stats.groups]]);
+  metric('chorus_names', 'gauge', 'Well-known names with an owner.', [['', stats.names]]);
+  metric('chorus_monitors', 'gauge', 'Monitor connections.', [['', stats.monitors]]);
+  metric('chorus_blocked_emits', 'gauge', 'Emits waiting for room.', [['', stats.pending]]);
+  metric('chorus_pending_calls', 'gauge', 'Method calls waiting for a reply.', [['', daemon.calls.size]]);
+  metric('chorus_evictions_total', 'counter', 'Slow consumers evicted.', [['', stats.evictions]]);
+  metric('chorus_sequence', 'counter', 'Last bus sequence number assigned.', [['', stats.seq]]);
+  metric('chorus_errors_total', 'counter', 'Errors answered to clients, by kind.', [
+    ['{kind="protocol"}', daemon.stats.protocolErrors],
+    ['{kind="request"}', daemon.stats.requestErrors],
+    ['{kind="fatal"}', daemon.stats.fatalErrors],
+  ]);
+  metric('chorus_connections_total', 'counter', 'Connections accepted and refused.', [
+    ['{outcome="accepted"}', daemon.stats.accepted],
+    ['{outcome="refused"}', daemon.stats.refused],
+  ]);
+  metric(
+    'chorus_websocket_rejections_total',
+    'counter',
+    'WebSocket upgrades and /metrics requests refused.',
+    [
+      ['{reason="token"}', daemon.wsRejections.token],
+      ['{reason="origin"}', daemon.wsRejections.origin],
+    ],
+  );
+  metric('chorus_uptime_seconds', 'gauge', 'Seconds since the daemon started.', [
+    ['', Math.round((Date.now() - daemon.startedAt) / 1000)],
+  ]);
+  return `${lines.join('\n')}\n`;
+}
