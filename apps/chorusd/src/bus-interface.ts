@@ -1,7 +1,8 @@
-import { isEngineError, uniqueName } from '@chorus/core';
+import { BUS_NAME, isEngineError, uniqueName } from '@chorus/core';
 import { decodePayload, ErrorCode, isProtocolError } from '@chorus/protocol';
 import { z } from 'zod';
 import type { Daemon } from './daemon.js';
+import type { Session } from './session.js';
 
 /**
  * `org.chorus.Bus`: the methods the bus answers itself, as D-Bus's org.freedesktop.DBus.
@@ -58,7 +59,8 @@ const busSchema = {
 };
 
 /** Answers one call to the bus; throws BusMethodError or an engine error. */
-export function callBus(daemon: Daemon, caller: number, method: string, payload: Uint8Array): unknown {
+export function callBus(daemon: Daemon, session: Session, method: string, payload: Uint8Array): unknown {
+  const caller = session.id;
   if (!Object.hasOwn(inputs, method)) {
     throw new BusMethodError(ErrorCode.UNKNOWN_METHOD, `org.chorus.Bus has no method '${method}'`);
   }
@@ -78,11 +80,23 @@ export function callBus(daemon: Daemon, caller: number, method: string, payload:
       .join('; ');
     throw new BusMethodError(ErrorCode.INVALID_ARGS, `${method}: ${issues}`);
   }
+  if (method !== 'RequestName' && !daemon.permits(session, 'call', BUS_NAME)) {
+    throw new BusMethodError(
+      ErrorCode.NOT_PERMITTED,
+      `the policy does not let '${session.identity}' call '${BUS_NAME}'`,
+    );
+  }
   const input = parsed.data as Record<string, unknown>;
   const engine = daemon.engine;
   switch (method as BusMethod) {
     case 'RequestName': {
       const { name, flags } = input as z.infer<(typeof inputs)['RequestName']>;
+      if (!daemon.permits(session, 'own-name', name)) {
+        throw new BusMethodError(
+          ErrorCode.NOT_PERMITTED,
+          `the policy does not let '${session.identity}' own '${name}'`,
+        );
+      }
       return { result: engine.requestName(caller, name, flags) };
     }
     case 'ReleaseName':

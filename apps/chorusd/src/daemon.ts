@@ -1,14 +1,17 @@
 import { Engine } from '@chorus/core';
 import { encodePayload } from '@chorus/protocol';
 import { CallRouter } from './call-router.js';
-import { type DaemonLimits, defaultDaemonLimits } from './config.js';
+import { type Access, type DaemonLimits, defaultDaemonLimits } from './config.js';
 import type { WsRejections } from './listeners/ws.js';
 import { createLogger, type Logger } from './logger.js';
+import { type Action, defaultRules, Policy } from './policy.js';
 import { Session, type SessionSocket, type TransportKind } from './session.js';
 
 export interface DaemonOptions {
   readonly limits?: Partial<DaemonLimits>;
   readonly log?: Logger;
+  /** Policy and named tokens; default: the built-in rules and no named token. */
+  readonly access?: Access;
 }
 
 export interface DaemonStats {
@@ -17,6 +20,7 @@ export interface DaemonStats {
   protocolErrors: number;
   requestErrors: number;
   fatalErrors: number;
+  policyDenials: number;
 }
 
 /**
@@ -36,6 +40,7 @@ export class Daemon {
     protocolErrors: 0,
     requestErrors: 0,
     fatalErrors: 0,
+    policyDenials: 0,
   };
   /** WebSocket upgrades (and /metrics requests) refused, by reason. */
   readonly wsRejections: WsRejections = { token: 0, origin: 0, limit: 0 };
@@ -50,11 +55,19 @@ export class Daemon {
   #flushScheduled = false;
   readonly #ticker: NodeJS.Timeout;
   #closing = false;
+  #access: Access;
+  /** Bumped on every policy change, so sessions know their cached decisions are stale. */
+  #accessVersion = 0;
+  readonly #perIdentity = new Map<string, number>();
   #onIdle: (() => void) | undefined;
 
   constructor(options: DaemonOptions = {}) {
     this.limits = Object.freeze({ ...defaultDaemonLimits, ...options.limits });
     this.log = options.log ?? createLogger('silent');
+    this.#access = options.access ?? {
+      policy: new Policy({ rules: defaultRules, groupsRequireName: false }),
+      tokens: new Map(),
+    };
     this.engine = new Engine<Uint8Array>({
       limits: this.limits,
       busPayload: (value) => {
@@ -80,6 +93,49 @@ export class Daemon {
     this.#ticker.unref();
   }
 
+  get access(): Access {
+    return this.#access;
+  }
+
+  get accessVersion(): number {
+    return this.#accessVersion;
+  }
+
+  /** Replaces the policy and tokens at once (SIGHUP); connections keep their identity. */
+  setAccess(access: Access): void {
+    this.#access = access;
+    this.#accessVersion++;
+  }
+
+  /** The identity a token stands for: a named token's name, or undefined if unknown. */
+  identityOf(token: string): string | undefined {
+    return this.#access.tokens.get(token);
+  }
+
+  /** Whether the policy lets `session` do `action` on `name`; a denial is counted and logged. */
+  permits(session: Session, action: Action, name: string): boolean {
+    const decision = this.#access.policy.decide(session.identity, session.transport, action, name);
+    if (!decision.allowed) {
+      this.stats.policyDenials++;
+      this.log.info('policy denied', { conn: session.name, identity: session.identity, action, name });
+    }
+    return decision.allowed;
+  }
+
+  /** Counts a connection against its identity's limit; false when the identity is at its limit. */
+  admitIdentity(identity: string): boolean {
+    const count = this.#perIdentity.get(identity) ?? 0;
+    if (count >= this.limits.maxConnectionsPerIdentity) return false;
+    this.#perIdentity.set(identity, count + 1);
+    return true;
+  }
+
+  releaseIdentity(identity: string): void {
+    const count = (this.#perIdentity.get(identity) ?? 1) - 1;
+    if (count <= 0) this.#perIdentity.delete(identity);
+    else this.#perIdentity.set(identity, count);
+  }
+
   get closing(): boolean {
     return this.#closing;
   }
@@ -89,7 +145,7 @@ export class Daemon {
   }
 
   /** Takes a new connection from a listener. */
-  accept(socket: SessionSocket, transport: TransportKind): Session | undefined {
+  accept(socket: SessionSocket, transport: TransportKind, identity?: string): Session | undefined {
     if (this.#closing || this.#sessions.size >= this.limits.maxConnections) {
       this.stats.refused++;
       socket.destroy();
@@ -100,7 +156,7 @@ export class Daemon {
       return undefined;
     }
     this.stats.accepted++;
-    const session = new Session(this, socket, transport);
+    const session = new Session(this, socket, transport, identity);
     this.#sessions.add(session);
     return session;
   }
@@ -119,6 +175,7 @@ export class Daemon {
       out.push({
         name: session.name,
         transport: session.transport,
+        identity: session.identity,
         groups: info.memberships,
         owned: info.owned,
         names: info.names,
@@ -166,6 +223,7 @@ export class Daemon {
     this.#sessions.delete(session);
     this.#dirty.delete(session);
     if (session.id !== 0) {
+      this.releaseIdentity(session.identity);
       this.#byId.delete(session.id);
       this.engine.disconnect(session.id);
       this.calls.gone(session.id);

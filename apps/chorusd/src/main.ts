@@ -4,7 +4,14 @@ import { unlinkSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { type ConfigFile, loadConfig, resolveLimits, resolveLogLevel } from './config.js';
+import {
+  type Access,
+  type ConfigFile,
+  loadConfig,
+  resolveAccess,
+  resolveLimits,
+  resolveLogLevel,
+} from './config.js';
 import { Daemon } from './daemon.js';
 import { attachSocket, listenUnix } from './listeners/unix.js';
 import { listenWs, type WsListener } from './listeners/ws.js';
@@ -45,16 +52,18 @@ async function main(): Promise<number> {
   }
   let config: ConfigFile | undefined;
   let logLevel: ReturnType<typeof resolveLogLevel>;
+  let access: Access;
   try {
     config = args.values.config === undefined ? undefined : await loadConfig(args.values.config);
     logLevel = resolveLogLevel(args.values['log-level'], config);
+    access = await resolveAccess(config);
   } catch (error) {
     process.stderr.write(`chorusd: ${(error as Error).message}\n`);
     return 2;
   }
   const log = createLogger(logLevel);
   const socketPath = resolve(args.values.socket ?? config?.socket ?? defaultSocketPath());
-  const daemon = new Daemon({ limits: resolveLimits(config), log });
+  const daemon = new Daemon({ limits: resolveLimits(config), log, access });
 
   let server: Awaited<ReturnType<typeof listenUnix>>;
   try {
@@ -97,6 +106,8 @@ async function main(): Promise<number> {
     log.info('stopped');
     process.exit(0);
   };
+  const configFile = args.values.config;
+  process.on('SIGHUP', () => void reload(daemon, log, configFile, config));
   process.on('SIGTERM', () => void stop('SIGTERM'));
   process.on('SIGINT', () => void stop('SIGINT'));
   return new Promise<number>(() => {}); // runs until a signal stops it
@@ -143,6 +154,33 @@ async function startWs(
   const page = `http://${listener.url.slice('ws://'.length)}/?token=${encodeURIComponent(token)}`;
   log.info('web monitor', { url: page });
   return listener;
+}
+
+/**
+ * SIGHUP: reads the config again and swaps the policy and tokens in one step. A file that does
+ * not load or validate changes nothing; limits and listeners need a restart to change.
+ */
+async function reload(
+  daemon: Daemon,
+  log: Logger,
+  file: string | undefined,
+  current: ConfigFile | undefined,
+) {
+  if (file === undefined) {
+    log.info('SIGHUP: no config file to reload');
+    return;
+  }
+  try {
+    const next = await loadConfig(file);
+    const access = await resolveAccess(next);
+    daemon.setAccess(access);
+    if (JSON.stringify(next.limits ?? {}) !== JSON.stringify(current?.limits ?? {})) {
+      log.warn('config reloaded; changed limits take effect at the next restart', { file });
+    }
+    log.info('config reloaded', { file, rules: next.policy?.rules?.length ?? 0, tokens: access.tokens.size });
+  } catch (error) {
+    log.error('config reload failed; keeping the previous one', { file, error: (error as Error).message });
+  }
 }
 
 function removeSocket(path: string): void {

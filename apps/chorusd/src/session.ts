@@ -5,6 +5,7 @@ import {
   type Filter,
   InvalidNameError,
   isEngineError,
+  NotPermittedError,
   type OutboundItem,
   uniqueName,
 } from '@chorus/core';
@@ -29,6 +30,7 @@ import {
 import { busErrorCode, callBus } from './bus-interface.js';
 import { CallError } from './call-router.js';
 import type { Daemon } from './daemon.js';
+import { type Action, nameCovers } from './policy.js';
 
 /**
  * What a session needs of its byte stream; `net.Socket` has it, and the WebSocket listener
@@ -73,6 +75,11 @@ export class Session {
   id = 0;
   /** The unique bus name, `:1.N`. */
   name = '';
+  /** Who the policy sees: `owner`, `ws`, or the name of a token from the config. */
+  identity: string;
+  /** Emit decisions by group, valid while the daemon's access version is `#emitVersion`. */
+  readonly #emitAllowed = new Map<string, boolean>();
+  #emitVersion = -1;
   readonly #daemon: Daemon;
   readonly #socket: SessionSocket;
   readonly #decoder: FrameDecoder;
@@ -86,10 +93,12 @@ export class Session {
   /** A monitor only watches: it may send nothing but ping. */
   #monitor = false;
 
-  constructor(daemon: Daemon, socket: SessionSocket, transport: TransportKind) {
+  constructor(daemon: Daemon, socket: SessionSocket, transport: TransportKind, identity?: string) {
     this.#daemon = daemon;
     this.#socket = socket;
     this.transport = transport;
+    // A WebSocket client proved its identity at the upgrade; a Unix-socket client does at hello.
+    this.identity = identity ?? 'owner';
     this.#decoder = new FrameDecoder(
       { frame: (header, payload) => this.#onFrame(header, payload), error: (error) => this.#fatal(error) },
       { maxFrameBytes: daemon.limits.maxFrameBytes },
@@ -258,12 +267,39 @@ export class Session {
       return;
     }
     const daemon = this.#daemon;
+    if (this.transport === 'unix' && hello.token !== undefined) {
+      const identity = daemon.identityOf(hello.token);
+      if (identity === undefined) {
+        daemon.stats.policyDenials++;
+        this.#fatal(new ProtocolError(ErrorCode.NOT_PERMITTED, 'unknown token', { fatal: true }));
+        return;
+      }
+      this.identity = identity;
+    }
+    for (const spec of hello.join ?? []) {
+      if (!daemon.permits(this, 'join', spec.g)) {
+        this.#fatal(
+          new ProtocolError(ErrorCode.NOT_PERMITTED, denied(this.identity, 'join', spec.g), { fatal: true }),
+        );
+        return;
+      }
+    }
+    if (!daemon.admitIdentity(this.identity)) {
+      const max = daemon.limits.maxConnectionsPerIdentity;
+      this.#fatal(
+        new ProtocolError(ErrorCode.LIMIT_EXCEEDED, `limit maxConnectionsPerIdentity (${max}) exceeded`, {
+          fatal: true,
+        }),
+      );
+      return;
+    }
     let connected: ReturnType<typeof daemon.engine.connect>;
     try {
       connected = daemon.engine.connect({
         join: (hello.join ?? []).map((spec) => ({ group: spec.g, filters: toFilters(spec.f) })),
       });
     } catch (error) {
+      daemon.releaseIdentity(this.identity);
       const code = isEngineError(error) ? error.code : ErrorCode.INTERNAL;
       const message = error instanceof Error ? error.message : String(error);
       this.#fatal(new ProtocolError(code as ErrorCode, message, { fatal: true }));
@@ -317,11 +353,23 @@ export class Session {
         this.#replyError(undefined, ErrorCode.DUPLICATE_HELLO, 'hello was already received');
         return;
       case 'create':
+        this.#require('create-group', message.g);
+        if (this.#daemon.access.policy.groupsRequireName) {
+          const names = engine.connection(this.id)?.names ?? [];
+          if (!names.some((name) => nameCovers(name, message.g))) {
+            this.#daemon.stats.policyDenials++;
+            throw new NotPermittedError(
+              message.g,
+              `only the primary owner of '${message.g}' (or of a name above it) may create it`,
+            );
+          }
+        }
         engine.createGroup(this.id, message.g, message.o ?? {}, message.schema);
         this.#daemon.log.debug('group created', { conn: this.name, group: message.g });
         this.#reply(message.s, {});
         return;
       case 'join':
+        this.#require('join', message.g);
         engine.join(this.id, message.g, toFilters(message.f), (result) => {
           const frame = encodeFrame({
             t: 'ok',
@@ -355,6 +403,7 @@ export class Session {
         this.#daemon.calls.cancel(this, message.id);
         return;
       case 'monitor':
+        for (const group of message.g ?? ['*']) this.#require('monitor', group);
         engine.becomeMonitor(this.id, message.g);
         this.#monitor = true;
         this.#daemon.log.debug('monitor', { conn: this.name, groups: message.g });
@@ -368,7 +417,7 @@ export class Session {
     if (message.dest === BUS_NAME) {
       let result: unknown;
       try {
-        result = callBus(daemon, this.id, message.m, payload);
+        result = callBus(daemon, this, message.m, payload);
       } catch (error) {
         const known = busErrorCode(error);
         if (known === undefined) throw error;
@@ -378,6 +427,7 @@ export class Session {
       this.#post({ t: 'ok', s: message.s }, encodePayload(result));
       return;
     }
+    this.#require('call', message.dest);
     try {
       daemon.calls.call(this, message, payload, (id) => daemon.session(id));
     } catch (error) {
@@ -386,7 +436,33 @@ export class Session {
     }
   }
 
+  /** Throws NOT_PERMITTED unless the policy allows `action` on `name`. */
+  #require(action: Action, name: string): void {
+    if (!this.#daemon.permits(this, action, name))
+      throw new NotPermittedError(name, denied(this.identity, action, name));
+  }
+
+  #emitPermitted(group: string): boolean {
+    const daemon = this.#daemon;
+    if (this.#emitVersion !== daemon.accessVersion) {
+      this.#emitAllowed.clear();
+      this.#emitVersion = daemon.accessVersion;
+    }
+    let allowed = this.#emitAllowed.get(group);
+    if (allowed === undefined) {
+      allowed = daemon.permits(this, 'emit', group);
+      // Bounded: a client cycling through group names gets decided afresh, not remembered.
+      if (this.#emitAllowed.size < 1024) this.#emitAllowed.set(group, allowed);
+    } else if (!allowed) {
+      daemon.stats.policyDenials++;
+    }
+    return allowed;
+  }
+
   #emit(message: EmitRequest, header: Uint8Array, payload: Uint8Array): void {
+    if (!this.#emitPermitted(message.g)) {
+      throw new NotPermittedError(message.g, denied(this.identity, 'emit', message.g));
+    }
     const delivered = FRAME_PREFIX_BYTES + header.byteLength + SIGNAL_HEADER_GROWTH + payload.byteLength;
     if (delivered > this.#daemon.limits.maxFrameBytes) {
       this.#replyError(
@@ -470,6 +546,10 @@ export class Session {
     const timer = setTimeout(() => this.#socket.destroy(), 1000);
     timer.unref?.();
   }
+}
+
+function denied(identity: string, action: Action, name: string): string {
+  return `the policy does not let '${identity}' ${action} '${name}'`;
 }
 
 function toFilters(filters: readonly WireFilter[] | undefined): Filter[] {

@@ -47,17 +47,20 @@ export async function listenWs(daemon: Daemon, options: WsListenerOptions): Prom
   const server = createServer((req, res) => serveHttp(req, res, options, daemon));
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     const refusal = checkUpgrade(req, options, ownOrigins(server, options.host));
-    if (refusal !== undefined) {
-      daemon.wsRejections[refusal.kind]++;
+    const identity = refusal === undefined ? identify(tokenOf(req), options.token, daemon) : undefined;
+    if (refusal !== undefined || identity === undefined) {
+      const kind = refusal?.kind ?? 'token';
+      daemon.wsRejections[kind]++;
       daemon.log.warn('websocket refused', {
-        reason: refusal.kind,
+        reason: kind,
         origin: req.headers.origin,
         remote: req.socket.remoteAddress,
       });
-      socket.end(`HTTP/1.1 ${refusal.status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+      const status = refusal?.status ?? '401 Unauthorized';
+      socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
       return;
     }
-    wss.handleUpgrade(req, socket, head, (ws) => attachWebSocket(daemon, ws));
+    wss.handleUpgrade(req, socket, head, (ws) => attachWebSocket(daemon, ws, identity));
   });
   server.on('clientError', (_error, socket) => socket.destroy());
   await new Promise<void>((resolve, reject) => {
@@ -118,8 +121,14 @@ function checkUpgrade(
   if (origin !== undefined && !own.includes(origin) && !options.allowedOrigins.includes(origin)) {
     return { kind: 'origin', status: '403 Forbidden' };
   }
-  if (!tokenMatches(tokenOf(req), options.token)) return { kind: 'token', status: '401 Unauthorized' };
   return undefined;
+}
+
+/** The default token is the identity `ws`; a named token from the config, its name. */
+function identify(token: string | undefined, defaultToken: string, daemon: Daemon): string | undefined {
+  if (token === undefined) return undefined;
+  if (tokenMatches(token, defaultToken)) return 'ws';
+  return daemon.identityOf(token);
 }
 
 function serveHttp(
@@ -135,7 +144,7 @@ function serveHttp(
     return;
   }
   if (url.pathname === '/metrics') {
-    if (!tokenMatches(tokenOf(req), options.token)) {
+    if (identify(tokenOf(req), options.token, daemon) === undefined) {
       daemon.wsRejections.token++;
       res.writeHead(401, { 'Content-Type': 'text/plain' }).end('token required\n');
       return;
@@ -154,7 +163,7 @@ function serveHttp(
 }
 
 /** Adapts a `ws` connection to what a session needs; each frame travels as one binary message. */
-export function attachWebSocket(daemon: Daemon, ws: WebSocket): void {
+export function attachWebSocket(daemon: Daemon, ws: WebSocket, identity = 'ws'): void {
   const highWater = daemon.limits.maxSocketBufferBytes;
   let needDrain = false;
   let onDrain: () => void = () => {};
@@ -185,7 +194,7 @@ export function attachWebSocket(daemon: Daemon, ws: WebSocket): void {
     },
     destroy: () => ws.terminate(),
   };
-  const session = daemon.accept(socket, 'ws');
+  const session = daemon.accept(socket, 'ws', identity);
   if (session === undefined) return;
   onDrain = () => daemon.scheduleFlush(session);
   let alive = true;
