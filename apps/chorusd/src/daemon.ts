@@ -1,5 +1,5 @@
 import { Engine } from '@chorus/core';
-import { encodePayload } from '@chorus/protocol';
+import { ErrorCode, encodeFrame, encodePayload } from '@chorus/protocol';
 import { CallRouter } from './call-router.js';
 import { type Access, type DaemonLimits, defaultDaemonLimits } from './config.js';
 import type { WsRejections } from './listeners/ws.js';
@@ -148,7 +148,11 @@ export class Daemon {
   accept(socket: SessionSocket, transport: TransportKind, identity?: string): Session | undefined {
     if (this.#closing || this.#sessions.size >= this.limits.maxConnections) {
       this.stats.refused++;
-      socket.destroy();
+      const [code, msg] = this.#closing
+        ? [ErrorCode.BUS_CLOSING, 'the bus is shutting down']
+        : [ErrorCode.LIMIT_EXCEEDED, `limit maxConnections (${this.limits.maxConnections}) exceeded`];
+      socket.end(encodeFrame({ t: 'err', code, msg, fatal: true }));
+      setTimeout(() => socket.destroy(), 1000).unref();
       this.log.warn('connection refused', {
         reason: this.#closing ? 'closing' : 'maxConnections',
         transport,
