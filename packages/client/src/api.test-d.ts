@@ -7,12 +7,25 @@
 import { expectTypeOf } from 'vitest';
 import {
   type Bus,
+  BusContract,
+  type BusStats,
+  type CallContext,
   type ChorusError,
+  type ConnectionInfo,
   connect,
   defineGroup,
   type EmitResult,
   type Group,
+  type GroupInfo,
+  type MethodInput,
+  type MethodName,
+  type MethodOutput,
+  type Monitor,
+  type NameInfo,
+  type NameReleaseResult,
+  type NameRequestResult,
   type PayloadValidationError,
+  type Service,
   type SignalMeta,
   type Subscription,
   type SubscriptionEndReason,
@@ -118,4 +131,139 @@ export function contracts(): void {
   // @ts-expect-error a signal needs a schema
   defineGroup('x', { signals: { A: 'string' } });
   expectTypeOf(Battery.name).toEqualTypeOf<'org.example.Battery'>();
+}
+
+const Meter = defineGroup('org.example.Meter', {
+  signals: { LevelChanged: z.object({ percent: z.number() }) },
+  methods: {
+    GetLevel: { input: z.object({}), output: z.object({ percent: z.number() }) },
+    Rename: {
+      input: z.object({ name: z.string().transform((s) => s.length) }),
+      output: z.object({ ok: z.boolean(), at: z.string().transform((s) => new Date(s)) }),
+    },
+  },
+});
+
+export async function calls(): Promise<void> {
+  const bus = await connect();
+  expectTypeOf<MethodName<typeof Meter>>().toEqualTypeOf<'GetLevel' | 'Rename'>();
+  expectTypeOf<MethodInput<typeof Meter, 'Rename'>>().toEqualTypeOf<{ name: string }>();
+  expectTypeOf<MethodOutput<typeof Meter, 'Rename'>>().toEqualTypeOf<{ ok: boolean; at: Date }>();
+
+  // call: the method name, the input (input side) and the output (output side) are inferred
+  expectTypeOf(bus.call(Meter, 'GetLevel', {})).toEqualTypeOf<Promise<{ percent: number }>>();
+  const renamed = await bus.call(
+    Meter,
+    'Rename',
+    { name: 'x' },
+    { timeoutMs: 10, signal: AbortSignal.abort(), destination: ':1.4', waitForService: { timeoutMs: 5 } },
+  );
+  expectTypeOf(renamed).toEqualTypeOf<{ ok: boolean; at: Date }>();
+  await bus.call(Meter, 'GetLevel', {}, { waitForService: true });
+  // @ts-expect-error unknown method
+  await bus.call(Meter, 'GetLevl', {});
+  // @ts-expect-error a signal is not a method
+  await bus.call(Meter, 'LevelChanged', { percent: 1 });
+  // @ts-expect-error wrong input shape
+  await bus.call(Meter, 'Rename', { nom: 'x' });
+  // @ts-expect-error the input of Rename is a string (the number is what the handler sees)
+  await bus.call(Meter, 'Rename', { name: 3 });
+  // @ts-expect-error the input is required
+  await bus.call(Meter, 'GetLevel');
+  // @ts-expect-error the output is an object, not a string
+  const wrong: string = await bus.call(Meter, 'GetLevel', {});
+  void wrong;
+  // @ts-expect-error unknown option
+  await bus.call(Meter, 'GetLevel', {}, { timeout: 10 });
+  // untyped, by name
+  expectTypeOf(bus.call('org.example.Meter', 'Anything', 1)).toEqualTypeOf<Promise<unknown>>();
+  expectTypeOf(bus.call('org.example.Meter', 'NoInput')).toEqualTypeOf<Promise<unknown>>();
+
+  // serve: handlers get the input side's output and return the output side's input
+  const service = bus.serve(Meter, {
+    GetLevel: async (_input, ctx) => {
+      expectTypeOf(ctx).toEqualTypeOf<CallContext>();
+      expectTypeOf(ctx.signal).toEqualTypeOf<AbortSignal>();
+      expectTypeOf(ctx.sender).toBeString();
+      return { percent: 1 };
+    },
+    Rename: (input) => {
+      expectTypeOf(input).toEqualTypeOf<{ name: number }>();
+      return { ok: true, at: '2024-01-01' };
+    },
+  });
+  expectTypeOf(service).toEqualTypeOf<Service>();
+  expectTypeOf(service.close()).toEqualTypeOf<Promise<void>>();
+  bus.serve(Meter, {
+    GetLevel: () => ({ percent: 1 }),
+    // @ts-expect-error wrong output type
+    Rename: () => ({ ok: 'yes', at: '' }),
+  });
+  bus.serve(Meter, {
+    GetLevel: () => ({ percent: 1 }),
+    // @ts-expect-error the output's input side is a string (the Date is what callers get)
+    Rename: () => ({ ok: true, at: new Date() }),
+  });
+  // @ts-expect-error a handler is missing
+  bus.serve(Meter, { GetLevel: () => ({ percent: 1 }) });
+  bus.serve(Meter, {
+    GetLevel: () => ({ percent: 1 }),
+    Rename: () => ({ ok: true, at: '' }),
+    // @ts-expect-error not a method of the contract
+    Explode: () => null,
+  });
+  bus.serve('org.example.Tool', { Echo: (input, ctx) => [input, ctx.method] });
+
+  // names and the bus interface
+  expectTypeOf(bus.requestName('a.b', { doNotQueue: true })).toEqualTypeOf<Promise<NameRequestResult>>();
+  // @ts-expect-error unknown flag
+  await bus.requestName('a.b', { queue: false });
+  expectTypeOf(await bus.releaseName('a.b')).toEqualTypeOf<NameReleaseResult>();
+  expectTypeOf(await bus.getNameOwner('a.b')).toEqualTypeOf<string | null>();
+  expectTypeOf(await bus.waitForName('a.b', { timeoutMs: 1, signal: AbortSignal.abort() })).toBeString();
+  expectTypeOf(await bus.listNames()).toEqualTypeOf<NameInfo[]>();
+  expectTypeOf(await bus.listGroups()).toEqualTypeOf<GroupInfo[]>();
+  expectTypeOf(await bus.listConnections()).toEqualTypeOf<ConnectionInfo[]>();
+  expectTypeOf(await bus.getGroupSchema('a.b')).toBeUnknown();
+  expectTypeOf(await bus.getStats()).toEqualTypeOf<BusStats>();
+  expectTypeOf((await bus.call(BusContract, 'GetNameOwner', { name: 'a.b' })).owner).toEqualTypeOf<
+    string | null
+  >();
+  const changes = await bus.join(BusContract, {
+    filter: { signal: 'NameOwnerChanged', fields: { name: 'a.b' } },
+  });
+  changes.on('NameOwnerChanged', ({ oldOwner }) => expectTypeOf(oldOwner).toEqualTypeOf<string | null>());
+  bus.on('nameAcquired', (name, meta) => {
+    expectTypeOf(name).toBeString();
+    expectTypeOf(meta).toEqualTypeOf<SignalMeta>();
+  });
+  // @ts-expect-error not a bus event
+  bus.on('nameChanged', () => {});
+
+  // monitor
+  expectTypeOf(bus.monitor).toEqualTypeOf<Monitor | undefined>();
+  const monitor = await bus.becomeMonitor(['a.b']);
+  for await (const message of monitor) {
+    expectTypeOf(message.payload).toBeUnknown();
+    expectTypeOf(message.group).toBeString();
+    expectTypeOf(message.meta).toEqualTypeOf<SignalMeta>();
+  }
+  await connect({ monitor: true });
+  await connect({ monitor: { groups: ['a.b'] } });
+  // @ts-expect-error groups are names
+  await connect({ monitor: { groups: [1] } });
+}
+
+export function methodContracts(): void {
+  const OnlyMethods = defineGroup('org.example.OnlyMethods', {
+    methods: { Ping: { input: z.undefined(), output: z.literal('pong') } },
+  });
+  expectTypeOf<MethodName<typeof OnlyMethods>>().toEqualTypeOf<'Ping'>();
+  expectTypeOf(OnlyMethods.signals).toEqualTypeOf<{}>();
+  const OnlySignals = defineGroup('org.example.OnlySignals', { signals: { A: z.null() } });
+  expectTypeOf<MethodName<typeof OnlySignals>>().toBeNever();
+  // @ts-expect-error a method needs an output schema
+  defineGroup('x', { methods: { M: { input: z.null() } } });
+  // @ts-expect-error schemas, not type names
+  defineGroup('x', { methods: { M: { input: 'string', output: z.null() } } });
 }

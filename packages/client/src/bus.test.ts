@@ -662,8 +662,10 @@ describe('owned groups', () => {
       g: Meter.name,
       o: { emitters: 'owner', retain: true, onFull: 'block' },
     });
-    const schema = (message as { schema?: { properties?: { LevelChanged?: unknown } } }).schema;
-    expect(schema?.properties?.LevelChanged).toMatchObject({
+    const schema = (
+      message as { schema?: { properties?: { signals?: { properties?: { LevelChanged?: unknown } } } } }
+    ).schema;
+    expect(schema?.properties?.signals?.properties?.LevelChanged).toMatchObject({
       type: 'object',
       properties: { percent: { type: 'number', minimum: 0, maximum: 100 } },
     });

@@ -3,11 +3,14 @@
  */
 
 import {
+  type AbortMessage,
+  decodePayload,
   ErrorCode,
   encodePayload,
   type GroupClosedNotice,
   type GroupOptions,
   type Hello,
+  type InvokeMessage,
   type JoinSpec,
   type Limits,
   PROTOCOL_VERSION,
@@ -16,21 +19,57 @@ import {
   type Welcome,
   type Filter as WireFilter,
 } from '@chorus/protocol';
-import { Connection } from './connection.js';
-import { type AnyGroupContract, checkPayload, type SignalName } from './contract.js';
 import {
+  BUS_NAME,
+  BusContract,
+  type BusStats,
+  type ConnectionInfo,
+  type GroupInfo,
+  type NameInfo,
+  type NameReleaseResult,
+  type NameRequestResult,
+} from './bus-contract.js';
+import { type CallMessage, Connection } from './connection.js';
+import {
+  type AnyGroupContract,
+  checkPayload,
+  checkValue,
+  type MethodInput,
+  type MethodName,
+  type MethodOutput,
+  type MethodSchema,
+  type SignalName,
+} from './contract.js';
+import {
+  AbortError,
   BusError,
+  type CallTarget,
   type ChorusError,
+  ConnectionClosedError,
+  callErrorFromWire,
+  InvalidArgsError,
   InvalidArgumentError,
+  InvalidReplyError,
   isChorusError,
   PayloadValidationError,
   ProtocolViolationError,
+  ServiceUnknownError,
+  TimeoutError,
+  UnknownMethodError,
+  type ValidationIssue,
 } from './errors.js';
-import { type FilterInput, sameFilters, toWireFilters } from './filter.js';
+import { type FilterInput, matchesFilters, sameFilters, toWireFilters } from './filter.js';
 import { type CreateGroupOptions, type EmitArgs, type EmitResult, type Group, GroupImpl } from './group.js';
 import { Listeners } from './listeners.js';
-import type { AutoJoin, Settings } from './options.js';
-import { type CongestionLevel, type Subscription, SubscriptionImpl } from './subscription.js';
+import { type Monitor, MonitorImpl } from './monitor.js';
+import { type AutoJoin, checkMonitorGroups, type Settings } from './options.js';
+import { type MethodHandlers, type Service, ServiceRegistry, type UntypedMethodHandler } from './service.js';
+import {
+  type CongestionLevel,
+  type SignalMeta,
+  type Subscription,
+  SubscriptionImpl,
+} from './subscription.js';
 import type { Transport } from './transports/transport.js';
 
 /**
@@ -44,6 +83,64 @@ import type { Transport } from './transports/transport.js';
 export interface JoinOptions<TContract extends AnyGroupContract = AnyGroupContract> {
   /** Receive only matching signals (one filter, or several of which any may match). */
   filter?: FilterInput<TContract> | undefined;
+}
+
+/**
+ * Options of `bus.call`.
+ *
+ * @example
+ * ```ts
+ * const controller = new AbortController();
+ * await bus.call(Battery, 'GetLevel', {}, { timeoutMs: 1000, signal: controller.signal, waitForService: true });
+ * ```
+ */
+export interface CallOptions {
+  /**
+   * The caller's deadline (ms): the call rejects with TimeoutError (TIMEOUT) and the service is
+   * told to abort. Default `connect({ callTimeoutMs })` (25 s); 0 = no deadline. With
+   * `waitForService`, the time spent waiting counts.
+   */
+  timeoutMs?: number | undefined;
+  /** Abandons the call: it rejects with AbortError (ABORTED) and the service is told to abort. */
+  signal?: AbortSignal | undefined;
+  /** The name to call (well-known or unique `:1.N`); default: the contract's name. */
+  destination?: string | undefined;
+  /**
+   * When nobody owns the destination (SERVICE_UNKNOWN), wait for an owner (race-free, as
+   * `waitForName`) and call again, up to `timeoutMs` (default: the call's whole deadline).
+   */
+  waitForService?: boolean | { readonly timeoutMs?: number | undefined } | undefined;
+}
+
+/**
+ * Flags of `bus.requestName`, as in D-Bus.
+ *
+ * @example
+ * ```ts
+ * await bus.requestName('org.example.Battery', { allowReplacement: true, doNotQueue: true });
+ * ```
+ */
+export interface RequestNameOptions {
+  /** Another connection asking with `replaceExisting` may take the name from us. */
+  allowReplacement?: boolean | undefined;
+  /** Take the name from its owner if the owner allowed replacement. */
+  replaceExisting?: boolean | undefined;
+  /** Do not wait in the name's queue: resolve `exists` instead of `in-queue`. */
+  doNotQueue?: boolean | undefined;
+}
+
+/**
+ * Options of `bus.waitForName`.
+ *
+ * @example
+ * ```ts
+ * const owner = await bus.waitForName('org.example.Battery', { timeoutMs: 5000 });
+ * ```
+ */
+export interface WaitForNameOptions {
+  /** Give up after this long (ms) with TimeoutError. Default 0: wait until the signal aborts. */
+  timeoutMs?: number | undefined;
+  signal?: AbortSignal | undefined;
 }
 
 /**
@@ -94,11 +191,79 @@ export interface Bus {
   emit(group: string, signal: string, payload?: unknown): Promise<EmitResult>;
   /** A round trip to the daemon. */
   ping(): Promise<void>;
+  /**
+   * Asks for a well-known name (as D-Bus RequestName). Calls to the name go to its primary owner;
+   * queued owners take over in order. `NameAcquired` (see `on('nameAcquired')`) arrives before the
+   * answer when the name became ours. Serving a contract does not request its name: do both.
+   */
+  requestName(name: string, options?: RequestNameOptions): Promise<NameRequestResult>;
+  /** Gives a name up (or leaves its queue); the next in its queue takes over. */
+  releaseName(name: string): Promise<NameReleaseResult>;
+  /** The unique name of the name's primary owner, or null (a unique name resolves to itself if connected). */
+  getNameOwner(name: string): Promise<string | null>;
+  /** The well-known names on the bus, with owner and queue. */
+  listNames(): Promise<NameInfo[]>;
+  /**
+   * Resolves with the owner's unique name as soon as `name` has an owner (at once if it has one).
+   * Race-free: the watch on `NameOwnerChanged` is in place before the owner is asked for, so an
+   * owner appearing in between is not missed. Rejects with TimeoutError or AbortError.
+   */
+  waitForName(name: string, options?: WaitForNameOptions): Promise<string>;
+  // The untyped overloads of serve and call come first: the typed ones, tried last when nothing
+  // matches, then report what is wrong (a handler, a method name, an input) instead of "not a string".
+  /** Serves untyped methods under `name` (inputs unknown, nothing validated). */
+  serve(name: string, handlers: Readonly<Record<string, UntypedMethodHandler>>): Service;
+  /**
+   * Answers calls to the contract's methods: input validated before the handler runs (INVALID_ARGS),
+   * output validated before it leaves (INVALID_REPLY), unknown methods answered UNKNOWN_METHOD, a
+   * thrown error sent as REMOTE_ERROR (name and message, never the stack). Does not request the
+   * name: call `requestName(Contract.name)` too.
+   */
+  serve<TContract extends AnyGroupContract>(
+    contract: TContract,
+    handlers: MethodHandlers<TContract>,
+  ): Service;
+  /** Calls a method by destination name, untyped (nothing validated; for tools). */
+  call(destination: string, method: string, input?: unknown, options?: CallOptions): Promise<unknown>;
+  /**
+   * Calls a method of the contract on the owner of `options.destination ?? contract.name`. The
+   * input is validated before sending (InvalidArgsError), the output after receiving
+   * (InvalidReplyError). Rejects with ServiceUnknownError, UnknownMethodError, InvalidArgsError,
+   * InvalidReplyError, TimeoutError, AbortError, NoReplyError or RemoteError (codes as on the wire).
+   */
+  call<TContract extends AnyGroupContract, TMethod extends MethodName<TContract>>(
+    contract: TContract,
+    method: TMethod,
+    input: MethodInput<TContract, TMethod>,
+    options?: CallOptions,
+  ): Promise<MethodOutput<TContract, TMethod>>;
+  /** The groups on the bus (owner, member count, options, published schema, sequence number). */
+  listGroups(): Promise<GroupInfo[]>;
+  /** The connections on the bus (unique name, transport, groups, names, queued bytes, monitor). */
+  listConnections(): Promise<ConnectionInfo[]>;
+  /** The JSON Schema a group's creator published (see `createGroup`); rejects UNKNOWN_GROUP. */
+  getGroupSchema(group: string): Promise<unknown>;
+  /** The daemon's counters since it started. */
+  getStats(): Promise<BusStats>;
+  /**
+   * Turns this connection into a monitor: from now on it receives a copy of every signal (of
+   * `groups`, if given) in bus order, and can send nothing but pings. Its memberships end, its
+   * groups close, its services stop, and its names are given up. See also `connect({ monitor })`.
+   */
+  becomeMonitor(groups?: readonly string[]): Promise<Monitor>;
+  /** The monitor stream, once this connection is a monitor; undefined before. */
+  readonly monitor: Monitor | undefined;
   /** Non-fatal connection-level errors (an `err` without serial, an unreadable frame). Returns the remover. */
   on(event: 'error', handler: (error: ChorusError) => void): () => void;
   /**
+   * A well-known name became ours (`nameAcquired`) or stopped being ours (`nameLost`): the bus's
+   * `NameAcquired`/`NameLost` signals, which reach this connection without joining `org.chorus.Bus`.
+   */
+  on(event: 'nameAcquired' | 'nameLost', handler: (name: string, meta: SignalMeta) => void): () => void;
+  /**
    * Closes the connection: subscriptions end (iterators finish after what they hold), emits not yet
-   * sent reject, requests already sent get their answers, then the transport closes.
+   * sent reject, requests already sent get their answers, method calls still waiting are cancelled
+   * (ConnectionClosedError), calls being served are aborted, then the transport closes.
    */
   close(): Promise<void>;
 }
@@ -126,11 +291,38 @@ export class BusImpl implements Bus {
   readonly #errors = new Listeners<[ChorusError]>();
   readonly closed: Promise<ChorusError | undefined>;
   #resolveClosed!: (error: ChorusError | undefined) => void;
+  readonly #services: ServiceRegistry;
+  /** Serials of the method calls awaiting their answer (bounded by maxPendingCalls). */
+  readonly #calls = new Set<number>();
+  readonly #nameAcquired = new Listeners<[string, SignalMeta]>();
+  /**
+   * waitForName waiters give up when told: the connection ended (error undefined after close()),
+   * or it became a monitor (its membership of org.chorus.Bus is gone).
+   */
+  readonly #ended = new Listeners<[ChorusError | undefined]>();
+  readonly #nameLost = new Listeners<[string, SignalMeta]>();
+  /** waitForName: the callbacks waiting for each name to get an owner. */
+  readonly #nameWaiters = new Map<string, Set<(owner: string) => void>>();
+  /**
+   * The membership of org.chorus.Bus (filtered to NameOwnerChanged) the bus holds for waitForName
+   * while the app has none; shared by every waiter, left when the last one is done.
+   */
+  #watch: { refs: number; readonly joined: Promise<void> } | undefined;
+  #watchLeaving: Promise<void> | undefined;
+  /** Filters of the app's own membership of org.chorus.Bus (joined or autojoined). */
+  #busFilters: WireFilter[] | undefined;
+  /** Set from the moment `monitor` is sent: from then on every signal it watches goes to it. */
+  #monitor: MonitorImpl | undefined;
+  #monitorReady: Promise<Monitor> | undefined;
+  #monitorActive = false;
 
   constructor(transport: Transport, settings: Settings, autoJoin: readonly AutoJoin[]) {
     this.#settings = settings;
     this.closed = new Promise((resolve) => {
       this.#resolveClosed = resolve;
+    });
+    this.#services = new ServiceRegistry({
+      send: (message, payload) => this.#connection.notify(message, payload),
     });
     this.#connection = new Connection(
       transport,
@@ -138,6 +330,8 @@ export class BusImpl implements Bus {
         welcome: (message) => this.#onWelcome(message),
         signal: (message, payload) => this.#onSignal(message, payload),
         groupClosed: (notice) => this.#onGroupClosed(notice),
+        invoke: (message: InvokeMessage, payload) => this.#services.invoke(message, payload),
+        abort: (message: AbortMessage) => this.#services.abort(message),
         error: (error) => this.#errors.emit(error),
         closed: (error) => this.#onClosed(error),
       },
@@ -150,6 +344,7 @@ export class BusImpl implements Bus {
       if (this.#held.has(name)) throw new InvalidArgumentError(`${name} is listed twice in join`);
       const sub = this.#subscription(name, contractOf(target));
       const held = { sub, filters: toWireFilters(filter) };
+      if (name === BUS_NAME) this.#busFilters = held.filters;
       this.#autoJoin.push(held);
       this.#held.set(name, held);
       // Routed from the start: signals may follow the welcome in the very same chunk.
@@ -157,8 +352,12 @@ export class BusImpl implements Bus {
     }
   }
 
-  /** Sends `hello`; resolves once welcomed. */
-  async handshake(hello: { token?: string | undefined; client?: string | undefined }): Promise<this> {
+  /** Sends `hello`; resolves once welcomed (and, for a monitor, once the daemon made it one). */
+  async handshake(hello: {
+    token?: string | undefined;
+    client?: string | undefined;
+    monitor?: { readonly groups: readonly string[] | undefined } | undefined;
+  }): Promise<this> {
     const message: Hello = { t: 'hello', v: PROTOCOL_VERSION };
     if (this.#autoJoin.length > 0) {
       message.join = this.#autoJoin.map(({ sub, filters }): JoinSpec => {
@@ -170,6 +369,7 @@ export class BusImpl implements Bus {
     if (hello.token !== undefined) message.token = hello.token;
     if (hello.client !== undefined) message.client = hello.client;
     await this.#connection.open(message);
+    if (hello.monitor !== undefined) await this.becomeMonitor(hello.monitor.groups);
     return this;
   }
 
@@ -186,9 +386,23 @@ export class BusImpl implements Bus {
     return this.#limits;
   }
 
-  on(event: 'error', handler: (error: ChorusError) => void): () => void {
-    if (event !== 'error') throw new InvalidArgumentError(`unknown bus event '${String(event)}'`);
-    return this.#errors.add(handler);
+  get monitor(): Monitor | undefined {
+    return this.#monitorActive ? this.#monitor : undefined;
+  }
+
+  on(event: 'error', handler: (error: ChorusError) => void): () => void;
+  on(event: 'nameAcquired' | 'nameLost', handler: (name: string, meta: SignalMeta) => void): () => void;
+  on(event: string, handler: (...args: never[]) => void): () => void {
+    switch (event) {
+      case 'error':
+        return this.#errors.add(handler as (error: ChorusError) => void);
+      case 'nameAcquired':
+        return this.#nameAcquired.add(handler as (name: string, meta: SignalMeta) => void);
+      case 'nameLost':
+        return this.#nameLost.add(handler as (name: string, meta: SignalMeta) => void);
+      default:
+        throw new InvalidArgumentError(`unknown bus event '${String(event)}'`);
+    }
   }
 
   createGroup<TContract extends AnyGroupContract>(
@@ -197,6 +411,7 @@ export class BusImpl implements Bus {
   ): Promise<Group<TContract>>;
   createGroup(name: string, options?: CreateGroupOptions): Promise<Group>;
   async createGroup(target: GroupTarget, options: CreateGroupOptions = {}): Promise<unknown> {
+    this.#assertNotMonitor();
     const name = groupName(target);
     const contract = contractOf(target);
     const o = groupOptions(options);
@@ -232,6 +447,7 @@ export class BusImpl implements Bus {
   ): Promise<Subscription<TContract>>;
   join(name: string, options?: JoinOptions): Promise<Subscription>;
   async join(target: GroupTarget, options: JoinOptions = {}): Promise<unknown> {
+    this.#assertNotMonitor();
     const name = groupName(target);
     const contract = contractOf(target);
     const filters = toWireFilters(options.filter);
@@ -249,6 +465,16 @@ export class BusImpl implements Bus {
     }
     const leaving = this.#leaving.get(name);
     if (leaving !== undefined) await leaving;
+    if (name === BUS_NAME) {
+      if (this.#watchLeaving !== undefined) await this.#watchLeaving;
+      if (this.#watch !== undefined) {
+        // One membership per group: the bus holds it for waitForName until the last waiter is done.
+        throw new BusError(
+          ErrorCode.ALREADY_MEMBER,
+          `${BUS_NAME} is joined by waitForName (or a call waiting for its service); join it before waiting, and the waiters will use your membership`,
+        );
+      }
+    }
     if (this.#members.has(name)) {
       // What the daemon would answer, without the round trip (and without disturbing the routing).
       throw new BusError(ErrorCode.ALREADY_MEMBER, `already a member of ${name}`);
@@ -263,6 +489,7 @@ export class BusImpl implements Bus {
         ...(filters === undefined ? {} : { f: filters }),
       });
       sub.start(resultNumber(reply, 'startSeq'), resultNumber(reply, 'startGroupSeq'));
+      if (name === BUS_NAME) this.#busFilters = filters;
       return sub;
     } catch (error) {
       if (this.#members.get(name) === sub) this.#members.delete(name);
@@ -284,11 +511,447 @@ export class BusImpl implements Bus {
     await this.#connection.request({ t: 'ping' });
   }
 
+  async requestName(name: string, options: RequestNameOptions = {}): Promise<NameRequestResult> {
+    const flags: NonNullable<MethodInput<typeof BusContract, 'RequestName'>['flags']> = {};
+    if (options.allowReplacement !== undefined) flags.allowReplacement = options.allowReplacement;
+    if (options.replaceExisting !== undefined) flags.replaceExisting = options.replaceExisting;
+    if (options.doNotQueue !== undefined) flags.doNotQueue = options.doNotQueue;
+    const input = Object.keys(flags).length === 0 ? { name } : { name, flags };
+    return (await this.call(BusContract, 'RequestName', input)).result;
+  }
+
+  async releaseName(name: string): Promise<NameReleaseResult> {
+    return (await this.call(BusContract, 'ReleaseName', { name })).result;
+  }
+
+  async getNameOwner(name: string): Promise<string | null> {
+    return (await this.call(BusContract, 'GetNameOwner', { name })).owner;
+  }
+
+  async listNames(): Promise<NameInfo[]> {
+    return (await this.call(BusContract, 'ListNames', {})).names;
+  }
+
+  async listGroups(): Promise<GroupInfo[]> {
+    return (await this.call(BusContract, 'ListGroups', {})).groups;
+  }
+
+  async listConnections(): Promise<ConnectionInfo[]> {
+    return (await this.call(BusContract, 'ListConnections', {})).connections;
+  }
+
+  async getGroupSchema(group: string): Promise<unknown> {
+    return (await this.call(BusContract, 'GetGroupSchema', { group })).schema;
+  }
+
+  getStats(): Promise<BusStats> {
+    return this.call(BusContract, 'GetStats', {});
+  }
+
+  waitForName(name: string, options: WaitForNameOptions = {}): Promise<string> {
+    const { signal } = options;
+    const timeoutMs = options.timeoutMs ?? 0;
+    try {
+      this.#assertNotMonitor();
+      checkTimeout('timeoutMs', timeoutMs);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    if (signal?.aborted)
+      return Promise.reject(new AbortError('waitForName was aborted', { cause: signal.reason }));
+    return new Promise<string>((resolve, reject) => {
+      const lookup = new AbortController();
+      let release: (() => void) | undefined;
+      let done = false;
+      const finish = (settle: () => void): void => {
+        if (done) return;
+        done = true;
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', onAbort);
+        removeEnded();
+        removeWaiter();
+        lookup.abort();
+        release?.();
+        settle();
+      };
+      // [GUARANTEE: race-free wait] the local waiter exists before the join is sent, and
+      // the membership exists (its `ok` came back) before the owner is asked for: an owner that
+      // appears at any point after the join is seen, either in GetNameOwner's answer or as a signal.
+      const removeWaiter = this.#addNameWaiter(name, (owner) => finish(() => resolve(owner)));
+      const onAbort = (): void =>
+        finish(() => reject(new AbortError('waitForName was aborted', { cause: signal?.reason })));
+      signal?.addEventListener('abort', onAbort, { once: true });
+      const timer =
+        timeoutMs > 0
+          ? setTimeout(
+              () =>
+                finish(() =>
+                  reject(new TimeoutError(`${name} got no owner within ${timeoutMs} ms`, timeoutMs)),
+                ),
+              timeoutMs,
+            )
+          : undefined;
+      const removeEnded = this.#ended.add((error) =>
+        finish(() =>
+          reject(error ?? new ConnectionClosedError('the bus was closed while waiting for a name')),
+        ),
+      );
+      void (async () => {
+        const watch = await this.#acquireNameWatch(name);
+        if (done) {
+          watch();
+          return;
+        }
+        release = watch;
+        const { owner } = await this.call(BusContract, 'GetNameOwner', { name }, { signal: lookup.signal });
+        if (owner !== null) finish(() => resolve(owner));
+      })().catch((error: unknown) => finish(() => reject(error)));
+    });
+  }
+
+  serve(name: string, handlers: Readonly<Record<string, UntypedMethodHandler>>): Service;
+  serve<TContract extends AnyGroupContract>(
+    contract: TContract,
+    handlers: MethodHandlers<TContract>,
+  ): Service;
+  serve(target: GroupTarget, handlers: object): Service {
+    this.#assertNotMonitor();
+    if (this.#connection.ended) throw new ConnectionClosedError('the bus connection is closed');
+    if (typeof handlers !== 'object' || handlers === null) {
+      throw new InvalidArgumentError('serve needs an object of handlers, one per method');
+    }
+    return this.#services.add(groupName(target), contractOf(target), handlers);
+  }
+
+  call(destination: string, method: string, input?: unknown, options?: CallOptions): Promise<unknown>;
+  call<TContract extends AnyGroupContract, TMethod extends MethodName<TContract>>(
+    contract: TContract,
+    method: TMethod,
+    input: MethodInput<TContract, TMethod>,
+    options?: CallOptions,
+  ): Promise<MethodOutput<TContract, TMethod>>;
+  async call(
+    target: GroupTarget,
+    method: string,
+    input?: unknown,
+    options: CallOptions = {},
+  ): Promise<unknown> {
+    this.#assertNotMonitor();
+    const contract = contractOf(target);
+    const destination = options.destination ?? groupName(target);
+    const where: CallTarget = { destination, method };
+    const timeoutMs = options.timeoutMs ?? this.#settings.callTimeoutMs;
+    checkTimeout('timeoutMs', timeoutMs);
+    const waitForService = options.waitForService;
+    const waitMs =
+      typeof waitForService === 'object' && waitForService.timeoutMs !== undefined
+        ? waitForService.timeoutMs
+        : undefined;
+    if (waitMs !== undefined) checkTimeout('waitForService.timeoutMs', waitMs);
+    let schemas: MethodSchema | undefined;
+    if (contract !== undefined) {
+      schemas = contract.methodFor(method);
+      if (schemas === undefined)
+        throw new UnknownMethodError(`${contract.name} has no method '${method}'`, where);
+      const check = checkValue(schemas.input, input);
+      if (!check.ok) {
+        throw new InvalidArgsError(
+          describeIssues(`invalid input for ${contract.name}.${method}`, check.issues),
+          where,
+          check.issues,
+        );
+      }
+    }
+    let bytes: Uint8Array;
+    try {
+      // The value as given (the schema's input form) goes on the wire; the service parses it again.
+      bytes = encodePayload(input);
+    } catch (cause) {
+      const issues = [
+        { code: 'invalid_encoding', path: [], message: 'the input cannot be encoded as MessagePack' },
+      ];
+      throw new InvalidArgsError(`the input of ${destination}.${method} cannot be encoded`, where, issues, {
+        cause,
+      });
+    }
+    const message: CallMessage = { t: 'call', dest: destination, m: method };
+    if (contract !== undefined) message.g = contract.name;
+    const deadline = timeoutMs > 0 ? Date.now() + timeoutMs : undefined;
+    // Waiting counts against the call's own deadline, so it never outlasts it.
+    const waitDeadline =
+      waitMs !== undefined && waitMs > 0
+        ? Math.min(Date.now() + waitMs, deadline ?? Number.POSITIVE_INFINITY)
+        : deadline;
+    // Bounded: an owner may appear and vanish again before the call reaches it.
+    for (let attempt = 1; ; attempt++) {
+      let answer: Uint8Array;
+      try {
+        answer = await this.#callOnce(message, bytes, where, timeoutMs, deadline, options.signal);
+      } catch (error) {
+        if (
+          !(error instanceof ServiceUnknownError) ||
+          waitForService === undefined ||
+          waitForService === false
+        )
+          throw error;
+        if (attempt >= MAX_SERVICE_WAITS) throw error;
+        const left = waitDeadline === undefined ? 0 : waitDeadline - Date.now();
+        if (waitDeadline !== undefined && left <= 0) throw error;
+        try {
+          await this.waitForName(destination, {
+            timeoutMs: waitDeadline === undefined ? 0 : Math.ceil(left),
+            signal: options.signal,
+          });
+        } catch (waitError) {
+          // Still nobody there when the wait ran out: that is the call's answer.
+          if (isChorusError(waitError, ErrorCode.TIMEOUT))
+            throw new ServiceUnknownError(error.message, where, { cause: waitError });
+          throw waitError;
+        }
+        continue;
+      }
+      let value: unknown;
+      try {
+        value = decodePayload(answer);
+      } catch (cause) {
+        const issues = [
+          { code: 'invalid_encoding', path: [], message: 'the output is not valid MessagePack' },
+        ];
+        throw new InvalidReplyError(
+          `the output of ${destination}.${method} cannot be decoded`,
+          where,
+          issues,
+          { cause },
+        );
+      }
+      if (schemas === undefined) return value;
+      const check = checkValue(schemas.output, value);
+      if (!check.ok) {
+        throw new InvalidReplyError(
+          describeIssues(`invalid output of ${destination}.${method}`, check.issues),
+          where,
+          check.issues,
+        );
+      }
+      return check.value;
+    }
+  }
+
+  async becomeMonitor(groups?: readonly string[]): Promise<Monitor> {
+    const watched = checkMonitorGroups(groups);
+    if (this.#monitor !== undefined && this.#monitorReady !== undefined) {
+      if (!sameGroups(this.#monitor.groups, watched)) {
+        throw new InvalidArgumentError('this connection is already a monitor, of other groups');
+      }
+      return this.#monitorReady;
+    }
+    const monitor = new MonitorImpl(
+      watched,
+      { congestion: this.#congestion, leave: async () => {} },
+      this.#settings,
+    );
+    this.#monitor = monitor;
+    const ready = (async (): Promise<Monitor> => {
+      let reply: Reply;
+      try {
+        reply = await this.#connection.request({
+          t: 'monitor',
+          ...(watched === undefined ? {} : { g: [...watched] }),
+        });
+      } catch (error) {
+        this.#monitor = undefined;
+        this.#monitorReady = undefined;
+        // What arrived meanwhile was ordinary traffic after all.
+        for (const raw of monitor.abandon()) this.#onSignal(raw.message, raw.payload);
+        throw error;
+      }
+      // The daemon has ended our memberships, closed our groups and given up our names.
+      this.#monitorActive = true;
+      this.#becameMonitor();
+      monitor.start(resultNumber(reply, 'startSeq'));
+      return monitor;
+    })();
+    this.#monitorReady = ready;
+    return ready;
+  }
+
   async close(): Promise<void> {
     // Nothing is delivered after close(); ending first also lifts any pause, so the answers to
     // requests already sent can be read.
     for (const sub of this.#allSubscriptions()) sub.end('disconnected');
+    this.#monitor?.end('disconnected');
+    // A call may take arbitrarily long: waiting for it would let any service hold close() up. A
+    // monitor may send nothing but pings: the daemon aborts the service when we are gone anyway.
+    for (const serial of [...this.#calls]) {
+      this.#connection.cancel(
+        serial,
+        new ConnectionClosedError('the bus was closed before the call was answered'),
+        this.#monitor === undefined,
+      );
+    }
+    this.#services.end('closed');
     await this.#connection.close();
+  }
+
+  /**
+   * Sends one call and waits for its answer (the output bytes); rejects with the call's error. The
+   * timer and the AbortSignal cancel it (the daemon is told, so the service is aborted).
+   */
+  async #callOnce(
+    message: CallMessage,
+    bytes: Uint8Array,
+    where: CallTarget,
+    timeoutMs: number,
+    deadline: number | undefined,
+    signal: AbortSignal | undefined,
+  ): Promise<Uint8Array> {
+    if (signal?.aborted) throw new AbortError('the call was aborted', { cause: signal.reason });
+    const timeout = (): TimeoutError =>
+      new TimeoutError(
+        `${where.destination}.${where.method} got no answer within ${timeoutMs} ms`,
+        timeoutMs,
+      );
+    let remaining: number | undefined;
+    if (deadline !== undefined) {
+      remaining = Math.ceil(deadline - Date.now());
+      if (remaining <= 0) throw timeout();
+    }
+    if (this.#calls.size >= this.#settings.maxPendingCalls) {
+      // What the daemon would answer at its own bound, without the round trip.
+      throw new BusError(
+        ErrorCode.LIMIT_EXCEEDED,
+        `${this.#calls.size} calls are already waiting (maxPendingCalls)`,
+      );
+    }
+    // `to` lets the daemon fail the call and abort the service at the deadline even if we are slow.
+    const sent = this.#connection.call(
+      remaining === undefined ? message : { ...message, to: remaining },
+      bytes,
+    );
+    const { serial } = sent;
+    this.#calls.add(serial);
+    // A monitor may send nothing but pings: its calls (made before it became one) end locally.
+    const tell = (): boolean => this.#monitor === undefined;
+    const onAbort = (): void => {
+      this.#connection.cancel(
+        serial,
+        new AbortError('the call was aborted', { cause: signal?.reason }),
+        tell(),
+      );
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+    const timer =
+      remaining === undefined
+        ? undefined
+        : setTimeout(() => this.#connection.cancel(serial, timeout(), tell()), remaining);
+    try {
+      return (await sent.reply).payload;
+    } catch (error) {
+      if (error instanceof BusError && !error.fatal && CALL_CODES.has(error.code)) {
+        throw callErrorFromWire(
+          { t: 'err', code: error.code, msg: error.message, data: error.data },
+          where,
+          timeoutMs,
+        );
+      }
+      throw error;
+    } finally {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
+      this.#calls.delete(serial);
+    }
+  }
+
+  #addNameWaiter(name: string, callback: (owner: string) => void): () => void {
+    let waiters = this.#nameWaiters.get(name);
+    if (waiters === undefined) {
+      waiters = new Set();
+      this.#nameWaiters.set(name, waiters);
+    }
+    const entry = (owner: string): void => callback(owner);
+    waiters.add(entry);
+    return () => {
+      waiters.delete(entry);
+      if (waiters.size === 0 && this.#nameWaiters.get(name) === waiters) this.#nameWaiters.delete(name);
+    };
+  }
+
+  /**
+   * Makes sure NameOwnerChanged for `name` reaches this connection: through the app's membership of
+   * org.chorus.Bus if it has one (whose filters must let it through), else through a membership the
+   * bus holds for all its waiters. Resolves with the release once the membership is in place.
+   */
+  async #acquireNameWatch(name: string): Promise<() => void> {
+    if (this.#members.has(BUS_NAME)) {
+      if (!admitsOwnerChanges(this.#busFilters, name)) {
+        throw new InvalidArgumentError(
+          `your membership of ${BUS_NAME} filters out NameOwnerChanged for ${name}: waitForName cannot see it`,
+        );
+      }
+      return () => {};
+    }
+    let watch = this.#watch;
+    if (watch === undefined) {
+      const leaving = this.#watchLeaving;
+      const joined = (async () => {
+        if (leaving !== undefined) await leaving;
+        await this.#connection.request({ t: 'join', g: BUS_NAME, f: [{ sig: 'NameOwnerChanged' }] });
+      })();
+      const created = { refs: 0, joined };
+      watch = created;
+      this.#watch = created;
+      joined.catch(() => {
+        if (this.#watch === created) this.#watch = undefined;
+      });
+    }
+    const held = watch;
+    held.refs++;
+    let released = false;
+    const release = (): void => {
+      if (released) return;
+      released = true;
+      held.refs--;
+      if (held.refs > 0 || this.#watch !== held) return;
+      this.#watch = undefined;
+      const leaving = held.joined
+        .then(() => this.#connection.request({ t: 'leave', g: BUS_NAME }))
+        .then(
+          () => undefined,
+          () => undefined,
+        );
+      this.#watchLeaving = leaving;
+      void leaving.then(() => {
+        if (this.#watchLeaving === leaving) this.#watchLeaving = undefined;
+      });
+    };
+    try {
+      await held.joined;
+    } catch (error) {
+      release();
+      throw error;
+    }
+    return release;
+  }
+
+  #assertNotMonitor(): void {
+    if (this.#monitor !== undefined) {
+      // What the daemon would answer, without the round trip.
+      throw new BusError(ErrorCode.MONITOR_ONLY, 'a monitor connection can send nothing but pings');
+    }
+  }
+
+  /** The daemon made us a monitor: everything that was ours on the bus is gone. */
+  #becameMonitor(): void {
+    for (const sub of new Set([...this.#members.values(), ...this.#inboxes.values()])) sub.end('left');
+    for (const { sub } of this.#held.values()) sub.end('left');
+    for (const group of this.#owned.values()) group.markClosed('owner-left');
+    this.#members.clear();
+    this.#held.clear();
+    this.#inboxes.clear();
+    this.#owned.clear();
+    this.#watch = undefined;
+    this.#services.end('monitor');
+    this.#ended.emit(new BusError(ErrorCode.MONITOR_ONLY, 'this connection became a monitor'));
   }
 
   // Everything up to the send runs synchronously, so emits leave in call order.
@@ -298,6 +961,7 @@ export class BusImpl implements Bus {
     signal: string,
     payload: unknown,
   ): Promise<EmitResult> {
+    this.#assertNotMonitor();
     if (contract !== undefined) {
       const check = checkPayload(contract, signal, payload);
       if (!check.ok) throw check.error;
@@ -386,9 +1050,55 @@ export class BusImpl implements Bus {
   }
 
   #onSignal(message: SignalMessage, payload: Uint8Array): void {
+    const monitor = this.#monitor;
+    if (monitor?.watches(message.g)) {
+      // [GUARANTEE: order] from the moment `monitor` is sent, the monitor gets what it watches in
+      // wire order; until the daemon's `ok` that is still ordinary traffic, in bus order too.
+      monitor.deliver(message, payload);
+      return;
+    }
+    if (message.g === BUS_NAME) {
+      this.#onBusSignal(message, payload);
+      return;
+    }
     // A membership takes precedence: the daemon sends a sendToPeer owner that is also a member one copy.
     const sub = this.#members.get(message.g) ?? this.#inboxes.get(message.g);
     // No subscription: the group was left (signals after leave are dropped).
+    sub?.deliver(message, payload);
+  }
+
+  /**
+   * A signal of org.chorus.Bus: NameAcquired/NameLost come to the connection concerned whether or
+   * not it is a member; NameOwnerChanged feeds waitForName; the app's membership gets what its
+   * filters let through.
+   */
+  #onBusSignal(message: SignalMessage, payload: Uint8Array): void {
+    const sub = this.#members.get(BUS_NAME);
+    const { sig } = message;
+    const personal = sig === 'NameAcquired' || sig === 'NameLost';
+    if (personal || (sig === 'NameOwnerChanged' && this.#nameWaiters.size > 0)) {
+      let value: unknown;
+      try {
+        value = decodePayload(payload);
+      } catch {
+        value = undefined;
+      }
+      const check = checkPayload(BusContract, sig, value);
+      if (check.ok) {
+        const meta = signalMeta(message);
+        if (sig === 'NameOwnerChanged') {
+          const change = check.value as { name: string; newOwner: string | null };
+          if (change.newOwner !== null) {
+            for (const waiter of [...(this.#nameWaiters.get(change.name) ?? [])]) waiter(change.newOwner);
+          }
+        } else {
+          const { name } = check.value as { name: string };
+          (sig === 'NameAcquired' ? this.#nameAcquired : this.#nameLost).emit(name, meta);
+        }
+      }
+      // Sent to us as the connection concerned, not as a member: the membership's filters decide.
+      if (personal && sub !== undefined && !matchesFilters(this.#busFilters, message, value)) return;
+    }
     sub?.deliver(message, payload);
   }
 
@@ -412,6 +1122,10 @@ export class BusImpl implements Bus {
 
   #onClosed(error: ChorusError | undefined): void {
     for (const sub of this.#allSubscriptions()) sub.end('disconnected', error);
+    this.#monitor?.end('disconnected', error);
+    this.#services.end('disconnected');
+    this.#watch = undefined;
+    this.#ended.emit(error);
     for (const group of this.#owned.values()) group.markClosed('shutdown');
     this.#owned.clear();
     this.#members.clear();
@@ -426,6 +1140,62 @@ export class BusImpl implements Bus {
       ...[...this.#held.values()].map((held) => held.sub),
     ]);
   }
+}
+
+/** How often `call` with `waitForService` waits for an owner before giving up. */
+const MAX_SERVICE_WAITS = 8;
+
+/** Codes of `err` answers that are a call's own outcome (not a bus error such as LIMIT_EXCEEDED). */
+const CALL_CODES: ReadonlySet<string> = new Set<string>([
+  ErrorCode.SERVICE_UNKNOWN,
+  ErrorCode.UNKNOWN_METHOD,
+  ErrorCode.INVALID_ARGS,
+  ErrorCode.INVALID_REPLY,
+  ErrorCode.TIMEOUT,
+  ErrorCode.NO_REPLY,
+  ErrorCode.REMOTE_ERROR,
+]);
+
+function signalMeta(message: SignalMessage): SignalMeta {
+  return {
+    seq: message.seq,
+    groupSeq: message.gseq,
+    sender: message.from,
+    group: message.g,
+    signal: message.sig,
+    retained: message.r === true,
+  };
+}
+
+/**
+ * Whether a membership with `filters` surely receives NameOwnerChanged for `name` (a condition on
+ * another field could drop some, so it does not count).
+ */
+function admitsOwnerChanges(filters: WireFilter[] | undefined, name: string): boolean {
+  if (filters === undefined || filters.length === 0) return true;
+  return filters.some(
+    (filter) =>
+      (filter.sig === undefined || filter.sig === 'NameOwnerChanged') &&
+      (filter.from === undefined || filter.from === BUS_NAME) &&
+      Object.entries(filter.eq ?? {}).every(([key, value]) => key === 'name' && value === name),
+  );
+}
+
+function sameGroups(a: readonly string[] | undefined, b: readonly string[] | undefined): boolean {
+  if (a === undefined || b === undefined) return a === b;
+  return a.length === b.length && a.every((group) => b.includes(group));
+}
+
+function checkTimeout(what: string, value: number): void {
+  if (!Number.isInteger(value) || value < 0) {
+    throw new InvalidArgumentError(`${what} must be an integer >= 0 (ms), got ${String(value)}`);
+  }
+}
+
+function describeIssues(prefix: string, issues: readonly ValidationIssue[]): string {
+  const first = issues[0];
+  if (first === undefined) return prefix;
+  return `${prefix}: ${first.message}${first.path.length > 0 ? ` at ${first.path.join('.')}` : ''}`;
 }
 
 function groupName(target: GroupTarget): string {

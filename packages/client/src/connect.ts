@@ -14,7 +14,7 @@ import {
   TimeoutError,
   UnsupportedTransportError,
 } from './errors.js';
-import { type ConnectOptions, resolveSettings } from './options.js';
+import { type ConnectOptions, resolveMonitor, resolveSettings } from './options.js';
 import type { Transport, TransportOpener } from './transports/transport.js';
 
 /** What differs between runtimes: the default address and the transports available. */
@@ -31,6 +31,7 @@ export interface Platform {
 /** `connect()` for a platform (the entries bind it). */
 export async function connectWith(platform: Platform, options: ConnectOptions = {}): Promise<Bus> {
   const settings = resolveSettings(options);
+  const monitor = resolveMonitor(options);
   const { signal } = options;
   if (signal?.aborted) throw new AbortError('connect was aborted', { cause: signal.reason });
 
@@ -61,7 +62,7 @@ export async function connectWith(platform: Platform, options: ConnectOptions = 
     );
     bus = new BusImpl(transport, settings, options.join ?? []);
     return await untilAborted(
-      bus.handshake({ token: options.token, client: options.client }),
+      bus.handshake({ token: options.token, client: options.client, monitor }),
       attempt.signal,
     );
   } catch (error) {

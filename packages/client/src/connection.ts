@@ -5,6 +5,8 @@
  */
 
 import {
+  type AbortMessage,
+  type CallRequest,
   type ClientMessage,
   type CloseRequest,
   type CreateRequest,
@@ -12,17 +14,21 @@ import {
   type EmitRequest,
   type ErrorReply,
   encodeFrame,
+  type FailMessage,
   FRAME_PREFIX_BYTES,
   FrameDecoder,
   type GroupClosedNotice,
   type Hello,
+  type InvokeMessage,
   type JoinRequest,
   type LeaveRequest,
+  type MonitorRequest,
   type PingRequest,
   PROTOCOL_VERSION,
   ProtocolError,
   parseServerHeader,
   type Reply,
+  type ReturnMessage,
   type ServerMessage,
   type SignalMessage,
   type Welcome,
@@ -36,7 +42,7 @@ import {
   ProtocolViolationError,
 } from './errors.js';
 import { Limiter } from './limiter.js';
-import { PendingRequests } from './pending-requests.js';
+import { PendingRequests, type ReplyWithPayload } from './pending-requests.js';
 import type { CongestionLevel } from './subscription.js';
 import type { Transport } from './transports/transport.js';
 
@@ -44,8 +50,17 @@ type WithoutSerial<T> = T extends unknown ? Omit<T, 's'> : never;
 
 /** A request as the bus builds it; the connection adds the serial. */
 export type RequestMessage = WithoutSerial<
-  CreateRequest | JoinRequest | LeaveRequest | CloseRequest | EmitRequest | PingRequest
+  CreateRequest | JoinRequest | LeaveRequest | CloseRequest | EmitRequest | PingRequest | MonitorRequest
 >;
+
+/** A method call as the bus builds it; the connection adds the serial. */
+export type CallMessage = WithoutSerial<CallRequest>;
+
+/** A call that was sent: its serial (to cancel it) and its answer (`ok` with the output bytes). */
+export interface SentCall {
+  readonly serial: number;
+  readonly reply: Promise<ReplyWithPayload>;
+}
 
 /** What the connection reports upwards. Called synchronously, in wire order. */
 export interface ConnectionListener {
@@ -53,6 +68,10 @@ export interface ConnectionListener {
   welcome(message: Welcome): void;
   signal(message: SignalMessage, payload: Uint8Array): void;
   groupClosed(notice: GroupClosedNotice): void;
+  /** A call for a service of this connection (the payload is the input). */
+  invoke(message: InvokeMessage, payload: Uint8Array): void;
+  /** A call this connection was invoked for no longer wants an answer. */
+  abort(message: AbortMessage): void;
   /** A non-fatal error that answers no pending request (an `err` without serial, an unreadable frame). */
   error(error: ChorusError): void;
   /** The connection ended, once: `error` undefined after `close()`, else why it ended. */
@@ -136,6 +155,48 @@ export class Connection {
     const reply = this.#pending.register(serial);
     this.#updateFlow();
     return reply;
+  }
+
+  /**
+   * Sends a method call; throws (having sent nothing) when the connection is not open or the frame
+   * is too large. The answer settles with the `ok` and its payload, or the call's `err`.
+   */
+  call(message: CallMessage, payload: Uint8Array): SentCall {
+    if (this.#state !== 'open') throw this.#unavailable();
+    const serial = this.#pending.nextSerial();
+    this.#send({ ...message, s: serial }, payload);
+    const reply = this.#pending.registerWithPayload(serial);
+    this.#updateFlow();
+    return { serial, reply };
+  }
+
+  /**
+   * Abandons the call `serial`: its answer rejects with `error` now, and unless `tell` is false the
+   * daemon is told (`cancel`) so the service is aborted. A late answer is ignored. False if nothing
+   * was pending.
+   */
+  cancel(serial: number, error: unknown, tell = true): boolean {
+    if (!this.#pending.reject(serial, error)) return false;
+    this.#updateFlow();
+    if (tell && (this.#state === 'open' || this.#state === 'closing')) {
+      try {
+        this.#send({ t: 'cancel', id: serial });
+      } catch {
+        // A cancel always fits in a frame; nothing else can go wrong that the caller could act on.
+      }
+    }
+    return true;
+  }
+
+  /**
+   * Sends a message that expects no answer (a service's `ret` or `fail`). Returns false when the
+   * connection is over (the answer has nowhere to go); throws MessageTooLargeError or
+   * InvalidArgumentError, having sent nothing.
+   */
+  notify(message: ReturnMessage | FailMessage, payload?: Uint8Array): boolean {
+    if (this.#state !== 'open' && this.#state !== 'closing') return false;
+    this.#send(message, payload);
+    return true;
   }
 
   /**
@@ -246,8 +307,8 @@ export class Connection {
         this.#onWelcome(message);
         return;
       case 'ok':
-        // An unknown serial is ignored: nothing waits for it, and it harms nothing.
-        if (this.#pending.resolve(message.s, message)) this.#updateFlow();
+        // An unknown serial is ignored: nothing waits for it (a cancelled call), and it harms nothing.
+        if (this.#pending.resolve(message.s, message, payload)) this.#updateFlow();
         return;
       case 'err':
         this.#onError(message);
@@ -257,6 +318,12 @@ export class Connection {
         return;
       case 'gclosed':
         this.#listener.groupClosed(message);
+        return;
+      case 'invoke':
+        this.#listener.invoke(message, payload);
+        return;
+      case 'abort':
+        this.#listener.abort(message);
         return;
       case 'bye':
         this.#fail(

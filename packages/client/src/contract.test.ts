@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { checkPayload, defineGroup } from './contract.js';
+import { checkPayload, checkValue, defineGroup } from './contract.js';
 
 const Battery = defineGroup('org.example.Battery', {
   signals: {
@@ -40,8 +40,13 @@ describe('defineGroup', () => {
     expect(schema).toMatchObject({
       type: 'object',
       properties: {
-        LevelChanged: { properties: { percent: { type: 'number', minimum: 0, maximum: 100 } } },
-        Renamed: { properties: { name: { type: 'string' } } },
+        signals: {
+          properties: {
+            LevelChanged: { properties: { percent: { type: 'number', minimum: 0, maximum: 100 } } },
+            Renamed: { properties: { name: { type: 'string' } } },
+          },
+        },
+        methods: { type: 'object', properties: {} },
       },
     });
   });
@@ -68,5 +73,69 @@ describe('checkPayload', () => {
   it('reports a signal the contract does not have', () => {
     const result = checkPayload(Battery, 'Exploded', {});
     expect(result.ok ? undefined : result.error.issues[0]?.code).toBe('unknown_signal');
+  });
+});
+
+describe('methods', () => {
+  const Meter = defineGroup('org.example.Meter', {
+    methods: {
+      GetLevel: { input: z.object({}), output: z.object({ percent: z.number().min(0) }) },
+      Rename: { input: z.object({ name: z.string().transform((s) => s.trim()) }), output: z.null() },
+    },
+  });
+
+  it('keeps the methods and looks them up by name, own names only', () => {
+    expect(Meter.signals).toEqual({});
+    expect(Meter.methodFor('GetLevel')).toBe(Meter.methods.GetLevel);
+    expect(Meter.methodFor('Nope')).toBeUndefined();
+    expect(Meter.methodFor('constructor')).toBeUndefined();
+    expect(Meter.schemaFor('GetLevel')).toBeUndefined();
+  });
+
+  it('refuses a method without both zod schemas, and an empty method name', () => {
+    const missing = { M: { input: z.null() } } as never;
+    expect(() => defineGroup('x', { methods: missing })).toThrowError(
+      expect.objectContaining({ code: 'INVALID_ARGUMENT' }),
+    );
+    const notZod = { M: { input: z.null(), output: 'null' } } as never;
+    expect(() => defineGroup('x', { methods: notZod })).toThrowError(
+      expect.objectContaining({ code: 'INVALID_ARGUMENT' }),
+    );
+    const empty = { '': { input: z.null(), output: z.null() } };
+    expect(() => defineGroup('x', { methods: empty })).toThrowError(
+      expect.objectContaining({ code: 'INVALID_ARGUMENT' }),
+    );
+  });
+
+  it('publishes input and output of each method in the JSON Schema (input side)', () => {
+    expect(Meter.jsonSchema()).toMatchObject({
+      properties: {
+        signals: { type: 'object', properties: {} },
+        methods: {
+          properties: {
+            GetLevel: {
+              properties: {
+                input: { type: 'object', properties: {} },
+                output: { type: 'object', properties: { percent: { type: 'number', minimum: 0 } } },
+              },
+            },
+            Rename: {
+              properties: { input: { properties: { name: { type: 'string' } } }, output: { type: 'null' } },
+            },
+          },
+        },
+      },
+    });
+  });
+
+  it('checkValue returns the parsed value or the issues as data', () => {
+    expect(checkValue(Meter.methods.Rename.input, { name: ' a ' })).toEqual({
+      ok: true,
+      value: { name: 'a' },
+    });
+    expect(checkValue(Meter.methods.GetLevel.output, { percent: -1 })).toEqual({
+      ok: false,
+      issues: [{ code: 'too_small', path: ['percent'], message: expect.any(String) }],
+    });
   });
 });

@@ -1,6 +1,7 @@
 /*
- * Group contracts: a group name plus one zod schema per signal. The schemas are put in a Map once,
- * when the contract is defined, so sending and receiving look a schema up instead of rebuilding it.
+ * Group contracts: a group name, one zod schema per signal and an input/output pair per method. The
+ * schemas are put in Maps once, when the contract is defined, so sending and receiving look a schema
+ * up instead of rebuilding it.
  */
 
 import { z } from 'zod';
@@ -15,6 +16,29 @@ import { InvalidArgumentError, PayloadValidationError, type ValidationIssue } fr
  * ```
  */
 export type SignalSchemas = Readonly<Record<string, z.ZodType>>;
+
+/**
+ * The schemas of one method: what callers send (`input`) and what the service answers (`output`).
+ *
+ * @example
+ * ```ts
+ * const GetLevel = { input: z.object({}), output: z.object({ percent: z.number() }) } satisfies MethodSchema;
+ * ```
+ */
+export interface MethodSchema<TInput extends z.ZodType = z.ZodType, TOutput extends z.ZodType = z.ZodType> {
+  readonly input: TInput;
+  readonly output: TOutput;
+}
+
+/**
+ * Method name → its input and output schemas.
+ *
+ * @example
+ * ```ts
+ * const methods = { GetLevel: { input: z.object({}), output: z.object({ percent: z.number() }) } } satisfies MethodSchemas;
+ * ```
+ */
+export type MethodSchemas = Readonly<Record<string, MethodSchema>>;
 
 /**
  * Event names of `Subscription.on` other than signals. A contract may not use them as signal names,
@@ -38,8 +62,9 @@ export const RESERVED_EVENT_NAMES = ['invalid', 'closed'] as const;
 export type ReservedEventName = (typeof RESERVED_EVENT_NAMES)[number];
 
 /**
- * A typed group: its name and a schema per signal. Made by {@link defineGroup}; passed to
- * `connect({ join })`, `bus.createGroup`, `bus.join` and `bus.emit`.
+ * A typed group: its name, a schema per signal and the schemas of its methods. Made by
+ * {@link defineGroup}; passed to `connect({ join })`, `bus.createGroup`, `bus.join`, `bus.emit`,
+ * `bus.serve` and `bus.call`.
  *
  * @example
  * ```ts
@@ -51,14 +76,20 @@ export type ReservedEventName = (typeof RESERVED_EVENT_NAMES)[number];
 export interface GroupContract<
   TName extends string = string,
   TSignals extends SignalSchemas = SignalSchemas,
+  TMethods extends MethodSchemas = MethodSchemas,
 > {
   readonly name: TName;
   readonly signals: TSignals;
+  readonly methods: TMethods;
   /** The schema of `signal`, or undefined if the contract has no such signal. */
   schemaFor(signal: string): z.ZodType | undefined;
+  /** The schemas of `method`, or undefined if the contract has no such method. */
+  methodFor(method: string): MethodSchema | undefined;
   /**
-   * JSON Schema (input side, what travels on the wire) of an object with one property per signal;
-   * undefined when a schema has no JSON Schema form (transforms, dates, ...). Computed once.
+   * JSON Schema (input side, what travels on the wire) of the contract, for tools: an object with
+   * `signals` (one property per signal: its payload) and `methods` (one property per method: an
+   * object with `input` and `output`). Undefined when a schema has no JSON Schema form (dates,
+   * `undefined`, ...). Computed once.
    */
   jsonSchema(): Record<string, unknown> | undefined;
 }
@@ -73,7 +104,7 @@ export interface GroupContract<
  * }
  * ```
  */
-export type AnyGroupContract = GroupContract<string, SignalSchemas>;
+export type AnyGroupContract = GroupContract<string, SignalSchemas, MethodSchemas>;
 
 /**
  * The signal names of a contract.
@@ -111,6 +142,41 @@ export type SignalPayload<
 > = z.output<TContract['signals'][TSignal]>;
 
 /**
+ * The method names of a contract.
+ *
+ * @example
+ * ```ts
+ * type Names = MethodName<typeof Battery>; // 'GetLevel'
+ * ```
+ */
+export type MethodName<TContract extends AnyGroupContract> = keyof TContract['methods'] & string;
+
+/**
+ * What `bus.call` accepts as a method's input: the input schema's input type (what travels).
+ *
+ * @example
+ * ```ts
+ * const input: MethodInput<typeof Battery, 'GetLevel'> = {};
+ * ```
+ */
+export type MethodInput<TContract extends AnyGroupContract, TMethod extends MethodName<TContract>> = z.input<
+  TContract['methods'][TMethod]['input']
+>;
+
+/**
+ * What `bus.call` resolves with: the output schema's output type (transforms applied by the caller).
+ *
+ * @example
+ * ```ts
+ * const { percent }: MethodOutput<typeof Battery, 'GetLevel'> = await bus.call(Battery, 'GetLevel', {});
+ * ```
+ */
+export type MethodOutput<
+  TContract extends AnyGroupContract,
+  TMethod extends MethodName<TContract>,
+> = z.output<TContract['methods'][TMethod]['output']>;
+
+/**
  * What {@link defineGroup} takes besides the name.
  *
  * @example
@@ -118,34 +184,52 @@ export type SignalPayload<
  * const definition: GroupDefinition<{ Ping: z.ZodUndefined }> = { signals: { Ping: z.undefined() } };
  * ```
  */
-export interface GroupDefinition<TSignals extends SignalSchemas> {
+export interface GroupDefinition<
+  TSignals extends SignalSchemas = SignalSchemas,
+  TMethods extends MethodSchemas = MethodSchemas,
+> {
   /** Signal name → zod schema of its payload. */
-  signals: TSignals;
+  signals?: TSignals;
+  /** Method name → zod schemas of its input and output. */
+  methods?: TMethods;
 }
 
-class GroupContractImpl<TName extends string, TSignals extends SignalSchemas>
-  implements GroupContract<TName, TSignals>
+class GroupContractImpl<TName extends string, TSignals extends SignalSchemas, TMethods extends MethodSchemas>
+  implements GroupContract<TName, TSignals, TMethods>
 {
   readonly name: TName;
   readonly signals: TSignals;
+  readonly methods: TMethods;
   readonly #schemas: ReadonlyMap<string, z.ZodType>;
+  readonly #methods: ReadonlyMap<string, MethodSchema>;
   #jsonSchema: Record<string, unknown> | undefined | null = null;
 
-  constructor(name: TName, signals: TSignals) {
+  constructor(name: TName, signals: TSignals, methods: TMethods) {
     this.name = name;
     this.signals = signals;
+    this.methods = methods;
     this.#schemas = new Map(Object.entries(signals));
+    this.#methods = new Map(Object.entries(methods));
   }
 
   schemaFor(signal: string): z.ZodType | undefined {
     return this.#schemas.get(signal);
   }
 
+  methodFor(method: string): MethodSchema | undefined {
+    return this.#methods.get(method);
+  }
+
   jsonSchema(): Record<string, unknown> | undefined {
     if (this.#jsonSchema === null) {
       try {
-        // io 'input': the wire carries what emit accepts; receivers run the transforms.
-        this.#jsonSchema = z.toJSONSchema(z.object(this.signals), { io: 'input' }) as Record<string, unknown>;
+        const methods: Record<string, z.ZodType> = {};
+        for (const [method, { input, output }] of this.#methods)
+          methods[method] = z.object({ input, output });
+        // io 'input': the wire carries what emit and call accept (and what services return);
+        // receivers run the transforms.
+        const contract = z.object({ signals: z.object(this.signals), methods: z.object(methods) });
+        this.#jsonSchema = z.toJSONSchema(contract, { io: 'input' }) as Record<string, unknown>;
       } catch {
         // Not every schema has a JSON form; the schema is only informative for tools.
         this.#jsonSchema = undefined;
@@ -156,13 +240,15 @@ class GroupContractImpl<TName extends string, TSignals extends SignalSchemas>
 }
 
 /**
- * Defines a typed group: a name and the zod schema of each signal's payload. Signal names
- * `invalid` and `closed` are reserved (they are subscription events).
+ * Defines a typed group: a name, the zod schema of each signal's payload and the input and output
+ * schemas of each method. Signal names `invalid` and `closed` are reserved (they are subscription
+ * events).
  *
  * @example
  * ```ts
  * const Battery = defineGroup('org.example.Battery', {
  *   signals: { LevelChanged: z.object({ percent: z.number().min(0).max(100) }) },
+ *   methods: { GetLevel: { input: z.object({}), output: z.object({ percent: z.number() }) } },
  * });
  * const group = await bus.createGroup(Battery);
  * await group.emit('LevelChanged', { percent: 42 });
@@ -170,20 +256,32 @@ class GroupContractImpl<TName extends string, TSignals extends SignalSchemas>
  */
 export function defineGroup<
   const TName extends string,
-  const TSignals extends SignalSchemas & { readonly [K in ReservedEventName]?: never },
->(name: TName, definition: GroupDefinition<TSignals>): GroupContract<TName, TSignals> {
+  const TSignals extends SignalSchemas & { readonly [K in ReservedEventName]?: never } = {},
+  const TMethods extends MethodSchemas = {},
+>(name: TName, definition: GroupDefinition<TSignals, TMethods>): GroupContract<TName, TSignals, TMethods> {
   if (typeof name !== 'string' || name === '')
     throw new InvalidArgumentError('a group name must be a non-empty string');
-  for (const [signal, schema] of Object.entries(definition.signals)) {
+  const signals = definition.signals ?? ({} as TSignals);
+  const methods = definition.methods ?? ({} as TMethods);
+  for (const [signal, schema] of Object.entries(signals)) {
     if ((RESERVED_EVENT_NAMES as readonly string[]).includes(signal)) {
       throw new InvalidArgumentError(`'${signal}' is reserved for subscription events; rename the signal`);
     }
-    // Duck-typed, not instanceof: the app may hold a different copy of zod 4 than this package.
-    if (typeof (schema as { safeParse?: unknown } | undefined)?.safeParse !== 'function') {
-      throw new InvalidArgumentError(`signal '${signal}' of ${name} needs a zod schema`);
+    if (!isSchema(schema)) throw new InvalidArgumentError(`signal '${signal}' of ${name} needs a zod schema`);
+  }
+  for (const [method, schemas] of Object.entries(methods)) {
+    if (method === '') throw new InvalidArgumentError(`a method name of ${name} is empty`);
+    const pair = schemas as Partial<MethodSchema> | undefined;
+    if (!isSchema(pair?.input) || !isSchema(pair?.output)) {
+      throw new InvalidArgumentError(`method '${method}' of ${name} needs zod schemas { input, output }`);
     }
   }
-  return new GroupContractImpl(name, definition.signals);
+  return new GroupContractImpl(name, signals, methods);
+}
+
+// Duck-typed, not instanceof: the app may hold a different copy of zod 4 than this package.
+function isSchema(value: unknown): value is z.ZodType {
+  return typeof (value as { safeParse?: unknown } | undefined)?.safeParse === 'function';
 }
 
 /** The outcome of {@link checkPayload}. */
@@ -211,4 +309,13 @@ export function toIssues(error: z.ZodError): ValidationIssue[] {
     path: issue.path.map((key) => (typeof key === 'symbol' ? String(key) : key)),
     message: issue.message,
   }));
+}
+
+/** The outcome of {@link checkValue}. */
+export type ValueCheck = { ok: true; value: unknown } | { ok: false; issues: ValidationIssue[] };
+
+/** Validates `value` against a method's input or output schema; the parsed value, or the issues. */
+export function checkValue(schema: z.ZodType, value: unknown): ValueCheck {
+  const result = schema.safeParse(value);
+  return result.success ? { ok: true, value: result.data } : { ok: false, issues: toIssues(result.error) };
 }

@@ -1,13 +1,22 @@
+import { ErrorCode } from '@chorus/protocol';
 import { describe, expect, it } from 'vitest';
 import {
   AbortError,
   BusError,
+  CallError,
   ChorusError,
   ConnectionClosedError,
+  callErrorFromWire,
+  InvalidArgsError,
+  InvalidReplyError,
   isChorusError,
   MessageTooLargeError,
+  NoReplyError,
   PayloadValidationError,
+  RemoteError,
+  ServiceUnknownError,
   TimeoutError,
+  UnknownMethodError,
 } from './errors.js';
 
 describe('errors', () => {
@@ -74,5 +83,70 @@ describe('errors', () => {
       { code: 'too_big', path: ['percent'], message: 'Too big' },
     ]);
     expect(error.message).toBe('invalid payload for org.example.Battery.LevelChanged: Too big at percent');
+  });
+});
+
+describe('call errors', () => {
+  const target = { destination: 'org.example.Battery', method: 'GetLevel' };
+
+  it('turn each call code into its class, carrying where the call went', () => {
+    const cases = [
+      ['SERVICE_UNKNOWN', ServiceUnknownError],
+      ['UNKNOWN_METHOD', UnknownMethodError],
+      ['INVALID_ARGS', InvalidArgsError],
+      ['INVALID_REPLY', InvalidReplyError],
+      ['NO_REPLY', NoReplyError],
+      ['REMOTE_ERROR', RemoteError],
+    ] as const;
+    for (const [code, kind] of cases) {
+      const error = callErrorFromWire({ t: 'err', s: 1, code, msg: 'm' }, target);
+      expect(error).toBeInstanceOf(kind);
+      expect(error).toBeInstanceOf(CallError);
+      expect(error).toMatchObject({ code, message: 'm', ...target });
+      expect(ErrorCode[code]).toBe(code);
+    }
+    const timeout = callErrorFromWire({ t: 'err', s: 1, code: 'TIMEOUT', msg: 'late' }, target, 250);
+    expect(timeout).toBeInstanceOf(TimeoutError);
+    expect(timeout).toMatchObject({ code: ErrorCode.TIMEOUT, timeoutMs: 250 });
+    const other = callErrorFromWire({ t: 'err', s: 1, code: 'LIMIT_EXCEEDED', msg: 'too many' }, target);
+    expect(other).toBeInstanceOf(BusError);
+    expect(other.code).toBe('LIMIT_EXCEEDED');
+  });
+
+  it('read the remote error name from data.name (Error when absent)', () => {
+    const named = callErrorFromWire(
+      { t: 'err', s: 1, code: 'REMOTE_ERROR', msg: 'flat', data: { name: 'RangeError' } },
+      target,
+    );
+    expect(named).toMatchObject({ name: 'RemoteError', remoteName: 'RangeError', message: 'flat' });
+    expect(
+      callErrorFromWire({ t: 'err', s: 1, code: 'REMOTE_ERROR', msg: 'x', data: 5 }, target),
+    ).toMatchObject({
+      remoteName: 'Error',
+    });
+  });
+
+  it('normalize anything thrown into a fail with name and message, never the stack', () => {
+    expect(RemoteError.toFail(3, new TypeError('bad'))).toEqual({
+      t: 'fail',
+      id: 3,
+      code: 'REMOTE_ERROR',
+      msg: 'bad',
+      name: 'TypeError',
+    });
+    expect(RemoteError.toFail(3, 'plain')).toMatchObject({ msg: 'plain', name: 'Error' });
+    expect(RemoteError.toFail(3, { name: 'Custom', message: 'shaped like an error' })).toMatchObject({
+      msg: 'shaped like an error',
+      name: 'Custom',
+    });
+    expect(RemoteError.toFail(3, undefined)).toMatchObject({ msg: 'undefined', name: 'Error' });
+    expect(JSON.stringify(RemoteError.toFail(3, new Error('x')))).not.toContain('at ');
+  });
+
+  it('keep the issues of a validation on our side', () => {
+    const issues = [{ code: 'too_big', path: ['percent'], message: 'Too big' }];
+    expect(new InvalidArgsError('bad', target, issues).issues).toBe(issues);
+    expect(new InvalidReplyError('bad', target).issues).toEqual([]);
+    expect(new AbortError('gone', { reason: 'timeout' }).reason).toBe('timeout');
   });
 });

@@ -3,7 +3,7 @@
  * strings), never on message text. Daemon `err` replies become BusError with the wire code.
  */
 
-import type { ErrorReply } from '@chorus/protocol';
+import { ErrorCode, type ErrorReply, type FailMessage } from '@chorus/protocol';
 
 /**
  * Codes of the errors the SDK raises itself (BusError carries the daemon's wire code instead).
@@ -237,9 +237,15 @@ export class TimeoutError extends ChorusError {
  */
 export class AbortError extends ChorusError {
   override name = 'AbortError';
+  /**
+   * For the `ctx.signal.reason` of a served call: why the call was abandoned (`cancelled`,
+   * `timeout`, `caller-left`, or `disconnected` / `closed` on this side). Undefined otherwise.
+   */
+  readonly reason: string | undefined;
 
-  constructor(message: string, options?: ErrorOptions) {
+  constructor(message: string, options?: ErrorOptions & { reason?: string }) {
     super(ClientErrorCode.ABORTED, message, options);
+    this.reason = options?.reason;
   }
 }
 
@@ -335,5 +341,203 @@ export class InvalidArgumentError extends ChorusError {
 
   constructor(message: string, options?: ErrorOptions) {
     super(ClientErrorCode.INVALID_ARGUMENT, message, options);
+  }
+}
+
+/** Where a call went: the name it was sent to and the method. */
+export interface CallTarget {
+  readonly destination: string;
+  readonly method: string;
+}
+
+/**
+ * Base class of the errors of a method call (except TimeoutError and AbortError, shared with
+ * `connect`). `code` is the wire code (`SERVICE_UNKNOWN`, `UNKNOWN_METHOD`, ...).
+ *
+ * @example
+ * ```ts
+ * await bus.call(Battery, 'GetLevel', {}).catch((e) => e instanceof CallError && console.warn(e.method, e.code));
+ * ```
+ */
+export class CallError extends ChorusError {
+  override name = 'CallError';
+  /** The name the call was sent to (a well-known name, a unique name, or `org.chorus.Bus`). */
+  readonly destination: string;
+  readonly method: string;
+
+  constructor(code: string, message: string, target: CallTarget, options?: ErrorOptions) {
+    super(code, message, options);
+    this.destination = target.destination;
+    this.method = target.method;
+  }
+}
+
+/**
+ * Nobody owns the destination name (and `waitForService` was not asked for, or ran out of time).
+ *
+ * @example
+ * ```ts
+ * await bus.call(Battery, 'GetLevel', {}).catch((e) => e.code); // 'SERVICE_UNKNOWN'
+ * ```
+ */
+export class ServiceUnknownError extends CallError {
+  override name = 'ServiceUnknownError';
+
+  constructor(message: string, target: CallTarget, options?: ErrorOptions) {
+    super(ErrorCode.SERVICE_UNKNOWN, message, target, options);
+  }
+}
+
+/**
+ * The service does not serve that method (or no contract at all under that name).
+ *
+ * @example
+ * ```ts
+ * await bus.call('org.example.Battery', 'Explode', {}).catch((e) => e.code); // 'UNKNOWN_METHOD'
+ * ```
+ */
+export class UnknownMethodError extends CallError {
+  override name = 'UnknownMethodError';
+
+  constructor(message: string, target: CallTarget, options?: ErrorOptions) {
+    super(ErrorCode.UNKNOWN_METHOD, message, target, options);
+  }
+}
+
+/**
+ * The input failed validation: on the caller's side (nothing was sent; `issues` says why) or on
+ * the service's (`issues` is empty, the message tells). The service never runs with invalid input.
+ *
+ * @example
+ * ```ts
+ * await bus.call(Battery, 'SetLimit', { percent: 400 }).catch((e) => e.issues);
+ * ```
+ */
+export class InvalidArgsError extends CallError {
+  override name = 'InvalidArgsError';
+  readonly issues: ValidationIssue[];
+
+  constructor(message: string, target: CallTarget, issues: ValidationIssue[] = [], options?: ErrorOptions) {
+    super(ErrorCode.INVALID_ARGS, message, target, options);
+    this.issues = issues;
+  }
+}
+
+/**
+ * The output failed validation: the caller's (`issues` says why) or the service's own check of
+ * what its handler returned (`issues` is empty).
+ *
+ * @example
+ * ```ts
+ * await bus.call(Battery, 'GetLevel', {}).catch((e) => e.code); // 'INVALID_REPLY'
+ * ```
+ */
+export class InvalidReplyError extends CallError {
+  override name = 'InvalidReplyError';
+  readonly issues: ValidationIssue[];
+
+  constructor(message: string, target: CallTarget, issues: ValidationIssue[] = [], options?: ErrorOptions) {
+    super(ErrorCode.INVALID_REPLY, message, target, options);
+    this.issues = issues;
+  }
+}
+
+/**
+ * The service disconnected (or gave up the name) before it answered.
+ *
+ * @example
+ * ```ts
+ * await bus.call(Battery, 'GetLevel', {}).catch((e) => e.code); // 'NO_REPLY'
+ * ```
+ */
+export class NoReplyError extends CallError {
+  override name = 'NoReplyError';
+
+  constructor(message: string, target: CallTarget, options?: ErrorOptions) {
+    super(ErrorCode.NO_REPLY, message, target, options);
+  }
+}
+
+/**
+ * The service's handler threw. `remoteName` is the thrown error's `name` and `message` its message;
+ * the stack never crosses the bus.
+ *
+ * @example
+ * ```ts
+ * try {
+ *   await bus.call(Battery, 'GetLevel', {});
+ * } catch (error) {
+ *   if (error instanceof RemoteError && error.remoteName === 'RangeError') retry();
+ * }
+ * ```
+ */
+export class RemoteError extends CallError {
+  override name = 'RemoteError';
+  readonly remoteName: string;
+
+  constructor(message: string, remoteName: string, target: CallTarget, options?: ErrorOptions) {
+    super(ErrorCode.REMOTE_ERROR, message, target, options);
+    this.remoteName = remoteName;
+  }
+
+  /**
+   * The `fail` that reports `thrown` to the caller: REMOTE_ERROR with its name and message, never
+   * its stack. Anything thrown is accepted (a string, an object without message, ...).
+   *
+   * @example
+   * ```ts
+   * const fail = RemoteError.toFail(7, new RangeError('too low')); // { t: 'fail', id: 7, code: 'REMOTE_ERROR', ... }
+   * ```
+   */
+  static toFail(id: number, thrown: unknown): FailMessage {
+    let name = 'Error';
+    let msg: string;
+    if (thrown instanceof Error) {
+      name = typeof thrown.name === 'string' && thrown.name !== '' ? thrown.name : 'Error';
+      msg = typeof thrown.message === 'string' ? thrown.message : '';
+    } else if (
+      typeof thrown === 'object' &&
+      thrown !== null &&
+      typeof (thrown as { message?: unknown }).message === 'string'
+    ) {
+      const named = (thrown as { name?: unknown }).name;
+      if (typeof named === 'string' && named !== '') name = named;
+      msg = (thrown as { message: string }).message;
+    } else {
+      msg = String(thrown);
+    }
+    return { t: 'fail', id, code: ErrorCode.REMOTE_ERROR, msg, name };
+  }
+}
+
+/**
+ * The error an `err` answering a call stands for: one of the call errors (TimeoutError for TIMEOUT),
+ * or a BusError for any other code (INVALID_NAME, LIMIT_EXCEEDED, UNKNOWN_GROUP, ...).
+ *
+ * @example
+ * ```ts
+ * const error = callErrorFromWire({ t: 'err', s: 3, code: 'NO_REPLY', msg: 'gone' }, { destination: 'a.b', method: 'M' });
+ * ```
+ */
+export function callErrorFromWire(reply: ErrorReply, target: CallTarget, timeoutMs = 0): ChorusError {
+  switch (reply.code) {
+    case ErrorCode.SERVICE_UNKNOWN:
+      return new ServiceUnknownError(reply.msg, target);
+    case ErrorCode.UNKNOWN_METHOD:
+      return new UnknownMethodError(reply.msg, target);
+    case ErrorCode.INVALID_ARGS:
+      return new InvalidArgsError(reply.msg, target);
+    case ErrorCode.INVALID_REPLY:
+      return new InvalidReplyError(reply.msg, target);
+    case ErrorCode.NO_REPLY:
+      return new NoReplyError(reply.msg, target);
+    case ErrorCode.TIMEOUT:
+      return new TimeoutError(reply.msg, timeoutMs);
+    case ErrorCode.REMOTE_ERROR: {
+      const name = (reply.data as { name?: unknown } | undefined)?.name;
+      return new RemoteError(reply.msg, typeof name === 'string' ? name : 'Error', target);
+    }
+    default:
+      return BusError.fromWire(reply);
   }
 }

@@ -82,3 +82,25 @@ function canonical(filters: WireFilter[] | undefined): string {
     ]),
   );
 }
+
+/**
+ * Whether a signal passes wire filters as the daemon would judge it (no filter: everything).
+ * `eq` compares top-level fields of the decoded payload, which must be a map.
+ */
+export function matchesFilters(
+  filters: WireFilter[] | undefined,
+  signal: { readonly sig: string; readonly from: string },
+  payload: unknown,
+): boolean {
+  if (filters === undefined || filters.length === 0) return true;
+  return filters.some((filter) => {
+    if (filter.sig !== undefined && filter.sig !== signal.sig) return false;
+    if (filter.from !== undefined && filter.from !== signal.from) return false;
+    if (filter.eq === undefined) return true;
+    if (typeof payload !== 'object' || payload === null) return false;
+    const fields = payload as Record<string, unknown>;
+    return Object.entries(filter.eq).every(
+      ([key, value]) => Object.hasOwn(fields, key) && fields[key] === value,
+    );
+  });
+}

@@ -7,12 +7,26 @@ export { ErrorCode } from '@chorus/protocol';
 export { z } from 'zod';
 export type { AddressEnvironment, BusAddress, UnixAddress, WebSocketAddress } from './address.js';
 export { defaultAddress, parseAddress } from './address.js';
-export type { Bus, JoinOptions } from './bus.js';
+export type { Bus, CallOptions, JoinOptions, RequestNameOptions, WaitForNameOptions } from './bus.js';
+export type {
+  BusStats,
+  ConnectionInfo,
+  GroupInfo,
+  NameInfo,
+  NameReleaseResult,
+  NameRequestResult,
+} from './bus-contract.js';
+export { BUS_NAME, BusContract } from './bus-contract.js';
 export { connect } from './connect-node.js';
 export type {
   AnyGroupContract,
   GroupContract,
   GroupDefinition,
+  MethodInput,
+  MethodName,
+  MethodOutput,
+  MethodSchema,
+  MethodSchemas,
   ReservedEventName,
   SignalInput,
   SignalName,
@@ -20,27 +34,42 @@ export type {
   SignalSchemas,
 } from './contract.js';
 export { defineGroup, RESERVED_EVENT_NAMES } from './contract.js';
-export type { ValidationIssue } from './errors.js';
+export type { CallTarget, ValidationIssue } from './errors.js';
 export {
   AbortError,
   AddressError,
   BusError,
+  CallError,
   ChorusError,
   ClientErrorCode,
   ConnectError,
   ConnectionClosedError,
+  InvalidArgsError,
   InvalidArgumentError,
+  InvalidReplyError,
   isChorusError,
   MessageTooLargeError,
+  NoReplyError,
   PayloadValidationError,
   ProtocolViolationError,
+  RemoteError,
+  ServiceUnknownError,
   TimeoutError,
+  UnknownMethodError,
   UnsupportedTransportError,
 } from './errors.js';
 export type { FieldValue, FilterInput, SignalFilter } from './filter.js';
 export type { CreateGroupOptions, EmitArgs, EmitResult, Group } from './group.js';
+export type { Monitor, MonitoredSignal } from './monitor.js';
 export type { AutoJoin, ConnectOptions, TransportFactory } from './options.js';
 export { defaultConnectOptions } from './options.js';
+export type {
+  CallContext,
+  MethodHandler,
+  MethodHandlers,
+  Service,
+  UntypedMethodHandler,
+} from './service.js';
 export type { SignalEnvelope, SignalMeta, Subscription, SubscriptionEndReason } from './subscription.js';
 export type { MemoryTransport } from './transports/memory.js';
 export { createMemoryTransportPair } from './transports/memory.js';

@@ -31,6 +31,10 @@ export const defaultConnectOptions = {
   maxHeldMessages: 1024,
   /** Largest frame accepted from the daemon (bytes, header + payload); a larger one is fatal. */
   maxIncomingFrameBytes: 16 * 1_048_576,
+  /** Method calls sent and not yet answered (count); one more rejects with LIMIT_EXCEEDED at once. */
+  maxPendingCalls: 1024,
+  /** Deadline of a method call without `timeoutMs` (ms). 0 = no deadline. */
+  callTimeoutMs: 25_000,
 } as const;
 
 /**
@@ -90,6 +94,15 @@ export interface ConnectOptions {
   maxHeldMessages?: number | undefined;
   /** See {@link defaultConnectOptions}. */
   maxIncomingFrameBytes?: number | undefined;
+  /** See {@link defaultConnectOptions}. */
+  maxPendingCalls?: number | undefined;
+  /** See {@link defaultConnectOptions}. */
+  callTimeoutMs?: number | undefined;
+  /**
+   * Become a monitor right after the handshake (`true`: every group; `{ groups }`: only these).
+   * The stream is `bus.monitor`. A monitor can send nothing but pings, so `join` must be empty.
+   */
+  monitor?: boolean | { readonly groups?: readonly string[] | undefined } | undefined;
 }
 
 /** The tuning knobs, defaults applied. */
@@ -101,11 +114,42 @@ export function resolveSettings(options: ConnectOptions): Settings {
   for (const key of Object.keys(defaultConnectOptions) as (keyof Settings)[]) {
     const value = options[key];
     if (value === undefined) continue;
-    const min = key === 'timeoutMs' ? 0 : 1;
+    const min = key === 'timeoutMs' || key === 'callTimeoutMs' ? 0 : 1;
     if (!Number.isInteger(value) || value < min) {
       throw new InvalidArgumentError(`${key} must be an integer >= ${min}, got ${String(value)}`);
     }
     settings[key] = value;
   }
   return settings;
+}
+
+/**
+ * The groups a monitor watches (`groups` undefined: all), or undefined when the connection is no
+ * monitor. Throws InvalidArgumentError for a monitor with `join` groups or a malformed group list.
+ */
+export function resolveMonitor(
+  options: ConnectOptions,
+): { readonly groups: readonly string[] | undefined } | undefined {
+  const { monitor } = options;
+  if (monitor === undefined || monitor === false) return undefined;
+  if ((options.join?.length ?? 0) > 0) {
+    throw new InvalidArgumentError('a monitor cannot join groups: leave out `join` or `monitor`');
+  }
+  return { groups: monitor === true ? undefined : checkMonitorGroups(monitor.groups) };
+}
+
+/** Validates the groups of a monitor: undefined (all), or a non-empty list of group names. */
+export function checkMonitorGroups(groups: readonly string[] | undefined): readonly string[] | undefined {
+  if (groups === undefined) return undefined;
+  if (!Array.isArray(groups) || groups.length === 0) {
+    throw new InvalidArgumentError(
+      'monitor groups must be a non-empty list (leave it out to watch every group)',
+    );
+  }
+  for (const group of groups) {
+    if (typeof group !== 'string' || group === '') {
+      throw new InvalidArgumentError('monitor groups must be non-empty strings');
+    }
+  }
+  return groups;
 }

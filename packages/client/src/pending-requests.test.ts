@@ -16,6 +16,17 @@ describe('PendingRequests', () => {
     await expect(r1).rejects.toThrow('no');
   });
 
+  it('hands the payload of an ok to a request registered with payload', async () => {
+    const pending = new PendingRequests();
+    const serial = pending.nextSerial();
+    const reply = pending.registerWithPayload(serial);
+    const plain = pending.register(pending.nextSerial());
+    expect(pending.resolve(serial, { t: 'ok', s: serial }, new Uint8Array([7]))).toBe(true);
+    expect(pending.resolve(serial + 1, { t: 'ok', s: serial + 1 }, new Uint8Array([8]))).toBe(true);
+    await expect(reply).resolves.toEqual({ reply: { t: 'ok', s: serial }, payload: new Uint8Array([7]) });
+    await expect(plain).resolves.toEqual({ t: 'ok', s: serial + 1 });
+  });
+
   it('wraps after 2^32-1 and skips serials still in use', () => {
     const pending = new PendingRequests(0xffff_fffe);
     void pending.register(1); // still unanswered from long ago

@@ -6,8 +6,15 @@ import type { Reply } from '@chorus/protocol';
 
 // Serials are 1..2^32-1 on the wire.
 const MAX_SERIAL = 0xffff_ffff;
+const EMPTY = new Uint8Array(0);
 
-type Entry = { resolve: (reply: Reply) => void; reject: (error: unknown) => void };
+/** An `ok` with the frame's payload (the output of a method call; empty for other requests). */
+export interface ReplyWithPayload {
+  readonly reply: Reply;
+  readonly payload: Uint8Array;
+}
+
+type Entry = { resolve: (reply: Reply, payload: Uint8Array) => void; reject: (error: unknown) => void };
 
 /**
  * The requests that await an answer, by serial. Serials count up and wrap, skipping any still in
@@ -36,13 +43,22 @@ export class PendingRequests {
   }
 
   register(serial: number): Promise<Reply> {
-    return new Promise<Reply>((resolve, reject) => this.#entries.set(serial, { resolve, reject }));
+    return new Promise<Reply>((resolve, reject) =>
+      this.#entries.set(serial, { resolve: (reply) => resolve(reply), reject }),
+    );
+  }
+
+  /** Like `register`, for a request whose `ok` carries a payload (a method call). */
+  registerWithPayload(serial: number): Promise<ReplyWithPayload> {
+    return new Promise<ReplyWithPayload>((resolve, reject) =>
+      this.#entries.set(serial, { resolve: (reply, payload) => resolve({ reply, payload }), reject }),
+    );
   }
 
   /** Settles the request `serial` with its `ok`; false if no request has that serial. */
-  resolve(serial: number, reply: Reply): boolean {
+  resolve(serial: number, reply: Reply, payload: Uint8Array = EMPTY): boolean {
     const entry = this.#take(serial);
-    entry?.resolve(reply);
+    entry?.resolve(reply, payload);
     return entry !== undefined;
   }
 

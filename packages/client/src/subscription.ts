@@ -132,13 +132,19 @@ export interface SubscriptionLimits {
   maxHeldMessages: number;
 }
 
-type RawSignal = { readonly message: SignalMessage; readonly payload: Uint8Array };
+type RawSignal = { readonly message: SignalMessage; readonly payload: Uint8Array; readonly arrival: number };
 type Envelope = { readonly signal: string; readonly payload: unknown; readonly meta: SignalMeta };
 type Waiter = { resolve: (result: IteratorResult<Envelope>) => void; reject: (error: unknown) => void };
 type End = { readonly reason: SubscriptionEndReason; readonly error: ChorusError | undefined };
 
+/** Counts held signals in arrival order (process-wide), so held backlogs can be merged in wire order. */
+let arrivals = 0;
+
 /** The subscription; `Subscription<T>` is its public face. */
 export class SubscriptionImpl implements Subscription {
+  /** Subscriptions whose held messages go out in the next flush: one flush for all of them. */
+  static readonly #flushing = new Set<SubscriptionImpl>();
+
   readonly group: string;
   #contract: AnyGroupContract | undefined;
   #startSeq = 0;
@@ -206,13 +212,15 @@ export class SubscriptionImpl implements Subscription {
   /** A signal for this membership arrived (called by the bus, in wire order). */
   deliver(message: SignalMessage, payload: Uint8Array): void {
     if (!this.#accepting) return;
-    if (!this.#consumed || this.#backlog.length > 0) {
-      // [GUARANTEE: order] once anything is held, later messages queue behind it.
-      this.#backlog.push({ message, payload });
+    if (!this.#consumed || this.#backlog.length > 0 || SubscriptionImpl.#flushing.size > 0) {
+      // [GUARANTEE: order] once anything is held, later messages queue behind it (also behind
+      // what other subscriptions are about to flush).
+      this.#backlog.push({ message, payload, arrival: ++arrivals });
       this.#updateLevel();
+      if (this.#consumed) this.#scheduleFlush();
       return;
     }
-    this.#dispatch({ message, payload });
+    this.#dispatch({ message, payload, arrival: 0 });
   }
 
   /** The membership is over (group closed, bus closed or lost); what is buffered is still delivered. */
@@ -334,20 +342,35 @@ export class SubscriptionImpl implements Subscription {
   #scheduleFlush(): void {
     if (this.#flushScheduled) return;
     this.#flushScheduled = true;
-    queueMicrotask(() => this.#flush());
+    const flushing = SubscriptionImpl.#flushing;
+    if (flushing.size === 0) queueMicrotask(() => SubscriptionImpl.#flush());
+    flushing.add(this);
   }
 
-  #flush(): void {
-    this.#flushScheduled = false;
-    const backlog = this.#backlog;
-    this.#backlog = [];
-    for (const raw of backlog) {
-      // A handler may leave() mid-flush; the rest of the backlog is then dropped like the queue.
-      if (this.#end?.reason === 'left') break;
-      this.#dispatch(raw);
+  /**
+   * Delivers what the scheduled subscriptions hold, merged by arrival: handlers attached to
+   * several subscriptions in one tick see their held messages in wire order, not one group's
+   * backlog after the other's. [GUARANTEE: order]
+   */
+  static #flush(): void {
+    const subs = [...SubscriptionImpl.#flushing];
+    SubscriptionImpl.#flushing.clear();
+    const held: [SubscriptionImpl, RawSignal][] = [];
+    for (const sub of subs) {
+      sub.#flushScheduled = false;
+      for (const raw of sub.#backlog) held.push([sub, raw]);
+      sub.#backlog = [];
     }
-    this.#updateLevel();
-    this.#maybeAnnounceEnd();
+    held.sort((a, b) => a[1].arrival - b[1].arrival);
+    for (const [sub, raw] of held) {
+      // A handler may leave() mid-flush; the rest of that backlog is then dropped like the queue.
+      if (sub.#end?.reason === 'left') continue;
+      sub.#dispatch(raw);
+    }
+    for (const sub of subs) {
+      sub.#updateLevel();
+      sub.#maybeAnnounceEnd();
+    }
   }
 
   #dispatch(raw: RawSignal): void {
