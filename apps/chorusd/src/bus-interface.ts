@@ -41,20 +41,40 @@ export class BusMethodError extends Error {
   }
 }
 
-/** JSON Schema of the bus's own signals, published like any group's contract. */
+/**
+ * JSON Schema of the bus's own contract, in the shape the SDK publishes for any group
+ * (`properties.signals.properties.<Signal>`), so tools read it like any other.
+ */
+const nameSignal = { type: 'object', properties: { name: { type: 'string' } }, required: ['name'] };
 const busSchema = {
-  signals: {
-    NameOwnerChanged: {
+  $schema: 'https://json-schema.org/draft/2020-12/schema',
+  type: 'object',
+  properties: {
+    signals: {
       type: 'object',
       properties: {
-        name: { type: 'string' },
-        oldOwner: { type: ['string', 'null'] },
-        newOwner: { type: ['string', 'null'] },
+        NameOwnerChanged: {
+          type: 'object',
+          properties: {
+            name: { type: 'string' },
+            oldOwner: { type: ['string', 'null'] },
+            newOwner: { type: ['string', 'null'] },
+          },
+          required: ['name', 'oldOwner', 'newOwner'],
+        },
+        NameAcquired: nameSignal,
+        NameLost: nameSignal,
       },
-      required: ['name', 'oldOwner', 'newOwner'],
     },
-    NameAcquired: { type: 'object', properties: { name: { type: 'string' } }, required: ['name'] },
-    NameLost: { type: 'object', properties: { name: { type: 'string' } }, required: ['name'] },
+    methods: {
+      type: 'object',
+      properties: Object.fromEntries(
+        Object.keys(inputs).map((method) => [
+          method,
+          { type: 'object', properties: { input: z.toJSONSchema(inputs[method as BusMethod]) } },
+        ]),
+      ),
+    },
   },
 };
 
