@@ -200,13 +200,15 @@ describe('requests', () => {
 
 describe('the socket', () => {
   it('is created with mode 0600 in a directory of mode 0700', async () => {
-    const dir = join(await mkdtemp(join(tmpdir(), 'chorus-perm-')), 'runtime', 'chorus');
+    const root = await mkdtemp(join(tmpdir(), 'chorus-perm-'));
+    const dir = join(root, 'runtime', 'chorus');
     const d = await startDaemon({ dir });
     try {
       expect((await stat(d.socketPath)).mode & 0o777).toBe(0o600);
       expect((await stat(dir)).mode & 0o777).toBe(0o700);
     } finally {
       await d.kill();
+      await rm(root, { recursive: true, force: true });
     }
   });
 

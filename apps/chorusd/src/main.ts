@@ -67,7 +67,9 @@ async function main(): Promise<number> {
 
   let server: Awaited<ReturnType<typeof listenUnix>>;
   try {
-    server = await listenUnix(socketPath, (socket) => attachSocket(daemon, socket));
+    server = await listenUnix(socketPath, (socket) => attachSocket(daemon, socket), {
+      highWaterMark: daemon.limits.maxSocketBufferBytes,
+    });
   } catch (error) {
     log.error('cannot start', { error: (error as Error).message, socket: socketPath });
     process.stderr.write(`chorusd: ${(error as Error).message}\n`);

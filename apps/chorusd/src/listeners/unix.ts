@@ -18,10 +18,16 @@ export class ListenError extends Error {
  * A live daemon at `path` is an error; a stale socket file is replaced; anything that is not
  * a socket (a file, a symlink) is left alone and refused.
  */
-export async function listenUnix(path: string, onConnection: (socket: Socket) => void): Promise<Server> {
+export async function listenUnix(
+  path: string,
+  onConnection: (socket: Socket) => void,
+  options: { readonly highWaterMark?: number } = {},
+): Promise<Server> {
   await mkdir(dirname(path), { recursive: true, mode: 0o700 });
   await removeStale(path);
-  const server = createServer({ pauseOnConnect: false }, onConnection);
+  // [why] A session stops writing once a socket holds maxSocketBufferBytes and waits for 'drain',
+  // which a socket only emits after a write reached its high-water mark: the two must match.
+  const server = createServer({ pauseOnConnect: false, highWaterMark: options.highWaterMark }, onConnection);
   // umask, not chmod after listen: there must be no moment when others could connect.
   const previous = process.umask(0o177);
   try {

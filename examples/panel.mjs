@@ -1,0 +1,50 @@
+#!/usr/bin/env node
+// A panel app: joins org.example.Battery when it connects (autojoin: nothing sent after connect()
+// can be missed) and prints each level with its sequence number and sender. The first line is the
+// retained value, the level before the panel started. Waits for the battery service if it is not
+// there yet, and again when it goes away.
+//
+//   npm run example:panel
+import { setTimeout as sleep } from 'node:timers/promises';
+import { connect, ErrorCode, isChorusError } from '@chorus/client';
+import { Battery } from './battery.mjs';
+
+let bus;
+let stopping = false;
+async function stop() {
+  stopping = true;
+  await bus?.close();
+  process.exit(0);
+}
+process.once('SIGINT', stop);
+process.once('SIGTERM', stop);
+
+let waiting = false;
+while (!stopping) {
+  try {
+    bus = await connect({ join: [Battery] });
+  } catch (error) {
+    if (!isChorusError(error, ErrorCode.UNKNOWN_GROUP)) {
+      console.error(`cannot connect to the bus (is chorusd running? try npm start): ${error.message}`);
+      process.exit(1);
+    }
+    if (!waiting) console.log(`waiting for ${Battery.name}...`);
+    waiting = true;
+    await sleep(1000);
+    continue;
+  }
+  waiting = false;
+  const sub = await bus.join(Battery);
+  sub.on('LevelChanged', ({ percent }, meta) => {
+    console.log(
+      `Battery ${percent}% (seq ${meta.seq}, from ${meta.sender}${meta.retained ? ', retained' : ''})`,
+    );
+  });
+  const [reason, error] = await new Promise((resolve) => sub.on('closed', (...end) => resolve(end)));
+  if (error !== undefined) {
+    console.error(`lost the bus: ${error.message}`);
+    process.exit(1);
+  }
+  console.log(`${Battery.name} ended (${reason})`);
+  await bus.close();
+}
