@@ -12,6 +12,7 @@ export default defineConfig({
       { resolve, test: { name: 'protocol', root: 'packages/protocol', include: ['src/**/*.test.ts'] } },
       { resolve, test: { name: 'client', root: 'packages/client', include: ['src/**/*.test.ts'] } },
       { resolve, test: { name: 'chorusd', root: 'apps/chorusd', include: ['src/**/*.test.ts'] } },
+      { resolve, test: { name: 'cli', root: 'apps/chorus', include: ['src/**/*.test.ts'] } },
       {
         resolve,
         test: {

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // A battery service: owns org.example.Battery and emits LevelChanged every second, with a level
 // that drifts down, then charges back up. The group retains its last value, so an app that starts
-// later sees the current level at once.
+// later sees the current level at once; it also answers GetLevel, as the owner of the name.
 //
 //   npm start                  # the daemon, in one terminal
 //   npm run example:battery    # this, in another (CHORUS_BUS_ADDRESS picks another bus)
@@ -12,6 +12,16 @@ const bus = await connect().catch((error) => {
   console.error(`cannot connect to the bus (is chorusd running? try npm start): ${error.message}`);
   process.exit(1);
 });
+let percent = 80;
+let charging = false;
+
+// Serving does not take the name: calls go to the name's primary owner, so ask for it too.
+bus.serve(Battery, { GetLevel: () => ({ percent }) });
+if ((await bus.requestName(Battery.name, { doNotQueue: true })) === 'exists') {
+  console.error(`${Battery.name} already has an owner: is another battery service running?`);
+  await bus.close();
+  process.exit(1);
+}
 let group;
 try {
   group = await bus.createGroup(Battery, { emitters: 'owner', retain: true });
@@ -23,8 +33,6 @@ try {
 }
 console.log(`${Battery.name} created by ${bus.name}`);
 
-let percent = 80;
-let charging = false;
 async function tick() {
   // A random walk: down while discharging, up while charging, turning at the ends.
   const step = Math.floor(Math.random() * 3) + (charging ? 2 : 0);

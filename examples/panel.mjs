@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 // A panel app: joins org.example.Battery when it connects (autojoin: nothing sent after connect()
 // can be missed) and prints each level with its sequence number and sender. The first line is the
-// retained value, the level before the panel started. Waits for the battery service if it is not
-// there yet, and again when it goes away.
+// retained value, the level before the panel started. At start it also asks the service for its
+// level once (the GetLevel method). Waits for the battery service if it is not there yet, and
+// again when it goes away.
 //
 //   npm run example:panel
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -20,6 +21,7 @@ process.once('SIGINT', stop);
 process.once('SIGTERM', stop);
 
 let waiting = false;
+let asked = false;
 while (!stopping) {
   try {
     bus = await connect({ join: [Battery] });
@@ -34,6 +36,16 @@ while (!stopping) {
     continue;
   }
   waiting = false;
+  if (!asked) {
+    asked = true;
+    try {
+      // A typed call to the owner of org.example.Battery; the answer is validated on arrival.
+      const { percent } = await bus.call(Battery, 'GetLevel', {}, { timeoutMs: 2000, waitForService: true });
+      console.log(`Level at start: ${percent}% (GetLevel)`);
+    } catch (error) {
+      console.error(`GetLevel failed (${error.code}): ${error.message}`);
+    }
+  }
   const sub = await bus.join(Battery);
   sub.on('LevelChanged', ({ percent }, meta) => {
     console.log(

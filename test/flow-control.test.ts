@@ -73,7 +73,8 @@ async function stalledSocket(daemon: RunningDaemon, group: string): Promise<RawC
 
 /** An SDK client whose subscription nobody consumes: it holds 8 messages, then stops reading. */
 async function unconsumed(daemon: RunningDaemon, contract: Stream) {
-  const bus = await open(daemon, { maxHeldMessages: 8 });
+  // Evicted, it must end rather than reconnect (the default): how it ended is the subject.
+  const bus = await open(daemon, { maxHeldMessages: 8, reconnect: false });
   const sub = await bus.join(contract);
   return {
     bus,

@@ -133,14 +133,15 @@ describe('payload validation', () => {
   });
 });
 
+// Without reconnecting (on by default; see test/reconnect.test.ts for what it does instead).
 describe('a lost connection', () => {
   it('rejects pending requests and ends iterators with CONNECTION_CLOSED when the daemon is killed', async () => {
     const daemon = await startDaemon();
     try {
       const Battery = battery();
-      const service = await open(daemon);
+      const service = await open(daemon, { reconnect: false });
       const group = await service.createGroup(Battery);
-      const app = await open(daemon);
+      const app = await open(daemon, { reconnect: false });
       const sub = await app.join(Battery);
       const ended = new Promise<[SubscriptionEndReason, unknown]>((resolve) =>
         sub.on('closed', (reason, error) => resolve([reason, error])),
@@ -205,9 +206,9 @@ describe('SIGTERM', () => {
     const daemon = await startDaemon();
     try {
       const Battery = battery();
-      const service = await open(daemon);
+      const service = await open(daemon, { reconnect: false });
       const group = await service.createGroup(Battery);
-      const app = await open(daemon);
+      const app = await open(daemon, { reconnect: false });
       const sub = await app.join(Battery);
       const iteration = (async () => {
         const got: number[] = [];
@@ -218,7 +219,7 @@ describe('SIGTERM', () => {
         }
         return { got, error: undefined };
       })();
-      const idle = await open(daemon);
+      const idle = await open(daemon, { reconnect: false });
       const sent = Array.from({ length: 100 }, (_, i) => i % 101);
       await Promise.all(sent.map((percent) => group.emit('LevelChanged', { percent })));
 

@@ -1,5 +1,6 @@
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { connect, defineGroup, isChorusError, z } from '@chorus/client';
 import {
   encodeFrame,
   encodePayload,
@@ -7,7 +8,7 @@ import {
   parseServerHeader,
   type ServerMessage,
 } from '@chorus/protocol';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import WebSocket from 'ws';
 import { type RunningDaemon, withDaemon } from './harness/daemon.js';
 import { RawClient } from './harness/raw-client.js';
@@ -132,5 +133,50 @@ describe('the WebSocket listener', () => {
     const text = await res.text();
     expect(text).toMatch(/^# TYPE chorus_connections gauge$/m);
     expect(text).toMatch(/^chorus_websocket_rejections_total\{reason="token"\} \d+$/m);
+  });
+});
+
+describe('the SDK over WebSocket', () => {
+  it('connects to a ws:// address with the token and shares the bus with unix clients', async () => {
+    const Hello = defineGroup('org.test.WsSdk', { signals: { Hi: z.object({ n: z.number() }) } });
+    const overWs = await connect({ address: daemon.wsUrl, token });
+    const group = await overWs.createGroup(Hello);
+    const overUnix = await connect({ address: daemon.address, join: [Hello] });
+    try {
+      const sub = await overUnix.join(Hello);
+      const next = sub[Symbol.asyncIterator]().next();
+      const { seq } = await group.emit('Hi', { n: 1 });
+      expect((await next).value).toMatchObject({ payload: { n: 1 }, meta: { seq, sender: overWs.name } });
+      const connections = await overUnix.listConnections();
+      expect(connections.find((c) => c.name === overWs.name)?.transport).toBe('ws');
+    } finally {
+      await overWs.close();
+      await overUnix.close();
+    }
+  });
+
+  it('takes the token from CHORUS_TOKEN in Node', async () => {
+    vi.stubEnv('CHORUS_TOKEN', token);
+    try {
+      const bus = await connect({ address: daemon.wsUrl });
+      expect(bus.name).toMatch(/^:1\.\d+$/);
+      await bus.close();
+    } finally {
+      vi.unstubAllEnvs();
+    }
+  });
+
+  it('without the token: CONNECT_FAILED, with the 401 as its cause', async () => {
+    vi.stubEnv('CHORUS_TOKEN', '');
+    try {
+      const error = await connect({ address: daemon.wsUrl }).then(
+        () => new Error('expected a rejection'),
+        (e: unknown) => e as Error,
+      );
+      expect(isChorusError(error, 'CONNECT_FAILED')).toBe(true);
+      expect(String(error.cause)).toMatch(/401/);
+    } finally {
+      vi.unstubAllEnvs();
+    }
   });
 });

@@ -158,18 +158,23 @@ export class CallRouter {
 
   /** A connection left: its callers get NO_REPLY, the services it was waiting on are told. */
   gone(id: number): void {
+    this.stopServing(id, 'left');
+    for (const call of [...(this.#byCaller.get(id)?.values() ?? [])]) {
+      this.#forget(call);
+      this.#abort(call, 'caller-left');
+    }
+  }
+
+  /** `id` answers no more calls (it left, or became a monitor): whoever waits on it gets NO_REPLY. */
+  stopServing(id: number, why: string): void {
     for (const call of [...(this.#byCallee.get(id) ?? [])]) {
       this.#forget(call);
       this.#send(call.caller.id, {
         t: 'err',
         s: call.serial,
         code: ErrorCode.NO_REPLY,
-        msg: `${call.callee.name} left before replying`,
+        msg: `${call.callee.name} ${why} before replying`,
       });
-    }
-    for (const call of [...(this.#byCaller.get(id)?.values() ?? [])]) {
-      this.#forget(call);
-      this.#abort(call, 'caller-left');
     }
   }
 

@@ -113,6 +113,11 @@ export class Session {
     return this.#state === 'open';
   }
 
+  /** Whether this connection became a monitor (it answers no calls). */
+  get monitor(): boolean {
+    return this.#monitor;
+  }
+
   /** Bytes from the socket. */
   receive(chunk: Uint8Array): void {
     if (this.#state !== 'hello' && this.#state !== 'open') return;
@@ -226,7 +231,8 @@ export class Session {
       if (this.#state === 'hello') {
         this.#fatal(new ProtocolError(e.code, e.message, { fatal: true }));
       } else {
-        this.#replyError(e.serial, e.code, e.message);
+        // [GUARANTEE: isolation] the codec's own reply: its code, the serial if readable, BAD_FIELD's path.
+        this.#post(e.toErrorReply());
       }
       return;
     }
@@ -406,6 +412,8 @@ export class Session {
         for (const group of message.g ?? ['*']) this.#require('monitor', group);
         engine.becomeMonitor(this.id, message.g);
         this.#monitor = true;
+        // A monitor answers no calls: those waiting on it end now rather than at their deadline.
+        this.#daemon.calls.stopServing(this.id, 'became a monitor');
         this.#daemon.log.debug('monitor', { conn: this.name, groups: message.g });
         this.#reply(message.s, {});
         return;
@@ -429,7 +437,11 @@ export class Session {
     }
     this.#require('call', message.dest);
     try {
-      daemon.calls.call(this, message, payload, (id) => daemon.session(id));
+      // A monitor cannot answer (it may send nothing but pings): as if nobody owned the name.
+      daemon.calls.call(this, message, payload, (id) => {
+        const callee = daemon.session(id);
+        return callee?.monitor === true ? undefined : callee;
+      });
     } catch (error) {
       if (!(error instanceof CallError)) throw error;
       this.#replyError(message.s, error.code, error.message);
@@ -541,7 +553,11 @@ export class Session {
       code: error.code,
       reason: error.message,
     });
-    if (disconnect && this.id !== 0) this.#daemon.engine.disconnect(this.id);
+    if (disconnect && this.id !== 0) {
+      // [GUARANTEE: replies] what was queued before the error (replies to earlier requests) goes first.
+      for (const item of this.#daemon.engine.take(this.id)) this.#socket.write(this.#encode(item));
+      this.#daemon.engine.disconnect(this.id);
+    }
     this.#socket.end(encodeFrame({ t: 'err', code: error.code, msg: error.message, fatal: true }));
     const timer = setTimeout(() => this.#socket.destroy(), 1000);
     timer.unref?.();

@@ -8,6 +8,7 @@ import { expectTypeOf } from 'vitest';
 import {
   type Bus,
   BusContract,
+  type BusGap,
   type BusStats,
   type CallContext,
   type ChorusError,
@@ -29,6 +30,7 @@ import {
   type SignalMeta,
   type Subscription,
   type SubscriptionEndReason,
+  type SubscriptionGap,
   z,
 } from './index.js';
 
@@ -125,9 +127,43 @@ export async function untyped(): Promise<void> {
   await bus.emit('org.example.Tool', 'Sig', 1);
 }
 
+export async function reconnection(): Promise<void> {
+  const bus = await connect({ reconnect: { initialDelayMs: 50, maxDelayMs: 1000, maxAttempts: Infinity } });
+  await connect({ reconnect: false });
+  // @ts-expect-error delays are numbers
+  await connect({ reconnect: { initialDelayMs: '50' } });
+  bus.on('disconnected', (error) => expectTypeOf(error).toEqualTypeOf<ChorusError>());
+  bus.on('reconnecting', (attempt, delayMs, error) => {
+    expectTypeOf(attempt).toBeNumber();
+    expectTypeOf(delayMs).toBeNumber();
+    expectTypeOf(error).toEqualTypeOf<ChorusError>();
+  });
+  bus.on('reconnected', (name) => expectTypeOf(name).toBeString());
+  bus.on('reconnectFailed', (error) => expectTypeOf(error).toEqualTypeOf<ChorusError>());
+  bus.on('gap', (gap) => {
+    expectTypeOf(gap).toEqualTypeOf<BusGap>();
+    expectTypeOf(gap.groups).toEqualTypeOf<readonly SubscriptionGap[]>();
+  });
+  bus.on('nameRequest', (name, result, error) => {
+    expectTypeOf(name).toBeString();
+    expectTypeOf(result).toEqualTypeOf<NameRequestResult | undefined>();
+    expectTypeOf(error).toEqualTypeOf<ChorusError | undefined>();
+  });
+  const sub = await bus.join(Battery);
+  sub.on('gap', (gap) => {
+    expectTypeOf(gap.lastSeq).toEqualTypeOf<number | undefined>();
+    expectTypeOf(gap.startGroupSeq).toBeNumber();
+  });
+  const group = await bus.createGroup(Battery);
+  group.on('error', (error) => expectTypeOf(error).toEqualTypeOf<ChorusError>());
+  bus.monitor?.on('gap', (gap) => expectTypeOf(gap).toEqualTypeOf<SubscriptionGap>());
+}
+
 export function contracts(): void {
   // @ts-expect-error 'closed' is a subscription event, not a signal name
   defineGroup('x', { signals: { closed: z.object({}) } });
+  // @ts-expect-error so is 'gap'
+  defineGroup('x', { signals: { gap: z.object({}) } });
   // @ts-expect-error a signal needs a schema
   defineGroup('x', { signals: { A: 'string' } });
   expectTypeOf(Battery.name).toEqualTypeOf<'org.example.Battery'>();

@@ -8,6 +8,7 @@ import {
   ErrorCode,
   encodePayload,
   type GroupClosedNotice,
+  type GroupClosedReason,
   type GroupOptions,
   type Hello,
   type InvokeMessage,
@@ -29,7 +30,7 @@ import {
   type NameReleaseResult,
   type NameRequestResult,
 } from './bus-contract.js';
-import { type CallMessage, Connection } from './connection.js';
+import { type CallMessage, Connection, type RequestMessage, type SentCall } from './connection.js';
 import {
   type AnyGroupContract,
   checkPayload,
@@ -45,6 +46,7 @@ import {
   BusError,
   type CallTarget,
   type ChorusError,
+  ClientErrorCode,
   ConnectionClosedError,
   callErrorFromWire,
   InvalidArgsError,
@@ -59,15 +61,24 @@ import {
   type ValidationIssue,
 } from './errors.js';
 import { type FilterInput, matchesFilters, sameFilters, toWireFilters } from './filter.js';
-import { type CreateGroupOptions, type EmitArgs, type EmitResult, type Group, GroupImpl } from './group.js';
+import {
+  type CreateGroupOptions,
+  type EmitArgs,
+  type EmitResult,
+  type Group,
+  type GroupCreation,
+  GroupImpl,
+} from './group.js';
 import { Listeners } from './listeners.js';
 import { type Monitor, MonitorImpl } from './monitor.js';
-import { type AutoJoin, checkMonitorGroups, type Settings } from './options.js';
+import { type AutoJoin, checkMonitorGroups, type ReconnectSettings, type Settings } from './options.js';
+import { backoffDelay, isFinalFailure } from './reconnect.js';
 import { type MethodHandlers, type Service, ServiceRegistry, type UntypedMethodHandler } from './service.js';
 import {
   type CongestionLevel,
   type SignalMeta,
   type Subscription,
+  type SubscriptionGap,
   SubscriptionImpl,
 } from './subscription.js';
 import type { Transport } from './transports/transport.js';
@@ -144,6 +155,39 @@ export interface WaitForNameOptions {
 }
 
 /**
+ * What the bus missed while it reconnected (its `gap` event): the bus sequence numbers after
+ * `lastSeq` and before `startSeq`, and the gap of each subscription joined again. A daemon that
+ * restarted numbers from 1 again, so `startSeq` may be below `lastSeq`.
+ *
+ * @example
+ * ```ts
+ * bus.on('gap', ({ lastSeq, startSeq, groups }) => console.warn(`missed ${lastSeq} → ${startSeq} in`, groups.map((g) => g.group)));
+ * ```
+ */
+export interface BusGap {
+  readonly reason: 'reconnected';
+  /** The last bus sequence number received before the connection was lost; undefined if none. */
+  readonly lastSeq: number | undefined;
+  /** The first bus sequence number the new connection can receive (`welcome.seq + 1`). */
+  readonly startSeq: number;
+  /** The gaps of the subscriptions joined again (each also reported on its subscription). */
+  readonly groups: readonly SubscriptionGap[];
+  /**
+   * Groups whose subscriptions could not be joined again yet, because nobody has created the
+   * group again (its owner has not reconnected): the bus keeps trying, with backoff, and each
+   * subscription reports its gap once joined.
+   */
+  readonly pending: readonly string[];
+}
+
+/** How a bus opens a new transport after losing its connection, and how long it keeps trying. */
+export interface Reconnector {
+  readonly settings: ReconnectSettings;
+  /** Opens a transport to the same address; rejects with the signal's reason once it aborts. */
+  dial(signal: AbortSignal): Promise<Transport>;
+}
+
+/**
  * A connection to the bus. Made by `connect()`.
  *
  * @example
@@ -160,8 +204,9 @@ export interface Bus {
   /** The daemon's limits from the handshake (`maxFrameBytes`, `maxQueueBytes`, ...). */
   readonly limits: Readonly<Limits>;
   /**
-   * Settles when the connection has ended: with undefined after `close()`, else with why it ended
-   * (ConnectionClosedError, a fatal BusError such as SLOW_CONSUMER, ...). Never rejects.
+   * Settles when the bus has ended: with undefined after `close()`, else with why it ended
+   * (ConnectionClosedError, a fatal BusError such as SLOW_CONSUMER, ...). A bus that reconnects
+   * ends only when it gives up (`reconnectFailed`), with a ConnectionClosedError. Never rejects.
    */
   readonly closed: Promise<ChorusError | undefined>;
   /** Creates a typed group owned by this connection; sends the contract's JSON Schema for tools. */
@@ -261,6 +306,35 @@ export interface Bus {
    */
   on(event: 'nameAcquired' | 'nameLost', handler: (name: string, meta: SignalMeta) => void): () => void;
   /**
+   * The connection was lost (not by `close()`) and the bus is about to reconnect. Until it has,
+   * requests in flight reject with ConnectionClosedError (an emit among them may or may not
+   * have been delivered), new requests wait for the new connection, and subscriptions stay open.
+   */
+  on(event: 'disconnected', handler: (error: ChorusError) => void): () => void;
+  /** Attempt `attempt` (from 1) starts in `delayMs`; `error` is why the bus is not connected. */
+  on(
+    event: 'reconnecting',
+    handler: (attempt: number, delayMs: number, error: ChorusError) => void,
+  ): () => void;
+  /**
+   * Connected again under a new unique `name`, with the groups created again, the names requested
+   * again and the subscriptions joined again (see `gap`); the requests that waited go out now.
+   */
+  on(event: 'reconnected', handler: (name: string) => void): () => void;
+  /** The bus gave up reconnecting (`maxAttempts`, or a refusal that cannot change); it has ended. */
+  on(event: 'reconnectFailed', handler: (error: ChorusError) => void): () => void;
+  /** After `reconnected`: what the bus missed while it was away. */
+  on(event: 'gap', handler: (gap: BusGap) => void): () => void;
+  /**
+   * A name requested before the connection was lost was requested again: `result` is the
+   * daemon's answer (`nameAcquired` fires too when the name is ours again), or `error` if it
+   * refused (the name is then forgotten).
+   */
+  on(
+    event: 'nameRequest',
+    handler: (name: string, result: NameRequestResult | undefined, error: ChorusError | undefined) => void,
+  ): () => void;
+  /**
    * Closes the connection: subscriptions end (iterators finish after what they hold), emits not yet
    * sent reject, requests already sent get their answers, method calls still waiting are cancelled
    * (ConnectionClosedError), calls being served are aborted, then the transport closes.
@@ -270,10 +344,69 @@ export interface Bus {
 
 type GroupTarget = AnyGroupContract | string;
 
+/**
+ * `connecting`: the first handshake; `open`; `reconnecting`: the connection was lost, a new one is
+ * being opened and restored (app requests wait); `ended`: for good.
+ */
+type BusState = 'connecting' | 'open' | 'reconnecting' | 'ended';
+
+/** An app request waiting for the connection to be back. */
+type Waiting = { run(connection: Connection): void; fail(error: unknown): void };
+
+/** Bounds of a wait for the connection: the request's own AbortSignal and deadline. */
+type WaitBounds = {
+  readonly signal?: AbortSignal | undefined;
+  readonly deadline?: number | undefined;
+  readonly timeout?: (() => ChorusError) | undefined;
+};
+
+/** One reconnection attempt's handshake: what its hello joins, and what the welcome told. */
+type Reopening = {
+  readonly specs: JoinSpec[];
+  /** The subscription each spec joins again (undefined: the waitForName watch). */
+  readonly subs: (SubscriptionImpl | undefined)[];
+  readonly gaps: SubscriptionGap[];
+  lastSeq: number | undefined;
+  startSeq: number;
+};
+
 /** The bus; `Bus` is its public face. */
 export class BusImpl implements Bus {
-  readonly #connection: Connection;
+  /** The current connection: replaced by a new one each time the bus reconnects. */
+  #connection!: Connection;
   readonly #settings: Settings;
+  readonly #reconnector: Reconnector | undefined;
+  #state: BusState = 'connecting';
+  /** `close()` or `abort()` was called: nothing reconnects any more. */
+  #closing = false;
+  /** Aborts the reconnection in progress (its backoff wait, its transport, its handshake). */
+  readonly #stop = new AbortController();
+  #hello: { readonly token?: string | undefined; readonly client?: string | undefined } = {};
+  /** App requests made while reconnecting, sent in call order once the bus is restored. */
+  #waiting: Waiting[] = [];
+  /** Method calls among `#waiting` (they count against maxPendingCalls). */
+  #callsWaiting = 0;
+  /** The filters of every membership the daemon confirmed: what a reconnection joins again. */
+  readonly #joinedWith = new WeakMap<SubscriptionImpl, WireFilter[] | undefined>();
+  /** Names requested and not released, with their flags: what a reconnection requests again. */
+  readonly #names = new Map<string, RequestNameOptions>();
+  /** Subscriptions whose group did not exist yet after a reconnection: joined again with backoff. */
+  readonly #pendingRejoins = new Set<SubscriptionImpl>();
+  #rejoinTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Set while a reconnection's handshake is in flight; the welcome fills it in. */
+  #reopening: Reopening | undefined;
+  /** Why the lost connection took our groups with it, should one not be created again. */
+  #lossReason: GroupClosedReason = 'owner-left';
+  /** The last bus sequence number received, for the bus's gap. */
+  #lastSeq: number | undefined;
+  /** Congestion levels of the subscriptions, replayed to each new connection. */
+  readonly #congested = new Map<object, CongestionLevel>();
+  readonly #disconnected = new Listeners<[ChorusError]>();
+  readonly #reconnecting = new Listeners<[number, number, ChorusError]>();
+  readonly #reconnected = new Listeners<[string]>();
+  readonly #reconnectFailed = new Listeners<[ChorusError]>();
+  readonly #gaps = new Listeners<[BusGap]>();
+  readonly #nameRequests = new Listeners<[string, NameRequestResult | undefined, ChorusError | undefined]>();
   readonly #autoJoin: { readonly sub: SubscriptionImpl; readonly filters: WireFilter[] | undefined }[] = [];
   #name = '';
   #limits: Readonly<Limits> = { maxFrameBytes: 0, maxQueueBytes: 0 };
@@ -292,8 +425,8 @@ export class BusImpl implements Bus {
   readonly closed: Promise<ChorusError | undefined>;
   #resolveClosed!: (error: ChorusError | undefined) => void;
   readonly #services: ServiceRegistry;
-  /** Serials of the method calls awaiting their answer (bounded by maxPendingCalls). */
-  readonly #calls = new Set<number>();
+  /** Serials of the method calls awaiting their answer, with their connection (bounded by maxPendingCalls). */
+  readonly #calls = new Map<number, Connection>();
   readonly #nameAcquired = new Listeners<[string, SignalMeta]>();
   /**
    * waitForName waiters give up when told: the connection ended (error undefined after close()),
@@ -307,7 +440,7 @@ export class BusImpl implements Bus {
    * The membership of org.chorus.Bus (filtered to NameOwnerChanged) the bus holds for waitForName
    * while the app has none; shared by every waiter, left when the last one is done.
    */
-  #watch: { refs: number; readonly joined: Promise<void> } | undefined;
+  #watch: { refs: number; readonly joined: Promise<void>; live: boolean } | undefined;
   #watchLeaving: Promise<void> | undefined;
   /** Filters of the app's own membership of org.chorus.Bus (joined or autojoined). */
   #busFilters: WireFilter[] | undefined;
@@ -316,27 +449,22 @@ export class BusImpl implements Bus {
   #monitorReady: Promise<Monitor> | undefined;
   #monitorActive = false;
 
-  constructor(transport: Transport, settings: Settings, autoJoin: readonly AutoJoin[]) {
+  /** `reconnector`: how to reconnect; undefined: the bus ends with its first connection. */
+  constructor(
+    transport: Transport,
+    settings: Settings,
+    autoJoin: readonly AutoJoin[],
+    reconnector?: Reconnector,
+  ) {
     this.#settings = settings;
+    this.#reconnector = reconnector;
     this.closed = new Promise((resolve) => {
       this.#resolveClosed = resolve;
     });
     this.#services = new ServiceRegistry({
       send: (message, payload) => this.#connection.notify(message, payload),
     });
-    this.#connection = new Connection(
-      transport,
-      {
-        welcome: (message) => this.#onWelcome(message),
-        signal: (message, payload) => this.#onSignal(message, payload),
-        groupClosed: (notice) => this.#onGroupClosed(notice),
-        invoke: (message: InvokeMessage, payload) => this.#services.invoke(message, payload),
-        abort: (message: AbortMessage) => this.#services.abort(message),
-        error: (error) => this.#errors.emit(error),
-        closed: (error) => this.#onClosed(error),
-      },
-      settings,
-    );
+    this.#attach(transport);
     for (const entry of autoJoin) {
       const target = typeof entry === 'object' && 'group' in entry ? entry.group : entry;
       const filter = typeof entry === 'object' && 'group' in entry ? entry.filter : undefined;
@@ -347,6 +475,7 @@ export class BusImpl implements Bus {
       if (name === BUS_NAME) this.#busFilters = held.filters;
       this.#autoJoin.push(held);
       this.#held.set(name, held);
+      this.#joinedWith.set(sub, held.filters);
       // Routed from the start: signals may follow the welcome in the very same chunk.
       this.#members.set(name, sub);
     }
@@ -358,24 +487,22 @@ export class BusImpl implements Bus {
     client?: string | undefined;
     monitor?: { readonly groups: readonly string[] | undefined } | undefined;
   }): Promise<this> {
-    const message: Hello = { t: 'hello', v: PROTOCOL_VERSION };
-    if (this.#autoJoin.length > 0) {
-      message.join = this.#autoJoin.map(({ sub, filters }): JoinSpec => {
-        const spec: JoinSpec = { g: sub.group };
-        if (filters !== undefined) spec.f = filters;
-        return spec;
-      });
-    }
-    if (hello.token !== undefined) message.token = hello.token;
-    if (hello.client !== undefined) message.client = hello.client;
-    await this.#connection.open(message);
+    this.#hello = { token: hello.token, client: hello.client };
+    const join = this.#autoJoin.map(({ sub, filters }) => joinSpec(sub.group, filters));
+    await this.#connection.open(this.#helloMessage(join));
     if (hello.monitor !== undefined) await this.becomeMonitor(hello.monitor.groups);
+    // From now on a lost connection is reconnected rather than the end.
+    if (this.#state === 'connecting') this.#state = 'open';
     return this;
   }
 
   /** Ends the connection at once (a failed or cancelled connect). */
   abort(error: ChorusError): Promise<void> {
-    return this.#connection.abort(error);
+    this.#closing = true;
+    this.#stop.abort();
+    const closed = this.#connection.abort(error);
+    this.#end(error);
+    return closed;
   }
 
   get name(): string {
@@ -392,6 +519,17 @@ export class BusImpl implements Bus {
 
   on(event: 'error', handler: (error: ChorusError) => void): () => void;
   on(event: 'nameAcquired' | 'nameLost', handler: (name: string, meta: SignalMeta) => void): () => void;
+  on(event: 'disconnected' | 'reconnectFailed', handler: (error: ChorusError) => void): () => void;
+  on(
+    event: 'reconnecting',
+    handler: (attempt: number, delayMs: number, error: ChorusError) => void,
+  ): () => void;
+  on(event: 'reconnected', handler: (name: string) => void): () => void;
+  on(event: 'gap', handler: (gap: BusGap) => void): () => void;
+  on(
+    event: 'nameRequest',
+    handler: (name: string, result: NameRequestResult | undefined, error: ChorusError | undefined) => void,
+  ): () => void;
   on(event: string, handler: (...args: never[]) => void): () => void {
     switch (event) {
       case 'error':
@@ -400,6 +538,26 @@ export class BusImpl implements Bus {
         return this.#nameAcquired.add(handler as (name: string, meta: SignalMeta) => void);
       case 'nameLost':
         return this.#nameLost.add(handler as (name: string, meta: SignalMeta) => void);
+      case 'disconnected':
+        return this.#disconnected.add(handler as (error: ChorusError) => void);
+      case 'reconnecting':
+        return this.#reconnecting.add(
+          handler as (attempt: number, delayMs: number, error: ChorusError) => void,
+        );
+      case 'reconnected':
+        return this.#reconnected.add(handler as (name: string) => void);
+      case 'reconnectFailed':
+        return this.#reconnectFailed.add(handler as (error: ChorusError) => void);
+      case 'gap':
+        return this.#gaps.add(handler as (gap: BusGap) => void);
+      case 'nameRequest':
+        return this.#nameRequests.add(
+          handler as (
+            name: string,
+            result: NameRequestResult | undefined,
+            error: ChorusError | undefined,
+          ) => void,
+        );
       default:
         throw new InvalidArgumentError(`unknown bus event '${String(event)}'`);
     }
@@ -416,12 +574,8 @@ export class BusImpl implements Bus {
     const contract = contractOf(target);
     const o = groupOptions(options);
     const schema = contract?.jsonSchema();
-    await this.#connection.request({
-      t: 'create',
-      g: name,
-      ...(o === undefined ? {} : { o }),
-      ...(schema === undefined ? {} : { schema }),
-    });
+    const creation = { o, schema };
+    await this.#request(createMessage(name, creation));
     let inbox: SubscriptionImpl | undefined;
     if (options.sendToPeer === true) {
       // Not a membership: leaving it only stops local delivery.
@@ -433,10 +587,16 @@ export class BusImpl implements Bus {
       );
       this.#inboxes.set(name, inbox);
     }
-    const group = new GroupImpl(name, contract, inbox, {
-      emit: (group, groupContract, signal, payload) => this.#emit(group, groupContract, signal, payload),
-      close: (group) => this.#closeGroup(group),
-    });
+    const group = new GroupImpl(
+      name,
+      contract,
+      inbox,
+      {
+        emit: (group, groupContract, signal, payload) => this.#emit(group, groupContract, signal, payload),
+        close: (group) => this.#closeGroup(group),
+      },
+      creation,
+    );
     this.#owned.set(name, group);
     return group;
   }
@@ -483,12 +643,9 @@ export class BusImpl implements Bus {
     // Routed before the request: the daemon may replay a retained value before its `ok`.
     this.#members.set(name, sub);
     try {
-      const reply = await this.#connection.request({
-        t: 'join',
-        g: name,
-        ...(filters === undefined ? {} : { f: filters }),
-      });
+      const reply = await this.#request({ t: 'join', ...joinSpec(name, filters) });
       sub.start(resultNumber(reply, 'startSeq'), resultNumber(reply, 'startGroupSeq'));
+      this.#joinedWith.set(sub, filters);
       if (name === BUS_NAME) this.#busFilters = filters;
       return sub;
     } catch (error) {
@@ -508,19 +665,20 @@ export class BusImpl implements Bus {
   }
 
   async ping(): Promise<void> {
-    await this.#connection.request({ t: 'ping' });
+    await this.#request({ t: 'ping' });
   }
 
   async requestName(name: string, options: RequestNameOptions = {}): Promise<NameRequestResult> {
-    const flags: NonNullable<MethodInput<typeof BusContract, 'RequestName'>['flags']> = {};
-    if (options.allowReplacement !== undefined) flags.allowReplacement = options.allowReplacement;
-    if (options.replaceExisting !== undefined) flags.replaceExisting = options.replaceExisting;
-    if (options.doNotQueue !== undefined) flags.doNotQueue = options.doNotQueue;
-    const input = Object.keys(flags).length === 0 ? { name } : { name, flags };
-    return (await this.call(BusContract, 'RequestName', input)).result;
+    const { result } = await this.call(BusContract, 'RequestName', nameRequestInput(name, options));
+    // Owned or queued: a reconnection asks again, with the same flags.
+    if (result === 'exists') this.#names.delete(name);
+    else this.#names.set(name, { ...options });
+    return result;
   }
 
   async releaseName(name: string): Promise<NameReleaseResult> {
+    // At once: a reconnection before the answer must not ask for it again.
+    this.#names.delete(name);
     return (await this.call(BusContract, 'ReleaseName', { name })).result;
   }
 
@@ -597,14 +755,36 @@ export class BusImpl implements Bus {
         ),
       );
       void (async () => {
-        const watch = await this.#acquireNameWatch(name);
-        if (done) {
-          watch();
-          return;
+        for (;;) {
+          try {
+            if (release === undefined) {
+              const watch = await this.#acquireNameWatch(name);
+              if (done) {
+                watch();
+                return;
+              }
+              release = watch;
+            }
+            const { owner } = await this.call(
+              BusContract,
+              'GetNameOwner',
+              { name },
+              { signal: lookup.signal },
+            );
+            if (owner !== null) finish(() => resolve(owner));
+            return;
+          } catch (error) {
+            // The connection was lost on the way: ask again once the bus is back (a watch already
+            // in place is joined again by the reconnection itself).
+            if (
+              done ||
+              this.#state !== 'reconnecting' ||
+              !isChorusError(error, ClientErrorCode.CONNECTION_CLOSED)
+            )
+              throw error;
+            await this.#whenOpen(() => undefined, { signal: lookup.signal });
+          }
         }
-        release = watch;
-        const { owner } = await this.call(BusContract, 'GetNameOwner', { name }, { signal: lookup.signal });
-        if (owner !== null) finish(() => resolve(owner));
       })().catch((error: unknown) => finish(() => reject(error)));
     });
   }
@@ -616,7 +796,8 @@ export class BusImpl implements Bus {
   ): Service;
   serve(target: GroupTarget, handlers: object): Service {
     this.#assertNotMonitor();
-    if (this.#connection.ended) throw new ConnectionClosedError('the bus connection is closed');
+    if (this.#closing || this.#state === 'ended')
+      throw new ConnectionClosedError('the bus connection is closed');
     if (typeof handlers !== 'object' || handlers === null) {
       throw new InvalidArgumentError('serve needs an object of handlers, one per method');
     }
@@ -754,10 +935,7 @@ export class BusImpl implements Bus {
     const ready = (async (): Promise<Monitor> => {
       let reply: Reply;
       try {
-        reply = await this.#connection.request({
-          t: 'monitor',
-          ...(watched === undefined ? {} : { g: [...watched] }),
-        });
+        reply = await this.#request(monitorMessage(watched));
       } catch (error) {
         this.#monitor = undefined;
         this.#monitorReady = undefined;
@@ -776,20 +954,24 @@ export class BusImpl implements Bus {
   }
 
   async close(): Promise<void> {
+    this.#closing = true;
+    this.#stop.abort();
     // Nothing is delivered after close(); ending first also lifts any pause, so the answers to
     // requests already sent can be read.
     for (const sub of this.#allSubscriptions()) sub.end('disconnected');
     this.#monitor?.end('disconnected');
     // A call may take arbitrarily long: waiting for it would let any service hold close() up. A
     // monitor may send nothing but pings: the daemon aborts the service when we are gone anyway.
-    for (const serial of [...this.#calls]) {
-      this.#connection.cancel(
+    for (const [serial, connection] of [...this.#calls]) {
+      connection.cancel(
         serial,
         new ConnectionClosedError('the bus was closed before the call was answered'),
         this.#monitor === undefined,
       );
     }
     this.#services.end('closed');
+    // While reconnecting there is no connection to drain: what waits for one fails now.
+    if (this.#state === 'reconnecting') this.#end(undefined);
     await this.#connection.close();
   }
 
@@ -811,39 +993,47 @@ export class BusImpl implements Bus {
         `${where.destination}.${where.method} got no answer within ${timeoutMs} ms`,
         timeoutMs,
       );
-    let remaining: number | undefined;
-    if (deadline !== undefined) {
-      remaining = Math.ceil(deadline - Date.now());
-      if (remaining <= 0) throw timeout();
-    }
-    if (this.#calls.size >= this.#settings.maxPendingCalls) {
+    if (deadline !== undefined && Math.ceil(deadline - Date.now()) <= 0) throw timeout();
+    const calls = this.#calls.size + this.#callsWaiting;
+    if (calls >= this.#settings.maxPendingCalls) {
       // What the daemon would answer at its own bound, without the round trip.
-      throw new BusError(
-        ErrorCode.LIMIT_EXCEEDED,
-        `${this.#calls.size} calls are already waiting (maxPendingCalls)`,
-      );
+      throw new BusError(ErrorCode.LIMIT_EXCEEDED, `${calls} calls are already waiting (maxPendingCalls)`);
     }
-    // `to` lets the daemon fail the call and abort the service at the deadline even if we are slow.
-    const sent = this.#connection.call(
-      remaining === undefined ? message : { ...message, to: remaining },
-      bytes,
-    );
+    const send = (connection: Connection): { sent: SentCall; connection: Connection } => {
+      let remaining: number | undefined;
+      if (deadline !== undefined) {
+        remaining = Math.ceil(deadline - Date.now());
+        if (remaining <= 0) throw timeout();
+      }
+      // `to` lets the daemon fail the call and abort the service at the deadline even if we are slow.
+      const sent = connection.call(remaining === undefined ? message : { ...message, to: remaining }, bytes);
+      return { sent, connection };
+    };
+    let sending: { sent: SentCall; connection: Connection };
+    if (this.#state === 'reconnecting') {
+      this.#callsWaiting++;
+      try {
+        sending = await this.#whenOpen(send, { signal, deadline, timeout });
+      } finally {
+        this.#callsWaiting--;
+      }
+    } else {
+      sending = send(this.#connection);
+    }
+    // The serial means this call on this connection only: cancel it there, even after a reconnection.
+    const { sent, connection } = sending;
     const { serial } = sent;
-    this.#calls.add(serial);
+    this.#calls.set(serial, connection);
     // A monitor may send nothing but pings: its calls (made before it became one) end locally.
     const tell = (): boolean => this.#monitor === undefined;
     const onAbort = (): void => {
-      this.#connection.cancel(
-        serial,
-        new AbortError('the call was aborted', { cause: signal?.reason }),
-        tell(),
-      );
+      connection.cancel(serial, new AbortError('the call was aborted', { cause: signal?.reason }), tell());
     };
     signal?.addEventListener('abort', onAbort, { once: true });
     const timer =
-      remaining === undefined
+      deadline === undefined
         ? undefined
-        : setTimeout(() => this.#connection.cancel(serial, timeout(), tell()), remaining);
+        : setTimeout(() => connection.cancel(serial, timeout(), tell()), Math.max(0, deadline - Date.now()));
     try {
       return (await sent.reply).payload;
     } catch (error) {
@@ -895,9 +1085,16 @@ export class BusImpl implements Bus {
       const leaving = this.#watchLeaving;
       const joined = (async () => {
         if (leaving !== undefined) await leaving;
-        await this.#connection.request({ t: 'join', g: BUS_NAME, f: [{ sig: 'NameOwnerChanged' }] });
+        await this.#request({ t: 'join', ...WATCH_SPEC });
       })();
-      const created = { refs: 0, joined };
+      const created = { refs: 0, joined, live: false };
+      // Joined on the daemon: a reconnection joins it again.
+      joined.then(
+        () => {
+          created.live = true;
+        },
+        () => undefined,
+      );
       watch = created;
       this.#watch = created;
       joined.catch(() => {
@@ -914,7 +1111,7 @@ export class BusImpl implements Bus {
       if (held.refs > 0 || this.#watch !== held) return;
       this.#watch = undefined;
       const leaving = held.joined
-        .then(() => this.#connection.request({ t: 'leave', g: BUS_NAME }))
+        .then(() => this.#request({ t: 'leave', g: BUS_NAME }))
         .then(
           () => undefined,
           () => undefined,
@@ -949,6 +1146,7 @@ export class BusImpl implements Bus {
     this.#held.clear();
     this.#inboxes.clear();
     this.#owned.clear();
+    this.#names.clear();
     this.#watch = undefined;
     this.#services.end('monitor');
     this.#ended.emit(new BusError(ErrorCode.MONITOR_ONLY, 'this connection became a monitor'));
@@ -978,7 +1176,7 @@ export class BusImpl implements Bus {
       };
       throw new PayloadValidationError(name, signal, [issue], { cause });
     }
-    const reply = await this.#connection.emit(name, signal, bytes);
+    const reply = await this.#whenOpen((connection) => connection.emit(name, signal, bytes));
     return {
       seq: resultNumber(reply, 'seq'),
       groupSeq: resultNumber(reply, 'gseq'),
@@ -987,8 +1185,13 @@ export class BusImpl implements Bus {
   }
 
   async #closeGroup(name: string): Promise<void> {
+    if (this.#state === 'reconnecting') {
+      // It went with the lost connection; not creating it again is all that is left to do.
+      this.#groupGone(name, 'closed');
+      return;
+    }
     try {
-      await this.#connection.request({ t: 'close', g: name });
+      await this.#request({ t: 'close', g: name });
     } catch (error) {
       // Already gone is what close wants (a gclosed may have crossed our request).
       if (!isChorusError(error, ErrorCode.UNKNOWN_GROUP)) throw error;
@@ -998,7 +1201,11 @@ export class BusImpl implements Bus {
 
   #leave(name: string, sub: object): Promise<void> {
     if (this.#members.get(name) === sub) this.#members.delete(name);
-    const done = this.#connection.request({ t: 'leave', g: name }).then(
+    this.#pendingRejoins.delete(sub as SubscriptionImpl);
+    // The membership went with the lost connection; a reconnection that joined it again meanwhile
+    // leaves it (see #restore).
+    if (this.#state === 'reconnecting') return Promise.resolve();
+    const done = this.#request({ t: 'leave', g: name }).then(
       () => undefined,
       (error: unknown) => {
         // The membership is gone either way: the group closed meanwhile, or the connection ended.
@@ -1029,12 +1236,31 @@ export class BusImpl implements Bus {
   }
 
   readonly #congestion = (sub: object, level: CongestionLevel): void => {
-    this.#connection.setCongestion(sub, level);
+    if (level === 0) this.#congested.delete(sub);
+    else this.#congested.set(sub, level);
+    // A new connection must read its handshake and the answers of the restore: it gets the levels
+    // once it is open (see #reopened).
+    if (this.#state !== 'reconnecting') this.#connection.setCongestion(sub, level);
   };
 
   #onWelcome(message: Welcome): void {
     this.#name = message.name;
     this.#limits = message.limits;
+    const reopening = this.#reopening;
+    if (reopening !== undefined) {
+      this.#reopening = undefined;
+      reopening.lastSeq = this.#lastSeq;
+      reopening.startSeq = message.seq + 1;
+      this.#lastSeq = undefined;
+      // Before any later frame is handled: each gap comes ahead of the messages of the new membership.
+      for (const result of message.joined) {
+        const sub = reopening.subs[reopening.specs.findIndex((spec) => spec.g === result.g)];
+        if (sub !== undefined && this.#members.get(sub.group) === sub && !sub.ended) {
+          reopening.gaps.push(sub.rejoined(result.startSeq, result.startGroupSeq));
+        }
+      }
+      return;
+    }
     const joined = message.joined;
     if (joined.length !== this.#autoJoin.length) {
       this.#errors.emit(
@@ -1050,6 +1276,7 @@ export class BusImpl implements Bus {
   }
 
   #onSignal(message: SignalMessage, payload: Uint8Array): void {
+    this.#lastSeq = message.seq;
     const monitor = this.#monitor;
     if (monitor?.watches(message.g)) {
       // [GUARANTEE: order] from the moment `monitor` is sent, the monitor gets what it watches in
@@ -1093,6 +1320,8 @@ export class BusImpl implements Bus {
           }
         } else {
           const { name } = check.value as { name: string };
+          // Replaced while asking not to queue: nothing to ask for again after a reconnection.
+          if (sig === 'NameLost' && this.#names.get(name)?.doNotQueue === true) this.#names.delete(name);
           (sig === 'NameAcquired' ? this.#nameAcquired : this.#nameLost).emit(name, meta);
         }
       }
@@ -1120,7 +1349,33 @@ export class BusImpl implements Bus {
     this.#inboxes.delete(name);
   }
 
-  #onClosed(error: ChorusError | undefined): void {
+  #onClosed(connection: Connection, error: ChorusError | undefined): void {
+    // A connection that failed while the bus reconnects: the attempt sees its requests fail.
+    if (connection !== this.#connection || this.#state === 'reconnecting' || this.#state === 'ended') return;
+    if (
+      error !== undefined &&
+      this.#state === 'open' &&
+      !this.#closing &&
+      this.#reconnector !== undefined &&
+      !isFinalFailure(error)
+    ) {
+      this.#lost(error);
+      return;
+    }
+    this.#end(error);
+  }
+
+  /** The bus is over: everything ends with `error` (undefined after `close()`). */
+  #end(error: ChorusError | undefined): void {
+    if (this.#state === 'ended') return;
+    this.#state = 'ended';
+    this.#stop.abort();
+    clearTimeout(this.#rejoinTimer);
+    this.#pendingRejoins.clear();
+    const waiting = this.#waiting;
+    this.#waiting = [];
+    const reason = error ?? new ConnectionClosedError('the bus was closed');
+    for (const entry of waiting) entry.fail(reason);
     for (const sub of this.#allSubscriptions()) sub.end('disconnected', error);
     this.#monitor?.end('disconnected', error);
     this.#services.end('disconnected');
@@ -1139,6 +1394,394 @@ export class BusImpl implements Bus {
       ...this.#inboxes.values(),
       ...[...this.#held.values()].map((held) => held.sub),
     ]);
+  }
+
+  // ---- reconnection ------------------------------------------------------------------------
+  //
+  //   open ──lost──▶ reconnecting: requests in flight reject, new ones wait (#waiting), subscriptions
+  //                  are suspended, calls being served are aborted; 'disconnected'
+  //     ┌──▶ wait backoffDelay(attempt) ('reconnecting') ─▶ dial ─▶ hello (+ joins) ─▶ restore:
+  //     │      create groups ─▶ request names ─▶ join the other memberships   (pipelined, in order)
+  //     └── failed (attempts left) ◀┘                                        │
+  //   ended ◀── maxAttempts, or a refusal that cannot change ('reconnectFailed')
+  //   open  ◀── restored: the waiting requests go out in call order; 'reconnected', 'gap'
+
+  /** Makes the connection over `transport` the current one. */
+  #attach(transport: Transport): Connection {
+    const connection: Connection = new Connection(
+      transport,
+      {
+        welcome: (message) => this.#onWelcome(message),
+        signal: (message, payload) => this.#onSignal(message, payload),
+        groupClosed: (notice) => this.#onGroupClosed(notice),
+        invoke: (message: InvokeMessage, payload) => this.#services.invoke(message, payload),
+        abort: (message: AbortMessage) => this.#services.abort(message),
+        error: (error) => this.#errors.emit(error),
+        closed: (error) => this.#onClosed(connection, error),
+      },
+      this.#settings,
+    );
+    this.#connection = connection;
+    return connection;
+  }
+
+  #helloMessage(join: JoinSpec[]): Hello {
+    const message: Hello = { t: 'hello', v: PROTOCOL_VERSION };
+    if (join.length > 0) message.join = join;
+    if (this.#hello.token !== undefined) message.token = this.#hello.token;
+    if (this.#hello.client !== undefined) message.client = this.#hello.client;
+    return message;
+  }
+
+  /** An app request: sent now, or once the bus has reconnected. */
+  #request(message: RequestMessage, payload?: Uint8Array): Promise<Reply> {
+    return this.#whenOpen((connection) => connection.request(message, payload));
+  }
+
+  /**
+   * Runs `send` on the connection: now, unless the bus is reconnecting; then once it is restored,
+   * synchronously and in call order with every other request that waited (so emits keep their
+   * order). The wait ends early with the bounds' AbortError or TimeoutError, or when the bus ends.
+   */
+  #whenOpen<T>(send: (connection: Connection) => T | Promise<T>, bounds: WaitBounds = {}): Promise<T> {
+    if (this.#state !== 'reconnecting') {
+      try {
+        return Promise.resolve(send(this.#connection));
+      } catch (error) {
+        return Promise.reject(error);
+      }
+    }
+    const { signal, deadline, timeout } = bounds;
+    const aborted = (): AbortError =>
+      new AbortError('aborted while waiting for the bus to reconnect', { cause: signal?.reason });
+    if (signal?.aborted) return Promise.reject(aborted());
+    return new Promise<T>((resolve, reject) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', onAbort);
+        const index = this.#waiting.indexOf(entry);
+        if (index >= 0) this.#waiting.splice(index, 1);
+      };
+      const entry: Waiting = {
+        run: (connection) => {
+          done();
+          try {
+            resolve(send(connection));
+          } catch (error) {
+            reject(error);
+          }
+        },
+        fail: (error) => {
+          done();
+          reject(error);
+        },
+      };
+      const onAbort = (): void => entry.fail(aborted());
+      signal?.addEventListener('abort', onAbort, { once: true });
+      const timer =
+        deadline === undefined
+          ? undefined
+          : setTimeout(
+              () =>
+                entry.fail(timeout?.() ?? new TimeoutError('timed out waiting for the bus to reconnect', 0)),
+              Math.max(0, deadline - Date.now()),
+            );
+      this.#waiting.push(entry);
+    });
+  }
+
+  /** The connection was lost and the bus reconnects: what lives on the bus is suspended. */
+  #lost(error: ChorusError): void {
+    this.#state = 'reconnecting';
+    this.#lossReason = closedReasonOf(error);
+    clearTimeout(this.#rejoinTimer);
+    this.#pendingRejoins.clear();
+    this.#services.abortAll('disconnected');
+    for (const sub of this.#members.values()) sub.suspend();
+    if (this.#monitorActive) this.#monitor?.suspend();
+    this.#disconnected.emit(error);
+    void this.#reconnect(error);
+  }
+
+  async #reconnect(cause: ChorusError): Promise<void> {
+    const settings = this.#reconnector?.settings;
+    if (settings === undefined) return;
+    let last = cause;
+    let attempt = 0;
+    while (attempt < settings.maxAttempts) {
+      attempt++;
+      const delayMs = backoffDelay(attempt, settings);
+      this.#reconnecting.emit(attempt, delayMs, last);
+      if (!(await this.#sleep(delayMs))) return;
+      try {
+        // A hello refused for its joins (a group not created again yet, a join the policy now
+        // refuses) is tried again at once without them: the memberships are then joined one by one.
+        if (!(await this.#reopen(true))) await this.#reopen(false);
+        return;
+      } catch (error) {
+        if (this.#closing || this.#state !== 'reconnecting') return;
+        last = isChorusError(error)
+          ? error
+          : new ConnectionClosedError(`cannot reconnect: ${String(error)}`, { cause: error });
+        if (isFinalFailure(last)) break;
+      }
+    }
+    const failure = new ConnectionClosedError(
+      `gave up reconnecting after ${attempt} attempt${attempt === 1 ? '' : 's'}: ${last.message}`,
+      { cause: last },
+    );
+    this.#reconnectFailed.emit(failure);
+    this.#end(failure);
+    void this.#connection.abort(failure);
+  }
+
+  /** Waits `ms`; false if the bus was closed meanwhile. */
+  #sleep(ms: number): Promise<boolean> {
+    const stop = this.#stop.signal;
+    if (stop.aborted) return Promise.resolve(false);
+    return new Promise((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        stop.removeEventListener('abort', done);
+        resolve(!stop.aborted);
+      };
+      const timer = setTimeout(done, ms);
+      stop.addEventListener('abort', done, { once: true });
+    });
+  }
+
+  /**
+   * One attempt: a new transport, the handshake, the restore, all within `timeoutMs`. Resolves
+   * true once the bus is open again; false when a hello with joins was refused (try without);
+   * rejects with why the attempt failed.
+   */
+  async #reopen(withJoins: boolean): Promise<boolean> {
+    const reconnector = this.#reconnector;
+    if (reconnector === undefined) throw new ConnectionClosedError('this bus does not reconnect');
+    const attempt = new AbortController();
+    const stop = (): void =>
+      attempt.abort(new ConnectionClosedError('the bus was closed while reconnecting'));
+    if (this.#stop.signal.aborted) stop();
+    this.#stop.signal.addEventListener('abort', stop, { once: true });
+    const { timeoutMs } = this.#settings;
+    const timer =
+      timeoutMs > 0
+        ? setTimeout(
+            () => attempt.abort(new TimeoutError(`not reconnected within ${timeoutMs} ms`, timeoutMs)),
+            timeoutMs,
+          )
+        : undefined;
+    let connection: Connection | undefined;
+    const onAbort = (): void => {
+      void connection?.abort(attempt.signal.reason as ChorusError);
+    };
+    attempt.signal.addEventListener('abort', onAbort, { once: true });
+    try {
+      const transport = await reconnector.dial(attempt.signal);
+      if (attempt.signal.aborted) {
+        void transport.close().catch(() => undefined);
+        throw attempt.signal.reason;
+      }
+      connection = this.#attach(transport);
+      const { specs, subs } = withJoins ? this.#rejoinSpecs() : { specs: [], subs: [] };
+      const reopening: Reopening = { specs, subs, gaps: [], lastSeq: undefined, startSeq: 0 };
+      this.#reopening = reopening;
+      try {
+        await connection.open(this.#helloMessage(specs));
+      } catch (error) {
+        const refused = error instanceof BusError && error.code !== ErrorCode.VERSION_MISMATCH;
+        if (specs.length > 0 && refused && !attempt.signal.aborted) return false;
+        throw error;
+      }
+      const inHello = new Set(subs);
+      await this.#restore(connection, inHello, reopening.gaps);
+      if (connection.ended || attempt.signal.aborted) {
+        throw attempt.signal.reason ?? new ConnectionClosedError('the connection was lost while restoring');
+      }
+      this.#reopened(reopening);
+      return true;
+    } finally {
+      this.#reopening = undefined;
+      clearTimeout(timer);
+      this.#stop.signal.removeEventListener('abort', stop);
+      attempt.signal.removeEventListener('abort', onAbort);
+    }
+  }
+
+  /**
+   * What the hello of a reconnection joins: every membership the daemon had confirmed, except in
+   * groups of our own (they do not exist before we create them again), and the waitForName watch.
+   */
+  #rejoinSpecs(): { specs: JoinSpec[]; subs: (SubscriptionImpl | undefined)[] } {
+    const specs: JoinSpec[] = [];
+    const subs: (SubscriptionImpl | undefined)[] = [];
+    for (const [group, sub] of this.#members) {
+      if (this.#owned.has(group) || sub.ended || !this.#joinedWith.has(sub)) continue;
+      specs.push(joinSpec(group, this.#joinedWith.get(sub)));
+      subs.push(sub);
+    }
+    if (this.#watch?.live === true && !this.#members.has(BUS_NAME)) {
+      specs.push(WATCH_SPEC);
+      subs.push(undefined);
+    }
+    return { specs, subs };
+  }
+
+  /**
+   * Puts back on the new connection what the bus had: a monitor watches again; otherwise the
+   * groups are created again, then the names requested again, then the memberships not joined
+   * by the hello are joined. Pipelined (sent in that order, answered in that order). A refusal
+   * concerns its item only; a lost connection rejects (the attempt failed).
+   */
+  async #restore(
+    connection: Connection,
+    inHello: ReadonlySet<SubscriptionImpl | undefined>,
+    gaps: SubscriptionGap[],
+  ): Promise<void> {
+    const monitor = this.#monitor;
+    if (this.#monitorActive && monitor !== undefined) {
+      const reply = await connection.request(monitorMessage(monitor.groups));
+      gaps.push(monitor.restarted(resultNumber(reply, 'startSeq')));
+      return;
+    }
+    const steps: Promise<void>[] = [];
+    for (const group of [...this.#owned.values()]) steps.push(this.#recreate(connection, group));
+    for (const [name, options] of [...this.#names]) steps.push(this.#rerequest(connection, name, options));
+    for (const sub of [...this.#members.values()]) {
+      if (inHello.has(sub) || sub.ended || !this.#joinedWith.has(sub)) continue;
+      steps.push(this.#rejoin(connection, sub, gaps));
+    }
+    if (this.#watch?.live === true && !inHello.has(undefined) && !this.#members.has(BUS_NAME)) {
+      steps.push(connection.request({ t: 'join', ...WATCH_SPEC }).then(() => undefined));
+    }
+    const outcomes = await Promise.allSettled(steps);
+    for (const outcome of outcomes) if (outcome.status === 'rejected') throw outcome.reason;
+    // Left by the app while its membership was being joined again: the daemon has it, so leave.
+    for (const sub of inHello) {
+      if (sub !== undefined && this.#members.get(sub.group) !== sub) {
+        connection.request({ t: 'leave', g: sub.group }).catch(() => undefined);
+      }
+    }
+  }
+
+  /** Creates an owned group again; if it cannot be, the group closes and tells why. */
+  async #recreate(connection: Connection, group: GroupImpl): Promise<void> {
+    try {
+      await connection.request(createMessage(group.name, group.creation));
+    } catch (error) {
+      if (connection.ended || !isChorusError(error)) throw error;
+      group.fail(this.#lossReason, error);
+      this.#groupGone(group.name, this.#lossReason);
+    }
+  }
+
+  /** Requests a name again, with the flags of the app's last request; reports on `nameRequest`. */
+  async #rerequest(connection: Connection, name: string, options: RequestNameOptions): Promise<void> {
+    let result: NameRequestResult;
+    try {
+      const input = nameRequestInput(name, options);
+      const { reply } = connection.call(
+        { t: 'call', dest: BUS_NAME, m: 'RequestName', g: BUS_NAME },
+        encodePayload(input),
+      );
+      const output = checkValue(BusContract.methods.RequestName.output, decodePayload((await reply).payload));
+      if (!output.ok) throw new InvalidReplyError(describeIssues('RequestName', output.issues), REQUEST_NAME);
+      result = (output.value as { result: NameRequestResult }).result;
+    } catch (error) {
+      if (connection.ended || !isChorusError(error)) throw error;
+      this.#names.delete(name);
+      this.#nameRequests.emit(name, undefined, error);
+      return;
+    }
+    if (result === 'exists') this.#names.delete(name);
+    this.#nameRequests.emit(name, result, undefined);
+  }
+
+  /** Joins a membership again; a group not created again yet is tried later (#scheduleRejoins). */
+  async #rejoin(connection: Connection, sub: SubscriptionImpl, gaps: SubscriptionGap[]): Promise<void> {
+    const { group } = sub;
+    // Anything that arrives before the answer (a retained value) waits behind the gap.
+    sub.suspend();
+    let reply: Reply;
+    try {
+      reply = await connection.request({ t: 'join', ...joinSpec(group, this.#joinedWith.get(sub)) });
+    } catch (error) {
+      if (connection.ended || !isChorusError(error)) throw error;
+      if (this.#members.get(group) !== sub || sub.ended) return;
+      if (isChorusError(error, ErrorCode.UNKNOWN_GROUP)) {
+        this.#pendingRejoins.add(sub);
+        return;
+      }
+      this.#members.delete(group);
+      sub.end('disconnected', error);
+      return;
+    }
+    if (this.#members.get(group) !== sub || sub.ended) {
+      // Left while reconnecting (locally only, see #leave): the daemon has it again, so leave. Once
+      // open, leave() sent its own `leave` after this join, and a new join may already follow it.
+      if (this.#state === 'reconnecting') connection.request({ t: 'leave', g: group }).catch(() => undefined);
+      return;
+    }
+    gaps.push(sub.rejoined(resultNumber(reply, 'startSeq'), resultNumber(reply, 'startGroupSeq')));
+  }
+
+  /** The new connection is restored: open for the app again. */
+  #reopened(reopening: Reopening): void {
+    this.#state = 'open';
+    for (const [sub, level] of this.#congested) this.#connection.setCongestion(sub, level);
+    const waiting = this.#waiting;
+    this.#waiting = [];
+    // [GUARANTEE: order] what the app sent while disconnected goes out in call order, after the restore.
+    for (const entry of waiting) entry.run(this.#connection);
+    this.#reconnected.emit(this.#name);
+    this.#gaps.emit({
+      reason: 'reconnected',
+      lastSeq: reopening.lastSeq,
+      startSeq: reopening.startSeq,
+      groups: reopening.gaps,
+      pending: [...this.#pendingRejoins].map((sub) => sub.group),
+    });
+    if (this.#pendingRejoins.size > 0) this.#scheduleRejoins(1);
+    // An owner may have appeared while we were away, unseen by the watch of a waitForName.
+    for (const [name, waiters] of this.#nameWaiters) {
+      this.getNameOwner(name).then(
+        (owner) => {
+          if (owner !== null) for (const waiter of [...waiters]) waiter(owner);
+        },
+        () => undefined,
+      );
+    }
+  }
+
+  /** Joins the memberships whose group did not exist yet again, with backoff, up to maxAttempts. */
+  #scheduleRejoins(attempt: number): void {
+    const settings = this.#reconnector?.settings;
+    if (settings === undefined) return;
+    if (attempt > settings.maxAttempts) {
+      for (const sub of this.#pendingRejoins) {
+        if (this.#members.get(sub.group) === sub) this.#members.delete(sub.group);
+        sub.end(
+          'disconnected',
+          new BusError(ErrorCode.UNKNOWN_GROUP, `${sub.group} was not created again after the reconnection`),
+        );
+      }
+      this.#pendingRejoins.clear();
+      return;
+    }
+    this.#rejoinTimer = setTimeout(
+      () => {
+        const connection = this.#connection;
+        if (this.#state !== 'open') return;
+        const subs = [...this.#pendingRejoins];
+        this.#pendingRejoins.clear();
+        void Promise.allSettled(subs.map((sub) => this.#rejoin(connection, sub, []))).then(() => {
+          if (this.#state === 'open' && this.#connection === connection && this.#pendingRejoins.size > 0) {
+            this.#scheduleRejoins(attempt + 1);
+          }
+        });
+      },
+      backoffDelay(attempt, settings),
+    );
   }
 }
 
@@ -1204,6 +1847,45 @@ function groupName(target: GroupTarget): string {
 
 function contractOf(target: GroupTarget): AnyGroupContract | undefined {
   return typeof target === 'string' ? undefined : target;
+}
+
+/** The waitForName watch: NameOwnerChanged only. */
+const WATCH_SPEC: JoinSpec = { g: BUS_NAME, f: [{ sig: 'NameOwnerChanged' }] };
+
+const REQUEST_NAME: CallTarget = { destination: BUS_NAME, method: 'RequestName' };
+
+function joinSpec(group: string, filters: WireFilter[] | undefined): JoinSpec {
+  return filters === undefined ? { g: group } : { g: group, f: filters };
+}
+
+function createMessage(name: string, { o, schema }: GroupCreation): RequestMessage {
+  return {
+    t: 'create',
+    g: name,
+    ...(o === undefined ? {} : { o }),
+    ...(schema === undefined ? {} : { schema }),
+  };
+}
+
+function monitorMessage(groups: readonly string[] | undefined): RequestMessage {
+  return { t: 'monitor', ...(groups === undefined ? {} : { g: [...groups] }) };
+}
+
+function nameRequestInput(
+  name: string,
+  options: RequestNameOptions,
+): MethodInput<typeof BusContract, 'RequestName'> {
+  const flags: NonNullable<MethodInput<typeof BusContract, 'RequestName'>['flags']> = {};
+  if (options.allowReplacement !== undefined) flags.allowReplacement = options.allowReplacement;
+  if (options.replaceExisting !== undefined) flags.replaceExisting = options.replaceExisting;
+  if (options.doNotQueue !== undefined) flags.doNotQueue = options.doNotQueue;
+  return Object.keys(flags).length === 0 ? { name } : { name, flags };
+}
+
+/** How the daemon closed our groups when the connection went: what a group not created again reports. */
+function closedReasonOf(error: ChorusError): GroupClosedReason {
+  if (error instanceof ConnectionClosedError && error.reason !== undefined) return 'shutdown';
+  return error.code === ErrorCode.SLOW_CONSUMER ? 'owner-evicted' : 'owner-left';
 }
 
 function groupOptions(options: CreateGroupOptions): GroupOptions | undefined {

@@ -4,7 +4,7 @@
  */
 
 import { type BusAddress, parseAddress, type UnixAddress, type WebSocketAddress } from './address.js';
-import { type Bus, BusImpl } from './bus.js';
+import { type Bus, BusImpl, type Reconnector } from './bus.js';
 import {
   AbortError,
   AddressError,
@@ -14,7 +14,7 @@ import {
   TimeoutError,
   UnsupportedTransportError,
 } from './errors.js';
-import { type ConnectOptions, resolveMonitor, resolveSettings } from './options.js';
+import { type ConnectOptions, resolveMonitor, resolveReconnect, resolveSettings } from './options.js';
 import type { Transport, TransportOpener } from './transports/transport.js';
 
 /** What differs between runtimes: the default address and the transports available. */
@@ -24,14 +24,36 @@ export interface Platform {
   /** A transport per address kind; a missing one means "not in this runtime". */
   readonly transports: {
     readonly unix?: TransportOpener<UnixAddress>;
-    readonly websocket?: TransportOpener<WebSocketAddress>;
+    readonly websocket?: WebSocketOpener;
   };
 }
+
+/**
+ * Opens a WebSocket transport. `token` is `options.token`: the daemon checks it at the upgrade,
+ * before any frame, so it travels with the request (the node entry falls back to `$CHORUS_TOKEN`).
+ */
+export type WebSocketOpener = (
+  address: WebSocketAddress,
+  signal: AbortSignal,
+  token: string | undefined,
+) => Promise<Transport>;
 
 /** `connect()` for a platform (the entries bind it). */
 export async function connectWith(platform: Platform, options: ConnectOptions = {}): Promise<Bus> {
   const settings = resolveSettings(options);
   const monitor = resolveMonitor(options);
+  const reconnect = resolveReconnect(options);
+  // A transport handed over as an object cannot be opened again: only a factory or an address can.
+  const reconnector: Reconnector | undefined =
+    reconnect === undefined || (options.transport !== undefined && typeof options.transport !== 'function')
+      ? undefined
+      : {
+          settings: reconnect,
+          dial: (signal) =>
+            untilAborted(openTransport(platform, options, signal), signal, (late) => {
+              void late.close();
+            }),
+        };
   const { signal } = options;
   if (signal?.aborted) throw new AbortError('connect was aborted', { cause: signal.reason });
 
@@ -60,7 +82,7 @@ export async function connectWith(platform: Platform, options: ConnectOptions = 
         void late.close();
       },
     );
-    bus = new BusImpl(transport, settings, options.join ?? []);
+    bus = new BusImpl(transport, settings, options.join ?? [], reconnector);
     return await untilAborted(
       bus.handshake({ token: options.token, client: options.client, monitor }),
       attempt.signal,
@@ -91,14 +113,19 @@ async function openTransport(
   const address = parseAddress(text);
   try {
     if (given !== undefined) return await given(address, signal);
-    return await openBuiltIn(platform, address, signal);
+    return await openBuiltIn(platform, address, signal, options.token);
   } catch (cause) {
     if (isChorusError(cause) || signal.aborted) throw cause;
     throw new ConnectError(`cannot connect to ${text}: ${String(cause)}`, { cause, address: text });
   }
 }
 
-function openBuiltIn(platform: Platform, address: BusAddress, signal: AbortSignal): Promise<Transport> {
+function openBuiltIn(
+  platform: Platform,
+  address: BusAddress,
+  signal: AbortSignal,
+  token: string | undefined,
+): Promise<Transport> {
   switch (address.kind) {
     case 'unix': {
       const open = platform.transports.unix;
@@ -108,10 +135,9 @@ function openBuiltIn(platform: Platform, address: BusAddress, signal: AbortSigna
     }
     case 'websocket': {
       const open = platform.transports.websocket;
-      // The WebSocket transport (global WebSocket) is not written yet; it slots in here.
       if (open === undefined)
-        throw new UnsupportedTransportError('no WebSocket transport yet; pass options.transport');
-      return open(address, signal);
+        throw new UnsupportedTransportError('no WebSocket in this runtime; pass options.transport');
+      return open(address, signal, token);
     }
   }
 }

@@ -195,7 +195,21 @@ export class Connection {
    */
   notify(message: ReturnMessage | FailMessage, payload?: Uint8Array): boolean {
     if (this.#state !== 'open' && this.#state !== 'closing') return false;
-    this.#send(message, payload);
+    if (this.#emits.waiting === 0) {
+      this.#send(message, payload);
+      return true;
+    }
+    // [GUARANTEE: order] an answer must not overtake the emits its handler made before it that
+    // still wait for room (maxInFlight): it takes its turn in the same FIFO, then gives it back.
+    const frame = this.#encode(message, payload);
+    this.#emits.acquire().then(
+      () => {
+        this.#emits.release();
+        if (this.#state === 'open' || this.#state === 'closing') this.#transport.write(frame);
+      },
+      // The connection ended first: the emits before it were not sent either.
+      () => undefined,
+    );
     return true;
   }
 
@@ -259,6 +273,11 @@ export class Connection {
 
   /** Writes one frame; throws MessageTooLargeError or InvalidArgumentError, having sent nothing. */
   #send(message: ClientMessage, payload?: Uint8Array): void {
+    this.#transport.write(this.#encode(message, payload));
+  }
+
+  /** Encodes one frame; throws MessageTooLargeError or InvalidArgumentError. */
+  #encode(message: ClientMessage, payload?: Uint8Array): Uint8Array {
     let frame: Uint8Array;
     try {
       frame = encodeFrame(message, payload);
@@ -269,7 +288,7 @@ export class Connection {
     const size = frame.byteLength - FRAME_PREFIX_BYTES;
     // Checked here rather than left to the daemon: it would answer FRAME_TOO_LARGE, which is fatal.
     if (size > this.#maxFrameBytes) throw new MessageTooLargeError(size, this.#maxFrameBytes);
-    this.#transport.write(frame);
+    return frame;
   }
 
   async #read(): Promise<void> {

@@ -49,7 +49,7 @@ export type MethodSchemas = Readonly<Record<string, MethodSchema>>;
  * RESERVED_EVENT_NAMES.includes('invalid'); // true
  * ```
  */
-export const RESERVED_EVENT_NAMES = ['invalid', 'closed'] as const;
+export const RESERVED_EVENT_NAMES = ['invalid', 'closed', 'gap'] as const;
 
 /**
  * One of {@link RESERVED_EVENT_NAMES}.
@@ -241,8 +241,8 @@ class GroupContractImpl<TName extends string, TSignals extends SignalSchemas, TM
 
 /**
  * Defines a typed group: a name, the zod schema of each signal's payload and the input and output
- * schemas of each method. Signal names `invalid` and `closed` are reserved (they are subscription
- * events).
+ * schemas of each method. Signal names `invalid`, `closed` and `gap` are reserved (they are
+ * subscription events).
  *
  * @example
  * ```ts

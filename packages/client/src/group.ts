@@ -2,8 +2,10 @@
  * A group this connection created (and owns): emit into it, close it.
  */
 
-import type { GroupClosedReason } from '@chorus/protocol';
+import type { GroupClosedReason, GroupOptions } from '@chorus/protocol';
 import type { AnyGroupContract, SignalInput, SignalName } from './contract.js';
+import { type ChorusError, InvalidArgumentError } from './errors.js';
+import { Listeners } from './listeners.js';
 import type { Subscription, SubscriptionImpl } from './subscription.js';
 
 /**
@@ -85,6 +87,17 @@ export interface Group<TContract extends AnyGroupContract = AnyGroupContract> {
   ): Promise<EmitResult>;
   /** Closes the group (members get `gclosed`). Resolves at once if it is already closed. */
   close(): Promise<void>;
+  /**
+   * The bus reconnected but could not create the group again (someone else created it meanwhile:
+   * GROUP_EXISTS, or the policy now refuses it). The group is closed by then (`closedReason`).
+   */
+  on(event: 'error', handler: (error: ChorusError) => void): () => void;
+}
+
+/** What the bus sends to create a group, kept to create it again after a reconnection. */
+export interface GroupCreation {
+  readonly o: GroupOptions | undefined;
+  readonly schema: unknown;
 }
 
 /** What a group handle needs from its bus. */
@@ -103,7 +116,9 @@ export class GroupImpl implements Group {
   readonly name: string;
   readonly contract: AnyGroupContract | undefined;
   readonly inbox: SubscriptionImpl | undefined;
+  readonly creation: GroupCreation;
   readonly #host: GroupHost;
+  readonly #errors = new Listeners<[ChorusError]>();
   #closedReason: GroupClosedReason | undefined;
   #closing: Promise<void> | undefined;
 
@@ -112,11 +127,13 @@ export class GroupImpl implements Group {
     contract: AnyGroupContract | undefined,
     inbox: SubscriptionImpl | undefined,
     host: GroupHost,
+    creation: GroupCreation = { o: undefined, schema: undefined },
   ) {
     this.name = name;
     this.contract = contract;
     this.inbox = inbox;
     this.#host = host;
+    this.creation = creation;
   }
 
   get closedReason(): GroupClosedReason | undefined {
@@ -126,6 +143,18 @@ export class GroupImpl implements Group {
   /** The daemon closed the group (`gclosed`), or the bus went away. */
   markClosed(reason: GroupClosedReason): void {
     this.#closedReason ??= reason;
+  }
+
+  /** It could not be created again after a reconnection: closed, and the app is told why. */
+  fail(reason: GroupClosedReason, error: ChorusError): void {
+    if (this.#closedReason !== undefined) return;
+    this.markClosed(reason);
+    this.#errors.emit(error);
+  }
+
+  on(event: 'error', handler: (error: ChorusError) => void): () => void {
+    if (event !== 'error') throw new InvalidArgumentError(`unknown group event '${String(event)}'`);
+    return this.#errors.add(handler);
   }
 
   emit(signal: string, payload?: unknown): Promise<EmitResult> {

@@ -91,5 +91,6 @@ describe('the browser entry', () => {
     // Guard the guard: the node entry must be caught.
     const { external: nodeExternal } = walk(join(here, 'index.ts'));
     expect([...nodeExternal]).toContain('node:net');
+    expect([...nodeExternal]).toContain('ws'); // Node's WebSocket; the browser entry uses the global one
   });
 });

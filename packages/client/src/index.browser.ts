@@ -7,7 +7,14 @@ export { ErrorCode } from '@chorus/protocol';
 export { z } from 'zod';
 export type { AddressEnvironment, BusAddress, UnixAddress, WebSocketAddress } from './address.js';
 export { defaultAddress, parseAddress } from './address.js';
-export type { Bus, CallOptions, JoinOptions, RequestNameOptions, WaitForNameOptions } from './bus.js';
+export type {
+  Bus,
+  BusGap,
+  CallOptions,
+  JoinOptions,
+  RequestNameOptions,
+  WaitForNameOptions,
+} from './bus.js';
 export type {
   BusStats,
   ConnectionInfo,
@@ -61,8 +68,8 @@ export {
 export type { FieldValue, FilterInput, SignalFilter } from './filter.js';
 export type { CreateGroupOptions, EmitArgs, EmitResult, Group } from './group.js';
 export type { Monitor, MonitoredSignal } from './monitor.js';
-export type { AutoJoin, ConnectOptions, TransportFactory } from './options.js';
-export { defaultConnectOptions } from './options.js';
+export type { AutoJoin, ConnectOptions, ReconnectOptions, TransportFactory } from './options.js';
+export { defaultConnectOptions, defaultReconnectOptions } from './options.js';
 export type {
   CallContext,
   MethodHandler,
@@ -70,7 +77,21 @@ export type {
   Service,
   UntypedMethodHandler,
 } from './service.js';
-export type { SignalEnvelope, SignalMeta, Subscription, SubscriptionEndReason } from './subscription.js';
+export type {
+  SignalEnvelope,
+  SignalMeta,
+  Subscription,
+  SubscriptionEndReason,
+  SubscriptionGap,
+} from './subscription.js';
 export type { MemoryTransport } from './transports/memory.js';
 export { createMemoryTransportPair } from './transports/memory.js';
 export type { Transport, TransportOpener } from './transports/transport.js';
+export type {
+  WebSocketConnectOptions,
+  WebSocketConstructor,
+  WebSocketEventLike,
+  WebSocketLike,
+  WebSocketTransport,
+} from './transports/websocket.js';
+export { connectWebSocket, defaultWebSocketOptions } from './transports/websocket.js';

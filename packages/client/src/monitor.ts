@@ -10,6 +10,7 @@ import type { ChorusError, PayloadValidationError } from './errors.js';
 import {
   type SignalMeta,
   type SubscriptionEndReason,
+  type SubscriptionGap,
   type SubscriptionHost,
   SubscriptionImpl,
   type SubscriptionLimits,
@@ -53,6 +54,11 @@ export interface Monitor extends AsyncIterable<MonitoredSignal> {
     event: 'closed',
     handler: (reason: SubscriptionEndReason, error: ChorusError | undefined) => void,
   ): () => void;
+  /**
+   * The bus reconnected and is a monitor again: signals after `lastSeq` and before `startSeq`
+   * were not seen (group `'*'`; the group numbers do not apply).
+   */
+  on(event: 'gap', handler: (gap: SubscriptionGap) => void): () => void;
 }
 
 type Raw = { readonly message: SignalMessage; readonly payload: Uint8Array };
@@ -105,7 +111,17 @@ export class MonitorImpl implements Monitor {
     this.#sub.end(reason, error);
   }
 
-  on(event: 'invalid' | 'closed', handler: (...args: never[]) => void): () => void {
+  /** The connection was lost: nothing arrives until the monitor is restarted. */
+  suspend(): void {
+    this.#sub.suspend();
+  }
+
+  /** A new connection is a monitor again from `startSeq`: reports the gap. */
+  restarted(startSeq: number): SubscriptionGap {
+    return this.#sub.rejoined(startSeq, undefined);
+  }
+
+  on(event: 'invalid' | 'closed' | 'gap', handler: (...args: never[]) => void): () => void {
     return this.#sub.on(event, handler);
   }
 

@@ -38,6 +38,43 @@ export const defaultConnectOptions = {
 } as const;
 
 /**
+ * Defaults of {@link ReconnectOptions}.
+ *
+ * @example
+ * ```ts
+ * const bus = await connect({ reconnect: { ...defaultReconnectOptions, maxAttempts: 10 } });
+ * ```
+ */
+export const defaultReconnectOptions = {
+  /** Delay before the first attempt (ms); each further attempt doubles it, with jitter. */
+  initialDelayMs: 100,
+  /** Bound on the delay between two attempts (ms). */
+  maxDelayMs: 5_000,
+  /** Attempts before giving up (count, >= 1); `Infinity` = never give up. */
+  maxAttempts: Number.POSITIVE_INFINITY,
+} as const;
+
+/**
+ * How a bus reconnects after losing its connection (see `connect({ reconnect })`).
+ *
+ * @example
+ * ```ts
+ * const bus = await connect({ reconnect: { initialDelayMs: 50, maxDelayMs: 2000, maxAttempts: 20 } });
+ * ```
+ */
+export interface ReconnectOptions {
+  /** See {@link defaultReconnectOptions}. */
+  initialDelayMs?: number | undefined;
+  /** See {@link defaultReconnectOptions}. */
+  maxDelayMs?: number | undefined;
+  /** See {@link defaultReconnectOptions}. */
+  maxAttempts?: number | undefined;
+}
+
+/** {@link ReconnectOptions} with the defaults applied. */
+export type ReconnectSettings = { -readonly [K in keyof typeof defaultReconnectOptions]: number };
+
+/**
  * A group to join in the handshake (`hello.join`): a contract or a name, optionally with filters.
  *
  * @example
@@ -103,6 +140,15 @@ export interface ConnectOptions {
    * The stream is `bus.monitor`. A monitor can send nothing but pings, so `join` must be empty.
    */
   monitor?: boolean | { readonly groups?: readonly string[] | undefined } | undefined;
+  /**
+   * Reconnect when the connection is lost by anything but `bus.close()` (the daemon went away or
+   * said `bye`, the socket broke, an eviction as SLOW_CONSUMER): `true` (the default) with
+   * {@link defaultReconnectOptions}, an object to tune them, `false` to end the bus instead.
+   * The bus then creates its groups again, requests its names again, rejoins its subscriptions
+   * and reports what was missed as `gap` events. A `transport` given as an object (not a
+   * factory) cannot be opened again: such a bus does not reconnect.
+   */
+  reconnect?: boolean | ReconnectOptions | undefined;
 }
 
 /** The tuning knobs, defaults applied. */
@@ -119,6 +165,44 @@ export function resolveSettings(options: ConnectOptions): Settings {
       throw new InvalidArgumentError(`${key} must be an integer >= ${min}, got ${String(value)}`);
     }
     settings[key] = value;
+  }
+  return settings;
+}
+
+/**
+ * The reconnection settings, or undefined when reconnecting is off. Throws InvalidArgumentError
+ * for a delay that is not an integer >= 0, a `maxDelayMs` below `initialDelayMs`, or a
+ * `maxAttempts` that is neither an integer >= 1 nor `Infinity`.
+ */
+export function resolveReconnect(options: ConnectOptions): ReconnectSettings | undefined {
+  const { reconnect } = options;
+  if (reconnect === false) return undefined;
+  const settings: ReconnectSettings = { ...defaultReconnectOptions };
+  if (reconnect === undefined || reconnect === true) return settings;
+  for (const key of ['initialDelayMs', 'maxDelayMs'] as const) {
+    const value = reconnect[key];
+    if (value === undefined) continue;
+    if (!Number.isInteger(value) || value < 0) {
+      throw new InvalidArgumentError(`reconnect.${key} must be an integer >= 0 (ms), got ${String(value)}`);
+    }
+    settings[key] = value;
+  }
+  const { maxAttempts } = reconnect;
+  if (maxAttempts !== undefined) {
+    if (maxAttempts !== Number.POSITIVE_INFINITY && (!Number.isInteger(maxAttempts) || maxAttempts < 1)) {
+      throw new InvalidArgumentError(
+        `reconnect.maxAttempts must be an integer >= 1 or Infinity, got ${String(maxAttempts)}`,
+      );
+    }
+    settings.maxAttempts = maxAttempts;
+  }
+  if (settings.maxDelayMs < settings.initialDelayMs) {
+    // Only the first delay given: the bound follows it rather than refusing it.
+    if (reconnect.maxDelayMs === undefined) settings.maxDelayMs = settings.initialDelayMs;
+    else
+      throw new InvalidArgumentError(
+        `reconnect.maxDelayMs (${settings.maxDelayMs}) is below reconnect.initialDelayMs (${settings.initialDelayMs})`,
+      );
   }
   return settings;
 }

@@ -279,14 +279,23 @@ export class ServiceRegistry {
 
   /** This side is going away (`closed`, `disconnected`, `monitor`): every call is aborted, every service closed. */
   end(reason: string): void {
+    this.abortAll(reason);
+    for (const service of this.#services.values()) service.markClosed();
+    this.#services.clear();
+  }
+
+  /**
+   * The connection was lost but the bus reconnects: the calls being answered are aborted (their
+   * callers are told NO_REPLY by the daemon, and an answer could only reach a new connection
+   * under an id that means something else there); the services stay, for the calls to come.
+   */
+  abortAll(reason: string): void {
     const invocations = [...this.#invocations.values()];
     this.#invocations.clear();
     for (const invocation of invocations) {
       invocation.service.untrack(invocation);
       invocation.controller.abort(new AbortError(`this connection ended (${reason})`, { reason }));
     }
-    for (const service of this.#services.values()) service.markClosed();
-    this.#services.clear();
   }
 
   #route(message: InvokeMessage): ServiceImpl | undefined {

@@ -67,6 +67,30 @@ export type SignalEnvelope<TContract extends AnyGroupContract = AnyGroupContract
 export type SubscriptionEndReason = GroupClosedReason | 'left' | 'disconnected';
 
 /**
+ * What a subscription missed while the bus was reconnecting: every message of the group after
+ * `lastSeq`/`lastGroupSeq` (the last ones delivered before the connection was lost) and before
+ * `startSeq`/`startGroupSeq` (where the new membership starts). A daemon that restarted numbers
+ * from 1 again, so compare the two sides as "before" and "after", not as one range.
+ *
+ * @example
+ * ```ts
+ * sub.on('gap', ({ lastGroupSeq, startGroupSeq }) => console.warn(`missed after ${lastGroupSeq}, resuming at ${startGroupSeq}`));
+ * ```
+ */
+export interface SubscriptionGap {
+  readonly group: string;
+  /** Bus sequence number of the last message delivered before the loss; undefined if none was. */
+  readonly lastSeq: number | undefined;
+  /** The same within the group (undefined for a monitor, which spans groups). */
+  readonly lastGroupSeq: number | undefined;
+  /** The first bus sequence number the new membership can receive. */
+  readonly startSeq: number;
+  /** The same within the group (0 for a monitor). */
+  readonly startGroupSeq: number;
+  readonly reason: 'reconnected';
+}
+
+/**
  * A membership in a group. Attach handlers with `on`, or iterate it (one iterator at a time), or
  * both. Messages received before the first handler or iterator are held, so none is missed; after
  * that, a message with neither a handler for its signal nor an active iterator is dropped.
@@ -89,6 +113,12 @@ export interface Subscription<TContract extends AnyGroupContract = AnyGroupContr
   readonly startGroupSeq: number;
   /** Whether the subscription ended (left, group closed, bus closed or lost). */
   readonly ended: boolean;
+  /**
+   * The bus reconnected and the membership was joined again: what it may have missed. Reported
+   * in order with the messages: after the last one of the lost connection, before the first of
+   * the new one. Without a listener it goes unnoticed (the subscription goes on either way).
+   */
+  on(event: 'gap', handler: (gap: SubscriptionGap) => void): () => void;
   /**
    * A payload failed validation (or decoding); the message is skipped and the subscription goes on.
    * Without a listener such messages are dropped silently.
@@ -133,6 +163,8 @@ export interface SubscriptionLimits {
 }
 
 type RawSignal = { readonly message: SignalMessage; readonly payload: Uint8Array; readonly arrival: number };
+/** A gap held in the backlog, so it reaches its listeners between the messages it separates. */
+type HeldGap = { readonly gap: SubscriptionGap; readonly arrival: number };
 type Envelope = { readonly signal: string; readonly payload: unknown; readonly meta: SignalMeta };
 type Waiter = { resolve: (result: IteratorResult<Envelope>) => void; reject: (error: unknown) => void };
 type End = { readonly reason: SubscriptionEndReason; readonly error: ChorusError | undefined };
@@ -152,13 +184,14 @@ export class SubscriptionImpl implements Subscription {
   readonly #host: SubscriptionHost;
   readonly #limits: SubscriptionLimits;
 
-  #backlog: RawSignal[] = [];
+  #backlog: (RawSignal | HeldGap)[] = [];
   #consumed = false;
   #flushScheduled = false;
 
   readonly #handlers = new Map<string, Listeners<[unknown, SignalMeta]>>();
   readonly #invalid = new Listeners<[PayloadValidationError, SignalMeta]>();
   readonly #closedListeners = new Listeners<[SubscriptionEndReason, ChorusError | undefined]>();
+  readonly #gapListeners = new Listeners<[SubscriptionGap]>();
 
   #iterating = false;
   #queue: Envelope[] = [];
@@ -170,6 +203,14 @@ export class SubscriptionImpl implements Subscription {
   #endAnnounced = false;
   #leaving: Promise<void> | undefined;
   #level: CongestionLevel = 0;
+
+  /** The last message accepted since the membership (re)started, for the next gap. */
+  #last: { readonly seq: number; readonly groupSeq: number } | undefined;
+  /**
+   * Set while the membership is being joined again after a reconnection: signals that arrive
+   * before the join's answer (a retained value) wait here, behind the gap that answer reports.
+   */
+  #suspended: { message: SignalMessage; payload: Uint8Array }[] | undefined;
 
   constructor(
     group: string,
@@ -209,9 +250,53 @@ export class SubscriptionImpl implements Subscription {
     this.#contract = contract;
   }
 
+  /**
+   * The connection was lost (or a new one is joining again): until `rejoined`, signals wait.
+   * Anything that waited from an earlier attempt belongs to a connection that is gone.
+   */
+  suspend(): void {
+    this.#suspended = [];
+  }
+
+  /**
+   * The membership was joined again, starting at these numbers (`startGroupSeq` undefined for a
+   * monitor). Reports the gap in order, then delivers what arrived meanwhile. Returns the gap.
+   */
+  rejoined(startSeq: number, startGroupSeq: number | undefined): SubscriptionGap {
+    const last = this.#last;
+    const gap: SubscriptionGap = {
+      group: this.group,
+      lastSeq: last?.seq,
+      lastGroupSeq: startGroupSeq === undefined ? undefined : last?.groupSeq,
+      startSeq,
+      startGroupSeq: startGroupSeq ?? 0,
+      reason: 'reconnected',
+    };
+    this.#last = undefined;
+    this.start(startSeq, startGroupSeq ?? 0);
+    const waiting = this.#suspended ?? [];
+    this.#suspended = undefined;
+    if (this.#accepting) {
+      if (!this.#consumed || this.#backlog.length > 0 || SubscriptionImpl.#flushing.size > 0) {
+        // [GUARANTEE: order] behind what is held, ahead of what the new connection brings.
+        this.#backlog.push({ gap, arrival: ++arrivals });
+        if (this.#consumed) this.#scheduleFlush();
+      } else {
+        this.#gapListeners.emit(gap);
+      }
+    }
+    for (const { message, payload } of waiting) this.deliver(message, payload);
+    return gap;
+  }
+
   /** A signal for this membership arrived (called by the bus, in wire order). */
   deliver(message: SignalMessage, payload: Uint8Array): void {
     if (!this.#accepting) return;
+    if (this.#suspended !== undefined) {
+      this.#suspended.push({ message, payload });
+      return;
+    }
+    this.#last = { seq: message.seq, groupSeq: message.gseq };
     if (!this.#consumed || this.#backlog.length > 0 || SubscriptionImpl.#flushing.size > 0) {
       // [GUARANTEE: order] once anything is held, later messages queue behind it (also behind
       // what other subscriptions are about to flush).
@@ -227,6 +312,7 @@ export class SubscriptionImpl implements Subscription {
   end(reason: SubscriptionEndReason, error?: ChorusError): void {
     if (this.#end !== undefined) return;
     this.#accepting = false;
+    this.#suspended = undefined;
     this.#end = { reason, error };
     // Nothing more can arrive, so a full buffer must not keep the connection paused.
     this.#updateLevel();
@@ -252,6 +338,7 @@ export class SubscriptionImpl implements Subscription {
       this.#maybeAnnounceEnd();
       return remove;
     }
+    if (event === 'gap') return this.#gapListeners.add(handler as (gap: SubscriptionGap) => void);
     let handlers = this.#handlers.get(event);
     if (handlers === undefined) {
       handlers = new Listeners();
@@ -272,6 +359,7 @@ export class SubscriptionImpl implements Subscription {
     this.#accepting = false;
     this.#backlog = [];
     this.#queue = [];
+    this.#suspended = undefined;
     this.#end = { reason: 'left', error: undefined };
     this.#updateLevel();
     this.#maybeAnnounceEnd();
@@ -355,7 +443,7 @@ export class SubscriptionImpl implements Subscription {
   static #flush(): void {
     const subs = [...SubscriptionImpl.#flushing];
     SubscriptionImpl.#flushing.clear();
-    const held: [SubscriptionImpl, RawSignal][] = [];
+    const held: [SubscriptionImpl, RawSignal | HeldGap][] = [];
     for (const sub of subs) {
       sub.#flushScheduled = false;
       for (const raw of sub.#backlog) held.push([sub, raw]);
@@ -365,7 +453,8 @@ export class SubscriptionImpl implements Subscription {
     for (const [sub, raw] of held) {
       // A handler may leave() mid-flush; the rest of that backlog is then dropped like the queue.
       if (sub.#end?.reason === 'left') continue;
-      sub.#dispatch(raw);
+      if ('gap' in raw) sub.#gapListeners.emit(raw.gap);
+      else sub.#dispatch(raw);
     }
     for (const sub of subs) {
       sub.#updateLevel();

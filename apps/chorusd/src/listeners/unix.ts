@@ -84,6 +84,10 @@ function isListening(path: string): Promise<boolean> {
  * is a bug, but it must cost only that connection: it is logged and the socket is cut.
  */
 export function attachSocket(daemon: Daemon, socket: Socket): void {
+  // [GUARANTEE: isolation] first: a refused socket whose peer is gone fails its write (EPIPE) too.
+  socket.on('error', (error) =>
+    daemon.log.debug('socket error', { conn: session?.name, error: error.message }),
+  );
   const session = daemon.accept(socket, 'unix');
   if (session === undefined) return;
   socket.on('data', (chunk: Buffer) => {
@@ -96,7 +100,4 @@ export function attachSocket(daemon: Daemon, socket: Socket): void {
   });
   socket.on('drain', () => daemon.scheduleFlush(session));
   socket.on('close', () => session.closed());
-  socket.on('error', (error) =>
-    daemon.log.debug('socket error', { conn: session.name, error: error.message }),
-  );
 }

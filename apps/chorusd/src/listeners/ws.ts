@@ -46,6 +46,9 @@ export async function listenWs(daemon: Daemon, options: WsListenerOptions): Prom
   });
   const server = createServer((req, res) => serveHttp(req, res, options, daemon));
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    // [GUARANTEE: isolation] the HTTP server no longer handles this socket's errors: a refused
+    // client that resets must not take the daemon down with an unhandled 'error'.
+    socket.on('error', (error) => daemon.log.debug('upgrade socket error', { error: error.message }));
     const refusal = checkUpgrade(req, options, ownOrigins(server, options.host));
     const identity = refusal === undefined ? identify(tokenOf(req), options.token, daemon) : undefined;
     if (refusal !== undefined || identity === undefined) {
@@ -194,6 +197,10 @@ export function attachWebSocket(daemon: Daemon, ws: WebSocket, identity = 'ws'):
     },
     destroy: () => ws.terminate(),
   };
+  // [GUARANTEE: isolation] first: a refused connection can still send a bad WebSocket frame.
+  ws.on('error', (error) =>
+    daemon.log.debug('websocket error', { conn: session?.name, error: error.message }),
+  );
   const session = daemon.accept(socket, 'ws', identity);
   if (session === undefined) return;
   onDrain = () => daemon.scheduleFlush(session);
@@ -229,7 +236,4 @@ export function attachWebSocket(daemon: Daemon, ws: WebSocket, identity = 'ws'):
     clearInterval(ping);
     session.closed();
   });
-  ws.on('error', (error) =>
-    daemon.log.debug('websocket error', { conn: session.name, error: error.message }),
-  );
 }

@@ -485,3 +485,46 @@ export async function connectToFake(
 export function settle(): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, 0));
 }
+
+/**
+ * A transport factory for reconnection tests: each dial opens a memory pair to a new FakeDaemon
+ * on `hub` (assign a new FakeHub to play a restarted daemon), after `setup` ran on it. While
+ * `down` is set, dials reject with it instead, as with a daemon that is not running.
+ *
+ * @example
+ * ```ts
+ * const dialer = new FakeDialer();
+ * const bus = await connect({ address: 'unix:path=/fake', transport: dialer.transport, reconnect: { initialDelayMs: 1 } });
+ * dialer.drop(); // the bus reconnects: dialer.daemons[1] is the new connection
+ * ```
+ */
+export class FakeDialer {
+  hub = new FakeHub();
+  readonly daemons: FakeDaemon[] = [];
+  down: Error | undefined;
+  setup: ((daemon: FakeDaemon) => void) | undefined;
+  /** How many times the bus dialed (failed dials included). */
+  dials = 0;
+
+  readonly transport = async (): Promise<Transport> => {
+    this.dials++;
+    if (this.down !== undefined) throw this.down;
+    const [client, server] = createMemoryTransportPair();
+    const daemon = new FakeDaemon(server, this.hub);
+    this.setup?.(daemon);
+    this.daemons.push(daemon);
+    return client;
+  };
+
+  /** The daemon of the latest connection. */
+  get current(): FakeDaemon {
+    const daemon = this.daemons.at(-1);
+    if (daemon === undefined) throw new Error('nothing dialed yet');
+    return daemon;
+  }
+
+  /** Cuts the latest connection as a crash would: the client reads EOF. */
+  drop(): void {
+    this.current.transport.destroy();
+  }
+}
