@@ -78,6 +78,7 @@ class SocketTransport implements Transport {
   readonly #socket: Socket;
   readonly #incoming = new ChunkQueue();
   #closing: Promise<void> | undefined;
+  #corked = false;
 
   constructor(socket: Socket) {
     this.#socket = socket;
@@ -89,8 +90,20 @@ class SocketTransport implements Transport {
 
   write(bytes: Uint8Array): void {
     if (this.#closing !== undefined || !this.#socket.writable) return;
+    // Frames written in the same tick (pipelined emits, a burst of replies) leave in one writev
+    // instead of one syscall each.
+    if (!this.#corked) {
+      this.#corked = true;
+      this.#socket.cork();
+      process.nextTick(this.#uncork);
+    }
     this.#socket.write(bytes);
   }
+
+  readonly #uncork = (): void => {
+    this.#corked = false;
+    this.#socket.uncork();
+  };
 
   pause(): void {
     // Both: the socket stops reading (the kernel buffer fills and the daemon's writes back up),
