@@ -128,6 +128,7 @@ export class CallRouter {
 
   /** The callee answered; a late answer (timed out, cancelled) is dropped. */
   ret(callee: CallParty, id: number, payload: Uint8Array): void {
+    // [GUARANTEE: causal-order] queued to the caller after what the service emitted before answering.
     const call = this.#calls.get(id);
     if (call === undefined || call.callee.id !== callee.id) return;
     this.#forget(call);
@@ -158,6 +159,7 @@ export class CallRouter {
 
   /** A connection left: its callers get NO_REPLY, the services it was waiting on are told. */
   gone(id: number): void {
+    // [GUARANTEE: isolation] its callers get NO_REPLY, the services it waited on are told to abort.
     this.stopServing(id, 'left');
     for (const call of [...(this.#byCaller.get(id)?.values() ?? [])]) {
       this.#forget(call);

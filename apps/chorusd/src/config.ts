@@ -23,6 +23,7 @@ export interface DaemonLimits extends EngineLimits {
   readonly maxSocketBufferBytes: number;
 }
 
+// [GUARANTEE: memory] every knob of the daemon has a finite default; the config takes only positive integers.
 export const defaultDaemonLimits: DaemonLimits = Object.freeze({
   ...engineDefaults,
   maxFrameBytes: DEFAULT_MAX_FRAME_BYTES, // 1 MiB

@@ -114,6 +114,7 @@ export class Daemon {
 
   /** Whether the policy lets `session` do `action` on `name`; a denial is counted and logged. */
   permits(session: Session, action: Action, name: string): boolean {
+    // [GUARANTEE: access] the last matching rule decides; a denial is counted and logged.
     const decision = this.#access.policy.decide(session.identity, session.transport, action, name);
     if (!decision.allowed) {
       this.stats.policyDenials++;
@@ -146,6 +147,7 @@ export class Daemon {
 
   /** Takes a new connection from a listener. */
   accept(socket: SessionSocket, transport: TransportKind, identity?: string): Session | undefined {
+    // [GUARANTEE: memory] past maxConnections (or while closing) a connection is told why and closed.
     if (this.#closing || this.#sessions.size >= this.limits.maxConnections) {
       this.stats.refused++;
       const [code, msg] = this.#closing
@@ -224,6 +226,7 @@ export class Daemon {
 
   /** A session's socket closed. */
   forget(session: Session): void {
+    // [GUARANTEE: isolation] a closed connection leaves nothing: engine state, identity count, calls.
     this.#sessions.delete(session);
     this.#dirty.delete(session);
     if (session.id !== 0) {
@@ -265,6 +268,7 @@ export class Daemon {
       this.#onIdle = resolve;
       if (this.#sessions.size === 0) resolve();
     });
+    // [GUARANTEE: no-loss] each client gets what is queued for it, then bye, within shutdownTimeoutMs.
     for (const session of this.#sessions) session.shutdown(reason);
     const deadline = new Promise<'timeout'>((resolve) => {
       setTimeout(() => resolve('timeout'), this.limits.shutdownTimeoutMs).unref();

@@ -175,6 +175,7 @@ async function reload(
   try {
     const next = await loadConfig(file);
     const access = await resolveAccess(next);
+    // [GUARANTEE: access] policy and tokens swapped in one step, only once the new file loaded and validated.
     daemon.setAccess(access);
     if (JSON.stringify(next.limits ?? {}) !== JSON.stringify(current?.limits ?? {})) {
       log.warn('config reloaded; changed limits take effect at the next restart', { file });

@@ -64,6 +64,7 @@ export class Policy {
   }
 
   decide(identity: string, transport: Transport, action: Action, name: string): Decision {
+    // [GUARANTEE: access] the last matching rule decides; no match denies.
     for (let i = this.#rules.length - 1; i >= 0; i--) {
       const rule = this.#rules[i] as CompiledRule;
       if (rule.actions !== undefined && !rule.actions.has(action)) continue;

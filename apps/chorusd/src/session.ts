@@ -15,6 +15,7 @@ import {
   decodePayload,
   type EmitRequest,
   ErrorCode,
+  encodeEmitReplyFrame,
   encodeFrame,
   encodePayload,
   encodeSignalFrame,
@@ -150,7 +151,7 @@ export class Session {
     queueMicrotask(() => {
       if (this.#state !== 'open') return;
       if (isEngineError(outcome)) this.#replyError(serial, outcome.code, outcome.message);
-      else this.#reply(serial, { seq: outcome.seq, gseq: outcome.groupSeq, n: outcome.recipients });
+      else this.#replyEmit(serial, outcome);
       this.#drainBacklog();
     });
   }
@@ -164,6 +165,7 @@ export class Session {
     const engine = this.#daemon.engine;
     socket.cork();
     try {
+      // [GUARANTEE: backpressure] at most maxSocketBufferBytes handed to the socket; 'drain' calls again.
       while (socket.writableLength < max) {
         const items = engine.take(this.id, max);
         if (items.length === 0) break;
@@ -178,6 +180,7 @@ export class Session {
   /** The bus is shutting down: say goodbye after everything already queued, then close. */
   shutdown(reason: string): void {
     if (this.#state === 'open') {
+      // [GUARANTEE: no-loss] bye goes after everything already queued to the connection.
       this.#daemon.engine.post(this.id, encodeFrame({ t: 'bye', reason }), 64);
       this.#state = 'draining';
       this.#daemon.scheduleFlush(this);
@@ -273,6 +276,7 @@ export class Session {
       return;
     }
     const daemon = this.#daemon;
+    // [GUARANTEE: access] a token at hello names the identity; an unknown one is refused.
     if (this.transport === 'unix' && hello.token !== undefined) {
       const identity = daemon.identityOf(hello.token);
       if (identity === undefined) {
@@ -450,6 +454,7 @@ export class Session {
 
   /** Throws NOT_PERMITTED unless the policy allows `action` on `name`. */
   #require(action: Action, name: string): void {
+    // [GUARANTEE: access] every action goes through the policy.
     if (!this.#daemon.permits(this, action, name))
       throw new NotPermittedError(name, denied(this.identity, action, name));
   }
@@ -475,6 +480,7 @@ export class Session {
     if (!this.#emitPermitted(message.g)) {
       throw new NotPermittedError(message.g, denied(this.identity, 'emit', message.g));
     }
+    // [GUARANTEE: memory] no frame the daemon sends exceeds maxFrameBytes.
     const delivered = FRAME_PREFIX_BYTES + header.byteLength + SIGNAL_HEADER_GROWTH + payload.byteLength;
     if (delivered > this.#daemon.limits.maxFrameBytes) {
       this.#replyError(
@@ -484,6 +490,7 @@ export class Session {
       );
       return;
     }
+    // [GUARANTEE: memory] a queued payload cannot pin a whole socket read.
     const owned = payload.byteLength * PIN_RATIO < payload.buffer.byteLength ? payload.slice() : payload;
     const outcome = this.#daemon.engine.emit(
       {
@@ -497,7 +504,7 @@ export class Session {
       this.#daemon.now,
     );
     if (outcome.status === 'accepted') {
-      this.#reply(message.s, { seq: outcome.seq, gseq: outcome.groupSeq, n: outcome.recipients });
+      this.#replyEmit(message.s, outcome);
     } else {
       this.#blockedSerial = message.s;
       this.#pause();
@@ -533,11 +540,18 @@ export class Session {
     this.#post({ t: 'ok', s: serial, r: result });
   }
 
+  /** `{ t: 'ok', s, r: { seq, gseq, n } }`, written by hand: one per emit. */
+  #replyEmit(serial: number, outcome: Accepted): void {
+    const frame = encodeEmitReplyFrame(serial, outcome.seq, outcome.groupSeq, outcome.recipients);
+    this.#daemon.engine.post(this.id, frame, frame.byteLength);
+  }
+
   #replyError(serial: number | undefined, code: string, msg: string): void {
     this.#post(serial === undefined ? { t: 'err', code, msg } : { t: 'err', s: serial, code, msg });
   }
 
   #post(message: ServerMessage, payload?: Uint8Array): void {
+    // [GUARANTEE: replies] through the connection's one queue: in order with its signals.
     const frame = encodeFrame(message, payload);
     this.#daemon.engine.post(this.id, frame, frame.byteLength);
   }

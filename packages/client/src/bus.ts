@@ -1152,13 +1152,30 @@ export class BusImpl implements Bus {
     this.#ended.emit(new BusError(ErrorCode.MONITOR_ONLY, 'this connection became a monitor'));
   }
 
-  // Everything up to the send runs synchronously, so emits leave in call order.
-  async #emit(
+  // Everything up to the send runs synchronously, so emits leave in call order. Not async: one
+  // promise per emit beyond the connection's (an async function would add its own and an await).
+  #emit(
     name: string,
     contract: AnyGroupContract | undefined,
     signal: string,
     payload: unknown,
   ): Promise<EmitResult> {
+    let bytes: Uint8Array;
+    try {
+      bytes = this.#emitBytes(name, contract, signal, payload);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return this.#whenOpen((connection) => connection.emit(name, signal, bytes)).then(toEmitResult);
+  }
+
+  /** Validates and encodes an emit's payload; throws what the emit rejects with. */
+  #emitBytes(
+    name: string,
+    contract: AnyGroupContract | undefined,
+    signal: string,
+    payload: unknown,
+  ): Uint8Array {
     this.#assertNotMonitor();
     if (contract !== undefined) {
       const check = checkPayload(contract, signal, payload);
@@ -1176,12 +1193,7 @@ export class BusImpl implements Bus {
       };
       throw new PayloadValidationError(name, signal, [issue], { cause });
     }
-    const reply = await this.#whenOpen((connection) => connection.emit(name, signal, bytes));
-    return {
-      seq: resultNumber(reply, 'seq'),
-      groupSeq: resultNumber(reply, 'gseq'),
-      recipients: resultNumber(reply, 'n'),
-    };
+    return bytes;
   }
 
   async #closeGroup(name: string): Promise<void> {
@@ -1902,4 +1914,12 @@ function groupOptions(options: CreateGroupOptions): GroupOptions | undefined {
 function resultNumber(reply: Reply, key: string): number {
   const value = reply.r?.[key];
   return typeof value === 'number' ? value : 0;
+}
+
+function toEmitResult(reply: Reply): EmitResult {
+  return {
+    seq: resultNumber(reply, 'seq'),
+    groupSeq: resultNumber(reply, 'gseq'),
+    recipients: resultNumber(reply, 'n'),
+  };
 }

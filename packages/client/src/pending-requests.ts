@@ -14,7 +14,12 @@ export interface ReplyWithPayload {
   readonly payload: Uint8Array;
 }
 
-type Entry = { resolve: (reply: Reply, payload: Uint8Array) => void; reject: (error: unknown) => void };
+type Entry = {
+  resolve: (reply: Reply, payload: Uint8Array) => void;
+  reject: (error: unknown) => void;
+  /** Called once the request is answered (ok or err); not by rejectAll. */
+  answered: (() => void) | undefined;
+};
 
 /**
  * The requests that await an answer, by serial. Serials count up and wrap, skipping any still in
@@ -42,31 +47,44 @@ export class PendingRequests {
     return serial;
   }
 
-  register(serial: number): Promise<Reply> {
+  /**
+   * The answer to request `serial`. `answered` runs right after the reply settles it (not when
+   * rejectAll ends everything: the connection is over then).
+   */
+  register(serial: number, answered?: () => void): Promise<Reply> {
     return new Promise<Reply>((resolve, reject) =>
-      this.#entries.set(serial, { resolve: (reply) => resolve(reply), reject }),
+      // A resolve function takes one argument: the payload passed to it is ignored.
+      this.#entries.set(serial, { resolve, reject, answered }),
     );
   }
 
   /** Like `register`, for a request whose `ok` carries a payload (a method call). */
   registerWithPayload(serial: number): Promise<ReplyWithPayload> {
     return new Promise<ReplyWithPayload>((resolve, reject) =>
-      this.#entries.set(serial, { resolve: (reply, payload) => resolve({ reply, payload }), reject }),
+      this.#entries.set(serial, {
+        resolve: (reply, payload) => resolve({ reply, payload }),
+        reject,
+        answered: undefined,
+      }),
     );
   }
 
   /** Settles the request `serial` with its `ok`; false if no request has that serial. */
   resolve(serial: number, reply: Reply, payload: Uint8Array = EMPTY): boolean {
     const entry = this.#take(serial);
-    entry?.resolve(reply, payload);
-    return entry !== undefined;
+    if (entry === undefined) return false;
+    entry.resolve(reply, payload);
+    entry.answered?.();
+    return true;
   }
 
   /** Settles the request `serial` with an error; false if no request has that serial. */
   reject(serial: number, error: unknown): boolean {
     const entry = this.#take(serial);
-    entry?.reject(error);
-    return entry !== undefined;
+    if (entry === undefined) return false;
+    entry.reject(error);
+    entry.answered?.();
+    return true;
   }
 
   rejectAll(error: unknown): void {

@@ -339,6 +339,7 @@ export class Engine<TPayload = unknown> {
       options.maxQueueBytes ?? this.limits.maxQueueBytes,
     );
     this.#connections.set(connection.id, connection);
+    // [GUARANTEE: join] members before anyone can see the connection: nothing after welcome is missed.
     const joined = joins.map((spec) => this.#join(connection, spec.group, spec.filters ?? []));
     return { id: connection.id, joined };
   }
@@ -528,6 +529,7 @@ export class Engine<TPayload = unknown> {
    * without taking anything are evicted as slow consumers, and the message proceeds.
    */
   tick(now: number): ConnectionId[] {
+    // [GUARANTEE: backpressure] a recipient stalled for stallTimeoutMs is evicted, the message goes on.
     this.#now = now;
     const stalled = new Set<Connection<TPayload>>();
     for (const pending of this.#pending) {
@@ -641,6 +643,7 @@ export class Engine<TPayload = unknown> {
 
   /** Turns name owner changes into the bus's signals, in the order D-Bus sends them. */
   #announce(changes: readonly OwnerChange[]): void {
+    // [GUARANTEE: causal-order] sequenced: no one sees a new owner's signal before the change.
     for (const { name, oldOwner, newOwner } of changes) {
       const lost = oldOwner === undefined ? undefined : this.#connections.get(oldOwner);
       const acquired = newOwner === undefined ? undefined : this.#connections.get(newOwner);
@@ -683,6 +686,7 @@ export class Engine<TPayload = unknown> {
 
   /** The monitors that get a copy of a message to `group`. A full one is evicted, never waited for. */
   #watchers(group: string, size: number): Connection<TPayload>[] {
+    // [GUARANTEE: backpressure] a full monitor is evicted, never waited for, never a cause of rejection.
     const out: Connection<TPayload>[] = [];
     for (const monitor of this.#monitors) {
       if (monitor.monitor != null && !monitor.monitor.has(group)) continue;
@@ -712,6 +716,7 @@ export class Engine<TPayload = unknown> {
   }
 
   #checkEmitter(sender: Connection<TPayload>, group: Group<TPayload>): void {
+    // [GUARANTEE: access] the group's emitters option: by default only its owner may emit.
     const { emitters } = group.options;
     if (emitters === 'anyone' || sender === group.owner) return;
     if (emitters === 'members' && group.members.has(sender.id)) return;
@@ -752,6 +757,7 @@ export class Engine<TPayload = unknown> {
       ({ message, fields }) =>
         filters.length === 0 || anyFilterMatches(filters, message.signal, message.sender, fields),
     );
+    // [GUARANTEE: join] live messages start at the next seq; retained values go first, marked.
     const result = {
       group: name,
       startSeq: this.#seq + 1,
@@ -862,6 +868,7 @@ export class Engine<TPayload = unknown> {
     }
     let evicted: ConnectionId[] = [];
     if (full !== undefined) {
+      // [GUARANTEE: backpressure] a full recipient: the group's onFull decides; nothing is dropped silently.
       switch (group.options.onFull) {
         case 'reject':
           throw new QueueFullError(
@@ -906,6 +913,7 @@ export class Engine<TPayload = unknown> {
       retained: false,
       wire: undefined,
     };
+    // [GUARANTEE: atomicity] decided above; queued to every recipient in this same synchronous step.
     for (const connection of recipients) this.#enqueue(connection, message);
     if (this.#monitors.size > 0)
       for (const monitor of this.#watchers(group.name, size)) this.#enqueue(monitor, message);
@@ -928,6 +936,7 @@ export class Engine<TPayload = unknown> {
 
   /** Keeps the last value of each signal; past the byte limit, the least recently updated go. */
   #retain(group: Group<TPayload>, message: Message<TPayload>, fields: LazyFields): void {
+    // [GUARANTEE: memory] bounded by maxRetainedBytesPerGroup.
     const previous = group.retained.get(message.signal);
     if (previous !== undefined) {
       group.retained.delete(message.signal);
@@ -945,6 +954,7 @@ export class Engine<TPayload = unknown> {
   }
 
   #enqueue(connection: Connection<TPayload>, item: Item<TPayload>): void {
+    // [GUARANTEE: no-loss] what is queued stays until taken; only removing the connection drops it.
     const wasEmpty = connection.queue.length === 0;
     connection.queue.push(item);
     if (wasEmpty) this.#hooks.readable?.(connection.id);
@@ -975,6 +985,7 @@ export class Engine<TPayload = unknown> {
   }
 
   #remove(connection: Connection<TPayload>, reason: CloseReason): void {
+    // [GUARANTEE: isolation] a connection that goes leaves nothing: memberships, groups, names, emits.
     connection.gone = true;
     this.#connections.delete(connection.id);
     const own = connection.pending;

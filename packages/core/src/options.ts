@@ -51,6 +51,7 @@ export interface EngineLimits {
   readonly stallTimeoutMs: number;
 }
 
+// [GUARANTEE: memory] a finite default for every limit.
 export const defaultLimits: EngineLimits = Object.freeze({
   maxConnections: 4096,
   maxGroups: 65_536,

@@ -20,6 +20,7 @@ export class OutboundQueue<TItem extends { readonly size: number }> {
     return this.#items.length - this.#head;
   }
 
+  // [GUARANTEE: order] FIFO: items leave in the order they were queued.
   push(item: TItem): void {
     this.#items.push(item);
     this.#bytes += item.size;

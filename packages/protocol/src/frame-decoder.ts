@@ -129,6 +129,7 @@ export class FrameDecoder {
         return;
       }
       const frameBytes = headerLength + payloadLength;
+      // [GUARANTEE: memory] refused from the prefix alone, before any body byte is buffered.
       if (frameBytes > this.#maxFrameBytes) {
         this.#fail(
           new ProtocolError(

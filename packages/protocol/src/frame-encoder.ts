@@ -102,6 +102,84 @@ export function encodeSignalFrame(
   return frame;
 }
 
+// { t: 'emit', s, g, sig }: 84 | a1 't' a4 "emit" | a1 's' uint | a1 'g' str | a3 "sig" str
+const EMIT_T_KEY_S = [0x84, 0xa1, 0x74, 0xa4, 0x65, 0x6d, 0x69, 0x74, 0xa1, 0x73];
+const FIXED_EMIT_BYTES = EMIT_T_KEY_S.length + KEY_G.length + KEY_SIG.length;
+
+/**
+ * Fast path for the SDK's emits: byte for byte what
+ * `encodeFrame({ t: 'emit', s: serial, g: group, sig: signal }, payload)` produces (the layout
+ * the daemon's header fast path reads). `serial` must be a valid serial (not checked, for speed).
+ *
+ * @example
+ * ```ts
+ * socket.write(encodeEmitFrame(8, 'logs', 'line', encodePayload('hello')));
+ * ```
+ */
+export function encodeEmitFrame(
+  serial: number,
+  group: string,
+  signal: string,
+  payload: Uint8Array,
+): Uint8Array {
+  const groupBytes = utf8Length(group);
+  const signalBytes = utf8Length(signal);
+  const headerLength = FIXED_EMIT_BYTES + uintSize(serial) + strSize(groupBytes) + strSize(signalBytes);
+  if (payload.length > MAX_U32)
+    throw new RangeError(`payload of ${payload.length} bytes does not fit a frame`);
+  const frame = new Uint8Array(FRAME_PREFIX_BYTES + headerLength + payload.length);
+  writeU32(frame, 0, headerLength);
+  writeU32(frame, 4, payload.length);
+  let pos = writeBytes(frame, FRAME_PREFIX_BYTES, EMIT_T_KEY_S);
+  pos = writeUint(frame, pos, serial);
+  pos = writeBytes(frame, pos, KEY_G);
+  pos = writeStr(frame, pos, group, groupBytes);
+  pos = writeBytes(frame, pos, KEY_SIG);
+  pos = writeStr(frame, pos, signal, signalBytes);
+  frame.set(payload, pos);
+  return frame;
+}
+
+// { t: 'ok', s, r: { seq, gseq, n } }: 83 | a1 't' a2 "ok" | a1 's' uint | a1 'r' 83
+//   | a3 "seq" uint | a4 "gseq" uint | a1 'n' uint
+const REPLY_T_OK_KEY_S = [0x83, 0xa1, 0x74, 0xa2, 0x6f, 0x6b, 0xa1, 0x73];
+const REPLY_KEY_R_SEQ = [0xa1, 0x72, 0x83, 0xa3, 0x73, 0x65, 0x71];
+const REPLY_KEY_N = [0xa1, 0x6e];
+const FIXED_REPLY_BYTES =
+  REPLY_T_OK_KEY_S.length + REPLY_KEY_R_SEQ.length + KEY_GSEQ.length + REPLY_KEY_N.length;
+
+/**
+ * Fast path for the daemon's reply to an accepted emit: byte for byte what
+ * `encodeFrame({ t: 'ok', s: serial, r: { seq, gseq, n: recipients } })` produces. All four must
+ * be non-negative safe integers (not checked, for speed).
+ *
+ * @example
+ * ```ts
+ * const frame = encodeEmitReplyFrame(8, 42, 7, 10); // the ok to emit #8: seq 42, group seq 7, 10 recipients
+ * ```
+ */
+export function encodeEmitReplyFrame(
+  serial: number,
+  seq: number,
+  gseq: number,
+  recipients: number,
+): Uint8Array {
+  const headerLength =
+    FIXED_REPLY_BYTES + uintSize(serial) + uintSize(seq) + uintSize(gseq) + uintSize(recipients);
+  const frame = new Uint8Array(FRAME_PREFIX_BYTES + headerLength);
+  writeU32(frame, 0, headerLength);
+  // Bytes 4..7, the payload length, stay 0.
+  let pos = writeBytes(frame, FRAME_PREFIX_BYTES, REPLY_T_OK_KEY_S);
+  pos = writeUint(frame, pos, serial);
+  pos = writeBytes(frame, pos, REPLY_KEY_R_SEQ);
+  pos = writeUint(frame, pos, seq);
+  pos = writeBytes(frame, pos, KEY_GSEQ);
+  pos = writeUint(frame, pos, gseq);
+  pos = writeBytes(frame, pos, REPLY_KEY_N);
+  writeUint(frame, pos, recipients);
+  return frame;
+}
+
 /** Writes `value` as a big-endian u32 at `pos`. */
 export function writeU32(bytes: Uint8Array, pos: number, value: number): void {
   bytes[pos] = value >>> 24;

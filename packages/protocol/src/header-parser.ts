@@ -22,6 +22,7 @@ import {
   readText,
   within,
 } from './fields.js';
+import { readEmitHeader, readSignalHeader } from './header-fast-path.js';
 import type {
   AbortReason,
   CallRequest,
@@ -73,6 +74,12 @@ const GROUP_CLOSED_REASONS: readonly GroupClosedReason[] = [
  * ```
  */
 export function parseClientHeader(header: Uint8Array): ClientMessage {
+  // The daemon's hot path: an emit in the SDK's exact layout is read by hand.
+  return readEmitHeader(header) ?? parseClientHeaderGeneric(header);
+}
+
+/** parseClientHeader without the fast path (exported for the tests that compare the two). */
+export function parseClientHeaderGeneric(header: Uint8Array): ClientMessage {
   const map = decodeHeaderMap(header);
   try {
     switch (map.t) {
@@ -118,6 +125,12 @@ export function parseClientHeader(header: Uint8Array): ClientMessage {
  * ```
  */
 export function parseServerHeader(header: Uint8Array): ServerMessage {
+  // The SDK's hot path: a sig in encodeSignalFrame's exact layout is read by hand.
+  return readSignalHeader(header) ?? parseServerHeaderGeneric(header);
+}
+
+/** parseServerHeader without the fast path (exported for the tests that compare the two). */
+export function parseServerHeaderGeneric(header: Uint8Array): ServerMessage {
   const map = decodeHeaderMap(header);
   try {
     switch (map.t) {

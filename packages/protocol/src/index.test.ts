@@ -18,6 +18,8 @@ describe('public API', () => {
         'PROTOCOL_VERSION',
         'ProtocolError',
         'decodePayload',
+        'encodeEmitFrame',
+        'encodeEmitReplyFrame',
         'encodeFrame',
         'encodePayload',
         'encodeSignalFrame',

@@ -11,7 +11,7 @@ export type { ProtocolErrorOptions } from './errors.js';
 export { ErrorCode, isProtocolError, ProtocolError } from './errors.js';
 export type { FrameDecoderOptions, FrameHandler } from './frame-decoder.js';
 export { FrameDecoder } from './frame-decoder.js';
-export { encodeFrame, encodeSignalFrame } from './frame-encoder.js';
+export { encodeEmitFrame, encodeEmitReplyFrame, encodeFrame, encodeSignalFrame } from './frame-encoder.js';
 export { parseClientHeader, parseServerHeader } from './header-parser.js';
 export type {
   AbortMessage,

@@ -29,6 +29,7 @@ export async function listenUnix(
   // which a socket only emits after a write reached its high-water mark: the two must match.
   const server = createServer({ pauseOnConnect: false, highWaterMark: options.highWaterMark }, onConnection);
   // umask, not chmod after listen: there must be no moment when others could connect.
+  // [GUARANTEE: access] mode 0600 from the first moment: no window where others could connect.
   const previous = process.umask(0o177);
   try {
     await new Promise<void>((resolve, reject) => {
@@ -56,6 +57,7 @@ async function removeStale(path: string): Promise<void> {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
     throw error;
   }
+  // [GUARANTEE: access] a file or a planted symlink at the path is refused, never followed or replaced.
   if (!stats.isSocket()) {
     throw new ListenError(
       'NOT_A_SOCKET',

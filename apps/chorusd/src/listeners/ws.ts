@@ -41,6 +41,7 @@ export interface WsRejections {
 export async function listenWs(daemon: Daemon, options: WsListenerOptions): Promise<WsListener> {
   const wss = new WebSocketServer({
     noServer: true,
+    // [GUARANTEE: memory] a larger WebSocket message is refused (1009) before it is buffered.
     maxPayload: daemon.limits.maxFrameBytes + 1024,
     perMessageDeflate: false,
   });
@@ -108,12 +109,14 @@ function tokenOf(req: IncomingMessage): string | undefined {
 
 /** Constant-time, so the token cannot be guessed a byte at a time from response times. */
 function tokenMatches(given: string | undefined, expected: string): boolean {
+  // [GUARANTEE: access] constant-time comparison of the token.
   if (given === undefined) return false;
   const a = Buffer.from(given);
   const b = Buffer.from(expected);
   return a.length === b.length && timingSafeEqual(a, b);
 }
 
+// [GUARANTEE: access] a browser page from a foreign Origin is refused (403) and counted.
 function checkUpgrade(
   req: IncomingMessage,
   options: WsListenerOptions,
@@ -207,6 +210,7 @@ export function attachWebSocket(daemon: Daemon, ws: WebSocket, identity = 'ws'):
   let alive = true;
   const ping = setInterval(() => {
     // Half-open connections never answer: cut them instead of holding their state forever.
+    // [GUARANTEE: backpressure] a half-open WebSocket (no pong, no data for a whole interval) is cut.
     if (!alive) {
       daemon.log.info('websocket idle timeout', { conn: session.name });
       ws.terminate();

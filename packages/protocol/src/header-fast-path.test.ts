@@ -1,0 +1,271 @@
+// The hand-written readers of the hot-path headers against the generic parsers: on every header
+// the encoders write they agree, and on any mutated header the fast path either declines (the
+// generic parser decides) or returns exactly what the generic parser returns.
+
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { FRAME_PREFIX_BYTES, MAX_SERIAL } from './constants.js';
+import { encodeEmitFrame, encodeEmitReplyFrame, encodeFrame, encodeSignalFrame } from './frame-encoder.js';
+import { readEmitHeader, readSignalHeader } from './header-fast-path.js';
+import {
+  parseClientHeader,
+  parseClientHeaderGeneric,
+  parseServerHeader,
+  parseServerHeaderGeneric,
+} from './header-parser.js';
+
+const { CI } = process.env;
+const RUNS = CI === undefined ? 500 : 5_000;
+const PROPERTY_TIMEOUT = { timeout: 60_000 };
+
+const headerOf = (frame: Uint8Array): Uint8Array => {
+  const length = ((frame[0]! << 24) | (frame[1]! << 16) | (frame[2]! << 8) | frame[3]!) >>> 0;
+  return frame.subarray(FRAME_PREFIX_BYTES, FRAME_PREFIX_BYTES + length);
+};
+
+// Boundaries of every MessagePack uint and str format, plus anything in between.
+const uintEdges = [0, 1, 0x7f, 0x80, 0xff, 0x100, 0xffff, 0x10000, 0xffff_ffff, 0x1_0000_0000];
+const count = fc.oneof(fc.constantFrom(...uintEdges, Number.MAX_SAFE_INTEGER), fc.maxSafeNat());
+const serial = fc.oneof(
+  fc.constantFrom(1, 0x7f, 0x80, 0xff, 0x100, 0xffff, 0x10000, MAX_SERIAL),
+  fc.integer({ min: 1, max: MAX_SERIAL }),
+);
+const asciiName = fc.oneof(
+  fc.string({
+    unit: fc.integer({ min: 0, max: 0x7f }).map((c) => String.fromCharCode(c)),
+    minLength: 1,
+    maxLength: 40,
+  }),
+  fc.integer({ min: 1, max: 300 }).map((n) => 'x'.repeat(n)),
+  fc.constantFrom(
+    'org.example.Logs',
+    'Line',
+    ':1.3',
+    ':1.4',
+    'a'.repeat(31),
+    'a'.repeat(32),
+    'a'.repeat(255),
+    'a'.repeat(256),
+  ),
+);
+const anyName = fc.oneof(
+  asciiName,
+  fc.string({ unit: 'grapheme', minLength: 1, maxLength: 40 }),
+  fc.string({ maxLength: 40 }),
+);
+
+const signalArgs = fc.tuple(count, count, anyName, anyName, anyName, fc.boolean());
+const signalHeader = signalArgs.map(([seq, gseq, g, sig, from, r]) =>
+  headerOf(encodeSignalFrame(seq, gseq, g, sig, from, r, new Uint8Array(0))),
+);
+const emitHeader = fc
+  .tuple(serial, anyName, anyName)
+  .map(([s, g, sig]) => headerOf(encodeFrame({ t: 'emit', s, g, sig })));
+
+/** A copy of `header` with a few random edits: byte changes, insertions, deletions, a cut. */
+const mutated = (headers: fc.Arbitrary<Uint8Array>): fc.Arbitrary<Uint8Array> =>
+  fc
+    .tuple(
+      headers,
+      fc.array(
+        fc.tuple(
+          fc.constantFrom('set', 'insert', 'delete', 'cut', 'append'),
+          fc.nat(),
+          fc.integer({ min: 0, max: 255 }),
+        ),
+        { minLength: 1, maxLength: 4 },
+      ),
+    )
+    .map(([header, edits]) => {
+      let bytes = Array.from(header);
+      for (const [kind, at, value] of edits) {
+        const i = bytes.length === 0 ? 0 : at % bytes.length;
+        if (kind === 'set') bytes[i] = value;
+        else if (kind === 'insert') bytes.splice(i, 0, value);
+        else if (kind === 'delete') bytes.splice(i, 1);
+        else if (kind === 'cut') bytes = bytes.slice(0, i);
+        else bytes.push(value);
+      }
+      return Uint8Array.from(bytes);
+    });
+
+/** The generic parser's verdict: the message, or the error's code and message. */
+function generic(parse: (header: Uint8Array) => unknown, header: Uint8Array): unknown {
+  try {
+    return { ok: parse(header) };
+  } catch (error) {
+    return { error: String(error) };
+  }
+}
+
+/** Same fields, same values and the same key order (re-encoding keeps it). */
+function expectSame(fast: unknown, slow: unknown): void {
+  expect({ ok: fast }).toEqual(slow);
+  expect(JSON.stringify({ ok: fast })).toBe(JSON.stringify(slow));
+}
+
+describe('sig fast path', () => {
+  it('agrees with parseServerHeader on every encodeSignalFrame header', PROPERTY_TIMEOUT, () => {
+    fc.assert(
+      fc.property(signalHeader, (header) => {
+        const slow = generic(parseServerHeaderGeneric, header);
+        const fast = readSignalHeader(header);
+        if (fast !== undefined) expectSame(fast, slow);
+        expect(generic(parseServerHeader, header)).toEqual(slow);
+      }),
+      { numRuns: RUNS },
+    );
+  });
+
+  it(
+    'takes the fast path for ASCII names up to 255 bytes and uint32 sequence numbers',
+    PROPERTY_TIMEOUT,
+    () => {
+      const small = fc.oneof(
+        fc.constantFrom(...uintEdges.slice(0, -1)),
+        fc.integer({ min: 0, max: 0xffff_ffff }),
+      );
+      const short = asciiName.filter((name) => name.length < 256);
+      fc.assert(
+        fc.property(small, small, short, short, short, fc.boolean(), (seq, gseq, g, sig, from, r) => {
+          const header = headerOf(encodeSignalFrame(seq, gseq, g, sig, from, r, new Uint8Array(0)));
+          const fast = readSignalHeader(header);
+          expect(fast).toBeDefined();
+          expectSame(fast, generic(parseServerHeaderGeneric, header));
+        }),
+        { numRuns: RUNS },
+      );
+    },
+  );
+
+  it('never reads a mutated header differently from the generic parser', PROPERTY_TIMEOUT, () => {
+    fc.assert(
+      fc.property(mutated(signalHeader), (header) => {
+        const fast = readSignalHeader(header);
+        if (fast !== undefined) expectSame(fast, generic(parseServerHeaderGeneric, header));
+      }),
+      { numRuns: RUNS * 4 },
+    );
+  });
+
+  it('reads a repeated name from its cache only when the bytes are the same', () => {
+    const header = (g: string) =>
+      headerOf(encodeSignalFrame(1, 1, g, 'Line', ':1.3', false, new Uint8Array(0)));
+    expect(readSignalHeader(header('logs'))?.g).toBe('logs');
+    expect(readSignalHeader(header('logs'))?.g).toBe('logs');
+    expect(readSignalHeader(header('logz'))?.g).toBe('logz');
+    expect(readSignalHeader(header('logs'))?.g).toBe('logs');
+  });
+
+  it('declines what it cannot be sure of', () => {
+    const base = headerOf(encodeSignalFrame(5, 6, 'g', 's', ':1.3', false, new Uint8Array(0)));
+    expect(readSignalHeader(base)).toBeDefined();
+    expect(readSignalHeader(Uint8Array.from([...base, 0xc0]))).toBeUndefined(); // trailing byte
+    expect(readSignalHeader(base.subarray(0, base.length - 1))).toBeUndefined(); // truncated
+    expect(
+      readSignalHeader(headerOf(encodeSignalFrame(2 ** 40, 6, 'g', 's', ':1', false, new Uint8Array(0)))),
+    ).toBeUndefined(); // uint64
+    expect(
+      readSignalHeader(headerOf(encodeSignalFrame(5, 6, 'gé', 's', ':1', false, new Uint8Array(0)))),
+    ).toBeUndefined(); // non-ASCII
+    expect(
+      readSignalHeader(
+        headerOf(encodeFrame({ t: 'sig', seq: 5, gseq: 6, g: 'g', sig: 's', from: ':1', r: false })),
+      ),
+    ).toBeUndefined();
+    expect(
+      readSignalHeader(headerOf(encodeFrame({ t: 'sig', gseq: 6, seq: 5, g: 'g', sig: 's', from: ':1' }))),
+    ).toBeUndefined();
+    expect(readSignalHeader(new Uint8Array(0))).toBeUndefined();
+  });
+});
+
+describe('emit fast path', () => {
+  it('agrees with parseClientHeader on every encodeFrame emit header', PROPERTY_TIMEOUT, () => {
+    fc.assert(
+      fc.property(emitHeader, (header) => {
+        const slow = generic(parseClientHeaderGeneric, header);
+        const fast = readEmitHeader(header);
+        if (fast !== undefined) expectSame(fast, slow);
+        expect(generic(parseClientHeader, header)).toEqual(slow);
+      }),
+      { numRuns: RUNS },
+    );
+  });
+
+  it('takes the fast path for ASCII names up to 255 bytes', PROPERTY_TIMEOUT, () => {
+    const short = asciiName.filter((name) => name.length < 256);
+    fc.assert(
+      fc.property(serial, short, short, (s, g, sig) => {
+        const header = headerOf(encodeFrame({ t: 'emit', s, g, sig }));
+        const fast = readEmitHeader(header);
+        expect(fast).toBeDefined();
+        expectSame(fast, generic(parseClientHeaderGeneric, header));
+      }),
+      { numRuns: RUNS },
+    );
+  });
+
+  it('never reads a mutated header differently from the generic parser', PROPERTY_TIMEOUT, () => {
+    fc.assert(
+      fc.property(mutated(emitHeader), (header) => {
+        const fast = readEmitHeader(header);
+        if (fast !== undefined) expectSame(fast, generic(parseClientHeaderGeneric, header));
+      }),
+      { numRuns: RUNS * 4 },
+    );
+  });
+
+  it('declines serial 0, other layouts and extra keys', () => {
+    const header = (message: Record<string, unknown>) => headerOf(encodeFrame(message as never));
+    expect(readEmitHeader(header({ t: 'emit', s: 1, g: 'g', sig: 's' }))).toEqual({
+      t: 'emit',
+      s: 1,
+      g: 'g',
+      sig: 's',
+    });
+    expect(readEmitHeader(header({ t: 'emit', s: 0, g: 'g', sig: 's' }))).toBeUndefined();
+    expect(readEmitHeader(header({ t: 'emit', s: 2 ** 32, g: 'g', sig: 's' }))).toBeUndefined();
+    expect(readEmitHeader(header({ t: 'emit', g: 'g', s: 1, sig: 's' }))).toBeUndefined();
+    expect(readEmitHeader(header({ t: 'emit', s: 1, g: 'g', sig: 's', x: 1 }))).toBeUndefined();
+    expect(readEmitHeader(header({ t: 'emit', s: 1, g: '', sig: 's' }))).toBeUndefined();
+  });
+});
+
+describe('encodeEmitFrame', () => {
+  it('writes the bytes encodeFrame writes for { t: emit, s, g, sig } and the payload', () => {
+    fc.assert(
+      fc.property(serial, anyName, anyName, fc.uint8Array({ maxLength: 300 }), (s, g, sig, payload) => {
+        expect(encodeEmitFrame(s, g, sig, payload)).toEqual(encodeFrame({ t: 'emit', s, g, sig }, payload));
+      }),
+      { numRuns: RUNS },
+    );
+  });
+
+  it('is read by the daemon fast path', () => {
+    const frame = encodeEmitFrame(7, 'org.example.Logs', 'Line', new Uint8Array([1, 2]));
+    expect(readEmitHeader(headerOf(frame))).toEqual({ t: 'emit', s: 7, g: 'org.example.Logs', sig: 'Line' });
+  });
+});
+
+describe('encodeEmitReplyFrame', () => {
+  it('writes the bytes encodeFrame writes for { t: ok, s, r: { seq, gseq, n } }', PROPERTY_TIMEOUT, () => {
+    fc.assert(
+      fc.property(serial, count, count, count, (s, seq, gseq, n) => {
+        expect(encodeEmitReplyFrame(s, seq, gseq, n)).toEqual(
+          encodeFrame({ t: 'ok', s, r: { seq, gseq, n } }),
+        );
+      }),
+      { numRuns: RUNS },
+    );
+  });
+
+  it('round-trips through parseServerHeader', () => {
+    const frame = encodeEmitReplyFrame(300, 70_000, 2 ** 40, 0);
+    expect(parseServerHeader(headerOf(frame))).toEqual({
+      t: 'ok',
+      s: 300,
+      r: { seq: 70_000, gseq: 2 ** 40, n: 0 },
+    });
+  });
+});
