@@ -43,9 +43,7 @@ export class Daemon {
     policyDenials: 0,
   };
   /** WebSocket upgrades (and /metrics requests) refused, by reason. */
-  readonly wsRejections: WsRejections = { token: 0, origin: 0, limit: 0 };
-  /** A coarse clock for the engine's stall accounting, refreshed by the ticker. */
-  now = Date.now();
+  readonly wsRejections: WsRejections = { token: 0, origin: 0 };
   /** Sessions that said hello, by engine connection id. */
   readonly #byId = new Map<number, Session>();
   /** Every live session, including those still waiting for hello. */
@@ -86,8 +84,7 @@ export class Daemon {
     this.calls = new CallRouter(this.engine, this.limits.maxPendingCalls);
     const period = Math.max(50, Math.min(1000, Math.floor(this.limits.stallTimeoutMs / 4)));
     this.#ticker = setInterval(() => {
-      this.now = Date.now();
-      const evicted = this.engine.tick(this.now);
+      const evicted = this.engine.tick(Date.now());
       if (evicted.length > 0) this.log.warn('stalled recipients evicted', { count: evicted.length });
     }, period);
     this.#ticker.unref();

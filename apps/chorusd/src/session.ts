@@ -167,7 +167,7 @@ export class Session {
     try {
       // [GUARANTEE: backpressure] at most maxSocketBufferBytes handed to the socket; 'drain' calls again.
       while (socket.writableLength < max) {
-        const items = engine.take(this.id, max);
+        const items = engine.take(this.id, max, Date.now());
         if (items.length === 0) break;
         for (const item of items) socket.write(this.#encode(item));
       }
@@ -501,7 +501,8 @@ export class Session {
         size: owned.byteLength + header.byteLength + 64,
         fields: () => decodePayload(owned),
       },
-      this.#daemon.now,
+      // The exact time, not the ticker's coarse clock: a stall must never be judged too long.
+      Date.now(),
     );
     if (outcome.status === 'accepted') {
       this.#replyEmit(message.s, outcome);

@@ -507,7 +507,13 @@ export class Engine<TPayload = unknown> {
    * Takes queued items (at least one, if any, then up to `maxBytes`) for the transport to
    * write. Freeing room lets blocked emits waiting on this connection proceed.
    */
-  take(id: ConnectionId, maxBytes = Number.POSITIVE_INFINITY): OutboundItem<TPayload>[] {
+  take(
+    id: ConnectionId,
+    maxBytes = Number.POSITIVE_INFINITY,
+    now: number = this.#now,
+  ): OutboundItem<TPayload>[] {
+    // The time matters to retried emits that block again: their new stall clocks start now.
+    this.#now = now;
     const connection = this.#connections.get(id);
     if (connection === undefined) return [];
     const items = connection.queue.take(maxBytes);

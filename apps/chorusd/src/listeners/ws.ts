@@ -30,7 +30,6 @@ export interface WsListener {
 export interface WsRejections {
   token: number;
   origin: number;
-  limit: number;
 }
 
 /**
