@@ -16,7 +16,7 @@ import {
   z,
 } from '@chorus/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type FixtureEvent, type FixtureProcess, Fixtures } from './harness/child.js';
+import { ask, type FixtureProcess, Fixtures, spawnReady } from './harness/child.js';
 import { type RunningDaemon, repoRoot, withDaemon } from './harness/daemon.js';
 
 // Typed method calls through the SDK, every error path of issue 5 §2, with the service in another
@@ -44,9 +44,9 @@ let caller: Bus;
 beforeAll(async () => {
   daemon = await withDaemon();
   ({ peer: service, name: serviceName } = await spawnPeer({ id: 'calc' }));
-  await command(service, { cmd: 'create', group: Calc.name, schema: 'calc' }, 'created');
-  await command(service, { cmd: 'serve' }, 'serving');
-  expect(await command(service, { cmd: 'request', name: Calc.name }, 'requested')).toMatchObject({
+  await ask(service, { cmd: 'create', group: Calc.name, schema: 'calc' }, 'created');
+  await ask(service, { cmd: 'serve' }, 'serving');
+  expect(await ask(service, { cmd: 'request', name: Calc.name }, 'requested')).toMatchObject({
     result: 'primary-owner',
   });
   caller = await open();
@@ -63,22 +63,8 @@ async function open(options: ConnectOptions = {}): Promise<Bus> {
   return bus;
 }
 
-async function spawnPeer(options: object): Promise<{ peer: FixtureProcess; name: string }> {
-  const peer = children.spawn('peer.mjs', { address: daemon.address, ...options });
-  const ready = await peer.waitFor((e) => e.event === 'ready');
-  return { peer, name: ready['name'] as string };
-}
-
-/** Sends a command and waits for the answer event after the ones already seen. */
-async function command(
-  peer: FixtureProcess,
-  cmd: { readonly cmd: string; readonly [key: string]: unknown },
-  answer: string,
-): Promise<FixtureEvent> {
-  const seen = peer.events.length;
-  peer.send(cmd);
-  return peer.waitFor((e) => e.event === answer && peer.events.indexOf(e) >= seen);
-}
+const spawnPeer = (options: object) =>
+  spawnReady(children, 'peer.mjs', { address: daemon.address, ...options });
 
 /** How many times the service's handler for `method` ran, as far as it has reported (see syncAdd). */
 function invocations(method: string): number {
@@ -141,8 +127,8 @@ describe('every error path', () => {
       { destination: NAME, waitForService: true, timeoutMs: 20_000 },
     );
     const { peer: late, name: lateName } = await spawnPeer({ id: 'late' });
-    await command(late, { cmd: 'serve' }, 'serving');
-    await command(late, { cmd: 'request', name: NAME }, 'requested');
+    await ask(late, { cmd: 'serve' }, 'serving');
+    await ask(late, { cmd: 'request', name: NAME }, 'requested');
     expect(await pending).toEqual({ sum: 42 });
     expect(await late.waitFor((e) => e.event === 'invoked')).toMatchObject({ sender: caller.name });
     expect(await caller.getNameOwner(NAME)).toBe(lateName);
@@ -269,8 +255,8 @@ describe('every error path', () => {
   it('NO_REPLY when the service process is killed mid-call', async () => {
     const NAME = 'test.calls.Doomed';
     const { peer: doomed } = await spawnPeer({ id: 'doomed' });
-    await command(doomed, { cmd: 'serve' }, 'serving');
-    await command(doomed, { cmd: 'request', name: NAME }, 'requested');
+    await ask(doomed, { cmd: 'serve' }, 'serving');
+    await ask(doomed, { cmd: 'request', name: NAME }, 'requested');
     const pending = failure(caller.call(Calc, 'Wait', {}, { destination: NAME, timeoutMs: 20_000 }));
     await doomed.waitFor((e) => e.event === 'invoked');
     await doomed.kill('SIGKILL');

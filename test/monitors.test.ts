@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { type Bus, BusContract, type ConnectOptions, connect, type MonitoredSignal } from '@chorus/client';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { type FixtureEvent, type FixtureProcess, Fixtures } from './harness/child.js';
+import { ask, Fixtures } from './harness/child.js';
 import { type RunningDaemon, withDaemon } from './harness/daemon.js';
 import { type Ack, expectIncreasing, expectSameSequence, readJson, type Tick } from './harness/records.js';
 
@@ -28,17 +28,6 @@ async function open(options: ConnectOptions = {}): Promise<Bus> {
   const bus = await connect({ address: daemon.address, ...options });
   buses.push(bus);
   return bus;
-}
-
-/** Sends a command and waits for the answer event after the ones already seen. */
-async function command(
-  peer: FixtureProcess,
-  cmd: { readonly cmd: string; readonly [key: string]: unknown },
-  answer: string,
-): Promise<FixtureEvent> {
-  const seen = peer.events.length;
-  peer.send(cmd);
-  return peer.waitFor((e) => e.event === answer && peer.events.indexOf(e) >= seen);
 }
 
 /** A monitor's record of one signal: [seq, group, groupSeq, sender, signal, e, i]. */
@@ -137,8 +126,8 @@ describe('a monitor sees everything, in bus order', () => {
       emitter.process.send({ cmd: 'emit', count: COUNT, acksFile: emitter.file });
     // Name changes while the ticks flow: NameOwnerChanged to members, NameAcquired/NameLost to the peer.
     for (let k = 0; k < 3; k++) {
-      await command(peer, { cmd: 'request', name: NAME }, 'requested');
-      await command(peer, { cmd: 'release', name: NAME }, 'released');
+      await ask(peer, { cmd: 'request', name: NAME }, 'requested');
+      await ask(peer, { cmd: 'release', name: NAME }, 'released');
     }
     await Promise.all(emitters.map((e) => e.process.waitFor((ev) => ev.event === 'emitted', 40_000)));
     await Promise.all(recipients.map((r) => r.process.waitFor((ev) => ev.event === 'done', 40_000)));

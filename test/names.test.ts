@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type Bus, BusContract, type ConnectOptions, connect } from '@chorus/client';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { type FixtureEvent, type FixtureProcess, Fixtures } from './harness/child.js';
+import { ask, type FixtureProcess, Fixtures, spawnReady } from './harness/child.js';
 import { type RunningDaemon, withDaemon } from './harness/daemon.js';
 
 // Well-known names through the SDK, with owners in separate processes (test/fixtures/peer.mjs) so
@@ -29,22 +29,8 @@ async function open(options: ConnectOptions = {}): Promise<Bus> {
 }
 
 /** A peer process; resolves once it is connected (and watching, if asked). */
-async function spawnPeer(options: object): Promise<{ peer: FixtureProcess; name: string }> {
-  const peer = children.spawn('peer.mjs', { address: daemon.address, ...options });
-  const ready = await peer.waitFor((e) => e.event === 'ready');
-  return { peer, name: ready['name'] as string };
-}
-
-/** Sends a command and waits for the answer event after the ones already seen. */
-async function command(
-  peer: FixtureProcess,
-  cmd: { readonly cmd: string; readonly [key: string]: unknown },
-  answer: string,
-): Promise<FixtureEvent> {
-  const seen = peer.events.length;
-  peer.send(cmd);
-  return peer.waitFor((e) => e.event === answer && peer.events.indexOf(e) >= seen);
-}
+const spawnPeer = (options: object) =>
+  spawnReady(children, 'peer.mjs', { address: daemon.address, ...options });
 
 type Change = [seq: number, oldOwner: string | null, newOwner: string | null];
 
@@ -114,7 +100,7 @@ describe('name races between processes', () => {
     expect(await peerOf(first).waitFor((e) => e.event === 'acquired')).toMatchObject({ name: NAME });
 
     // The owner releases: the head of the queue takes over.
-    expect(await command(peerOf(first), { cmd: 'release', name: NAME }, 'released')).toMatchObject({
+    expect(await ask(peerOf(first), { cmd: 'release', name: NAME }, 'released')).toMatchObject({
       result: 'released',
     });
     expect(await peerOf(first).waitFor((e) => e.event === 'lost')).toMatchObject({ name: NAME });
@@ -127,11 +113,11 @@ describe('name races between processes', () => {
     expect(await watcher.getNameOwner(NAME)).toBe(q1);
 
     // The third in line leaves the queue (the owner stays), then the owner releases: the fourth.
-    expect(await command(peerOf(q2), { cmd: 'release', name: NAME }, 'released')).toMatchObject({
+    expect(await ask(peerOf(q2), { cmd: 'release', name: NAME }, 'released')).toMatchObject({
       result: 'released',
     });
     expect(await watcher.listNames()).toContainEqual({ name: NAME, owner: q1, queue: [q3] });
-    expect(await command(peerOf(q1), { cmd: 'release', name: NAME }, 'released')).toMatchObject({
+    expect(await ask(peerOf(q1), { cmd: 'release', name: NAME }, 'released')).toMatchObject({
       result: 'released',
     });
     await peerOf(q3).waitFor((e) => e.event === 'acquired');
@@ -291,7 +277,7 @@ describe('ownership changes are ordered with all other traffic', () => {
     const peers = await Promise.all(
       Array.from({ length: 4 }, (_, k) => spawnPeer({ id: `f${k}`, feed: FEED })),
     );
-    for (const { peer } of peers) await command(peer, { cmd: 'request', name: NAME }, 'requested');
+    for (const { peer } of peers) await ask(peer, { cmd: 'request', name: NAME }, 'requested');
     const ticksFrom = (name: string): number =>
       (logs[0] as Entry[]).filter((e) => e.kind === 'tick' && e.sender === name).length;
     const feeding = async (name: string): Promise<void> => {
@@ -306,11 +292,11 @@ describe('ownership changes are ordered with all other traffic', () => {
     await feeding(p0.name);
     await p0.peer.kill('SIGKILL'); // while it emits
     await feeding(p1.name);
-    await command(p1.peer, { cmd: 'release', name: NAME }, 'released');
+    await ask(p1.peer, { cmd: 'release', name: NAME }, 'released');
     await feeding(p2.name);
     await p2.peer.kill('SIGKILL');
     await feeding(p3.name);
-    await command(p3.peer, { cmd: 'release', name: NAME }, 'released');
+    await ask(p3.peer, { cmd: 'release', name: NAME }, 'released');
     await Promise.all([joined.ping(), early.ping()]);
 
     for (const [k, log] of logs.entries()) {
@@ -338,7 +324,7 @@ describe('waitForName', () => {
   it('resolves at once for an owned name, and as soon as a process takes one', async () => {
     const { peer, name: owner } = await spawnPeer({ id: 'w' });
     const bus = await open();
-    await command(peer, { cmd: 'request', name: 'test.names.Here' }, 'requested');
+    await ask(peer, { cmd: 'request', name: 'test.names.Here' }, 'requested');
     expect(await bus.waitForName('test.names.Here')).toBe(owner);
 
     // Several waits at once, on two names, share one membership of org.chorus.Bus.
@@ -347,8 +333,8 @@ describe('waitForName', () => {
       bus.waitForName('test.names.Later'),
       bus.waitForName('test.names.Other', { timeoutMs: 20_000 }),
     ];
-    await command(peer, { cmd: 'request', name: 'test.names.Later' }, 'requested');
-    await command(peer, { cmd: 'request', name: 'test.names.Other' }, 'requested');
+    await ask(peer, { cmd: 'request', name: 'test.names.Later' }, 'requested');
+    await ask(peer, { cmd: 'request', name: 'test.names.Other' }, 'requested');
     expect(await Promise.all(waits)).toEqual([owner, owner, owner]);
     // The last waiter gone, so is the membership (left in the background).
     await until(bus, async () => (await groupsOf(bus)).length === 0, 'the waits to leave org.chorus.Bus');

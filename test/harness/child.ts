@@ -69,6 +69,28 @@ export class Fixtures {
   }
 }
 
+/** Sends a command and waits for the `answer` event reported after it. */
+export async function ask(
+  child: FixtureProcess,
+  command: { readonly cmd: string; readonly [key: string]: unknown },
+  answer: string,
+): Promise<FixtureEvent> {
+  const seen = child.events.length;
+  child.send(command);
+  return child.waitFor((e) => e.event === answer && child.events.indexOf(e) >= seen);
+}
+
+/** Spawns a fixture and waits for its `ready` event, which names its connection. */
+export async function spawnReady(
+  children: Fixtures,
+  script: string,
+  options: object,
+): Promise<{ peer: FixtureProcess; name: string }> {
+  const peer = children.spawn(script, options);
+  const ready = await peer.waitFor((e) => e.event === 'ready');
+  return { peer, name: ready['name'] as string };
+}
+
 function spawnFixture(script: string, args: readonly string[], env: NodeJS.ProcessEnv): FixtureProcess {
   const path = script.includes('/') ? script : join(fixturesDir, script);
   // cwd = the repo root, where the built '@chorus/client' resolves (as for any app of this repo).
