@@ -1,5 +1,5 @@
 import { Engine } from '@chorus/core';
-import { ErrorCode, encodeFrame, encodePayload } from '@chorus/protocol';
+import { decodePayload, ErrorCode, encodeFrame, encodePayload } from '@chorus/protocol';
 import { CallRouter } from './call-router.js';
 import { type Access, type DaemonLimits, defaultDaemonLimits } from './config.js';
 import type { WsRejections } from './listeners/ws.js';
@@ -68,6 +68,8 @@ export class Daemon {
     };
     this.engine = new Engine<Uint8Array>({
       limits: this.limits,
+      // Field filters decode a payload only when they need it, with one decoder for all.
+      decodeFields: decodePayload,
       busPayload: (value) => {
         const payload = encodePayload(value);
         return { payload, size: payload.byteLength + 64 };

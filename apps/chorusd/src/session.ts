@@ -12,7 +12,6 @@ import {
 import {
   type CallRequest,
   type ClientMessage,
-  decodePayload,
   type EmitRequest,
   ErrorCode,
   encodeEmitReplyFrame,
@@ -499,7 +498,6 @@ export class Session {
         signal: message.sig,
         payload: owned,
         size: owned.byteLength + header.byteLength + 64,
-        fields: () => decodePayload(owned),
       },
       // The exact time, not the ticker's coarse clock: a stall must never be judged too long.
       Date.now(),

@@ -704,3 +704,30 @@ describe('introspection', () => {
     expect(Object.isFrozen(engine.limits)).toBe(true);
   });
 });
+
+describe('the decodeFields option', () => {
+  it('decodes a payload for field filters with one decoder, only when a field filter needs it', () => {
+    const decoded: Payload[] = [];
+    const engine = new Engine<Payload>({
+      decodeFields: (payload) => {
+        decoded.push(payload);
+        return payload;
+      },
+    });
+    const owner = engine.connect().id;
+    engine.createGroup(owner, G);
+    const plain = engine.connect({ join: [{ group: G }] }).id;
+    const emit = (payload: Payload) =>
+      engine.emit({ sender: owner, group: G, signal: 'S', payload, size: 1 });
+    emit({ level: 'info' });
+    expect(decoded).toEqual([]); // nobody filters on fields: nothing decoded
+    const picky = engine.connect({ join: [{ group: G, filters: [{ fields: { level: 'error' } }] }] }).id;
+    emit({ level: 'info' });
+    emit({ level: 'error' });
+    expect(decoded).toEqual([{ level: 'info' }, { level: 'error' }]); // once per message
+    expect(engine.take(picky).map((m) => (m.kind === 'signal' ? m.payload : undefined))).toEqual([
+      { level: 'error' },
+    ]);
+    expect(engine.take(plain)).toHaveLength(3);
+  });
+});

@@ -130,6 +130,11 @@ export interface EngineOptions<TPayload = unknown> {
    * engine has no codec: the daemon passes its own. Default: the value as is, counted as 64 bytes.
    */
   readonly busPayload?: (value: Record<string, unknown>) => { payload: TPayload; size: number };
+  /**
+   * Decodes a payload's top-level fields for field filters, when an emit brings no `fields`
+   * reader of its own: one decoder for every message, called only if a filter needs it.
+   */
+  readonly decodeFields?: (payload: TPayload) => unknown;
 }
 
 /** The sender id of signals the bus emits itself; no connection has it. */
@@ -297,12 +302,14 @@ export class Engine<TPayload = unknown> {
   readonly #bus: Connection<TPayload>;
   readonly #busGroup: Group<TPayload>;
   readonly #busPayload: (value: Record<string, unknown>) => { payload: TPayload; size: number };
+  readonly #decodeFields: ((payload: unknown) => unknown) | undefined;
 
   constructor(options: EngineOptions<TPayload> = {}) {
     this.limits = Object.freeze({ ...defaultLimits, ...options.limits });
     this.#hooks = options.hooks ?? {};
     this.#names = new NameRegistry(this.limits.maxNamesPerConnection);
     this.#busPayload = options.busPayload ?? ((value) => ({ payload: value as TPayload, size: 64 }));
+    this.#decodeFields = options.decodeFields as ((payload: unknown) => unknown) | undefined;
     this.#bus = this.#newConnection(BUS_CONNECTION, Number.POSITIVE_INFINITY);
     this.#busGroup = this.#newGroup(this.#bus, BUS_NAME, {}, undefined);
   }
@@ -491,7 +498,11 @@ export class Engine<TPayload = unknown> {
     }
     this.#checkEmitter(sender, group);
     try {
-      return this.#attempt(sender, group, input, new LazyFields(input.fields), undefined);
+      const fields =
+        input.fields === undefined
+          ? new LazyFields(this.#decodeFields, input.payload)
+          : new LazyFields(input.fields);
+      return this.#attempt(sender, group, input, fields, undefined);
     } finally {
       this.#settle();
     }

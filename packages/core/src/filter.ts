@@ -17,14 +17,19 @@ export interface Filter {
 /** Lazily decoded top-level payload fields: called at most once per message, only if a filter needs it. */
 export type FieldsReader = () => unknown;
 
-/** Decodes the payload once, on first use, for every filter of one message. */
+/**
+ * Decodes the payload once, on first use, for every filter of one message. `read` is called with
+ * `payload`, so a driver can pass one decoder for all messages instead of a closure per message.
+ */
 export class LazyFields {
-  #read: FieldsReader | undefined;
+  readonly #read: ((payload: unknown) => unknown) | undefined;
+  readonly #payload: unknown;
   #value: Readonly<Record<string, unknown>> | undefined;
   #done = false;
 
-  constructor(read: FieldsReader | undefined) {
+  constructor(read: ((payload: unknown) => unknown) | undefined, payload?: unknown) {
     this.#read = read;
+    this.#payload = payload;
   }
 
   get(): Readonly<Record<string, unknown>> | undefined {
@@ -32,7 +37,7 @@ export class LazyFields {
       this.#done = true;
       let value: unknown;
       try {
-        value = this.#read?.();
+        value = this.#read?.(this.#payload);
       } catch {
         value = undefined; // an undecodable payload matches no field filter
       }
