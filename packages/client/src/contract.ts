@@ -292,14 +292,23 @@ export type PayloadCheck = { ok: true; value: unknown } | { ok: false; error: Pa
  * output) or a PayloadValidationError carrying the issues.
  */
 export function checkPayload(contract: AnyGroupContract, signal: string, value: unknown): PayloadCheck {
-  const schema = contract.schemaFor(signal);
-  if (schema === undefined) {
-    const issue = { code: 'unknown_signal', path: [], message: `${contract.name} has no signal '${signal}'` };
-    return { ok: false, error: new PayloadValidationError(contract.name, signal, [issue]) };
-  }
-  const result = schema.safeParse(value);
-  if (result.success) return { ok: true, value: result.data };
-  return { ok: false, error: new PayloadValidationError(contract.name, signal, toIssues(result.error)) };
+  const result = contract.schemaFor(signal)?.safeParse(value);
+  if (result?.success === true) return { ok: true, value: result.data };
+  return { ok: false, error: payloadError(contract, signal, result?.error) };
+}
+
+/**
+ * The PayloadValidationError for `signal`: the schema's issues, or `unknown_signal` when the
+ * contract has no such signal (`error` undefined).
+ */
+export function payloadError(
+  contract: AnyGroupContract,
+  signal: string,
+  error: z.ZodError | undefined,
+): PayloadValidationError {
+  if (error !== undefined) return new PayloadValidationError(contract.name, signal, toIssues(error));
+  const issue = { code: 'unknown_signal', path: [], message: `${contract.name} has no signal '${signal}'` };
+  return new PayloadValidationError(contract.name, signal, [issue]);
 }
 
 /** Reduces a ZodError to plain `{ code, path, message }` data. */

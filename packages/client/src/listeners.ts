@@ -5,27 +5,31 @@
 
 /** Handlers of one event. `emit` calls them in registration order. */
 export class Listeners<TArgs extends unknown[]> {
-  readonly #handlers = new Set<(...args: TArgs) => void>();
+  // Copy-on-write: add/remove replace the array, so emit iterates a snapshot without copying it
+  // (it runs once per delivered signal) and handlers added or removed meanwhile take effect from
+  // the next emit.
+  #entries: readonly { readonly handler: (...args: TArgs) => void }[] = [];
 
   get size(): number {
-    return this.#handlers.size;
+    return this.#entries.length;
   }
 
   /** Adds `handler`; returns the function that removes it. */
   add(handler: (...args: TArgs) => void): () => void {
-    // A wrapper per registration, so registering the same function twice calls it twice and each
+    // An entry per registration, so registering the same function twice calls it twice and each
     // returned remover removes exactly its own registration.
-    const entry = (...args: TArgs): void => handler(...args);
-    this.#handlers.add(entry);
+    const entry = { handler };
+    this.#entries = [...this.#entries, entry];
     return () => {
-      this.#handlers.delete(entry);
+      this.#entries = this.#entries.filter((other) => other !== entry);
     };
   }
 
   emit(...args: TArgs): void {
-    for (const handler of [...this.#handlers]) {
+    const entries = this.#entries;
+    for (let i = 0; i < entries.length; i++) {
       try {
-        handler(...args);
+        (entries[i] as (typeof entries)[number]).handler(...args);
       } catch (error) {
         // As EventTarget does: the error surfaces as an uncaught exception, delivery goes on.
         queueMicrotask(() => {

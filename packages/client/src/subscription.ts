@@ -14,7 +14,7 @@
  */
 
 import { decodePayload, type GroupClosedReason, type SignalMessage } from '@chorus/protocol';
-import { type AnyGroupContract, checkPayload, type SignalName, type SignalPayload } from './contract.js';
+import { type AnyGroupContract, payloadError, type SignalName, type SignalPayload } from './contract.js';
 import { type ChorusError, InvalidArgumentError, PayloadValidationError } from './errors.js';
 import { Listeners } from './listeners.js';
 
@@ -205,7 +205,9 @@ export class SubscriptionImpl implements Subscription {
   #level: CongestionLevel = 0;
 
   /** The last message accepted since the membership (re)started, for the next gap. */
-  #last: { readonly seq: number; readonly groupSeq: number } | undefined;
+  // Two numbers rather than an object: set once per delivered signal. #lastSeq -1: none yet.
+  #lastSeq = -1;
+  #lastGroupSeq = 0;
   /**
    * Set while the membership is being joined again after a reconnection: signals that arrive
    * before the join's answer (a retained value) wait here, behind the gap that answer reports.
@@ -263,16 +265,16 @@ export class SubscriptionImpl implements Subscription {
    * monitor). Reports the gap in order, then delivers what arrived meanwhile. Returns the gap.
    */
   rejoined(startSeq: number, startGroupSeq: number | undefined): SubscriptionGap {
-    const last = this.#last;
+    const delivered = this.#lastSeq >= 0;
     const gap: SubscriptionGap = {
       group: this.group,
-      lastSeq: last?.seq,
-      lastGroupSeq: startGroupSeq === undefined ? undefined : last?.groupSeq,
+      lastSeq: delivered ? this.#lastSeq : undefined,
+      lastGroupSeq: startGroupSeq === undefined || !delivered ? undefined : this.#lastGroupSeq,
       startSeq,
       startGroupSeq: startGroupSeq ?? 0,
       reason: 'reconnected',
     };
-    this.#last = undefined;
+    this.#lastSeq = -1;
     this.start(startSeq, startGroupSeq ?? 0);
     const waiting = this.#suspended ?? [];
     this.#suspended = undefined;
@@ -296,7 +298,8 @@ export class SubscriptionImpl implements Subscription {
       this.#suspended.push({ message, payload });
       return;
     }
-    this.#last = { seq: message.seq, groupSeq: message.gseq };
+    this.#lastSeq = message.seq;
+    this.#lastGroupSeq = message.gseq;
     if (!this.#consumed || this.#backlog.length > 0 || SubscriptionImpl.#flushing.size > 0) {
       // [GUARANTEE: order] once anything is held, later messages queue behind it (also behind
       // what other subscriptions are about to flush).
@@ -305,7 +308,7 @@ export class SubscriptionImpl implements Subscription {
       if (this.#consumed) this.#scheduleFlush();
       return;
     }
-    this.#dispatch({ message, payload, arrival: 0 });
+    this.#dispatch(message, payload);
   }
 
   /** The membership is over (group closed, bus closed or lost); what is buffered is still delivered. */
@@ -454,7 +457,7 @@ export class SubscriptionImpl implements Subscription {
       // A handler may leave() mid-flush; the rest of that backlog is then dropped like the queue.
       if (sub.#end?.reason === 'left') continue;
       if ('gap' in raw) sub.#gapListeners.emit(raw.gap);
-      else sub.#dispatch(raw);
+      else sub.#dispatch(raw.message, raw.payload);
     }
     for (const sub of subs) {
       sub.#updateLevel();
@@ -462,8 +465,7 @@ export class SubscriptionImpl implements Subscription {
     }
   }
 
-  #dispatch(raw: RawSignal): void {
-    const { message } = raw;
+  #dispatch(message: SignalMessage, payload: Uint8Array): void {
     const meta: SignalMeta = {
       seq: message.seq,
       groupSeq: message.gseq,
@@ -474,7 +476,7 @@ export class SubscriptionImpl implements Subscription {
     };
     let value: unknown;
     try {
-      value = decodePayload(raw.payload);
+      value = decodePayload(payload);
     } catch (cause) {
       const issue = { code: 'invalid_encoding', path: [], message: 'the payload is not valid MessagePack' };
       this.#invalid.emit(new PayloadValidationError(message.g, message.sig, [issue], { cause }), meta);
@@ -482,12 +484,13 @@ export class SubscriptionImpl implements Subscription {
     }
     const contract = this.#contract;
     if (contract !== undefined) {
-      const check = checkPayload(contract, message.sig, value);
-      if (!check.ok) {
-        this.#invalid.emit(check.error, meta);
+      // checkPayload inlined for the valid case: this runs once per delivered signal.
+      const result = contract.schemaFor(message.sig)?.safeParse(value);
+      if (result?.success !== true) {
+        this.#invalid.emit(payloadError(contract, message.sig, result?.error), meta);
         return;
       }
-      value = check.value;
+      value = result.data;
     }
     this.#handlers.get(message.sig)?.emit(value, meta);
     if (!this.#iterating) return;

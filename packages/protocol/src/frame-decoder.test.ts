@@ -191,6 +191,19 @@ describe('FrameDecoder', PROPERTY_TIMEOUT, () => {
     expect(handler.frames).toEqual([{ header: '00', payload: '000000000000000000' }]);
   });
 
+  it('hands out plain Uint8Array views of a Node Buffer chunk, sharing its memory', () => {
+    const frame = encodeFrame({ t: 'ping', s: 1 }, new Uint8Array([7, 8, 9]));
+    const chunk = Buffer.from(frame);
+    const seen: Uint8Array[] = [];
+    new FrameDecoder({ frame: (_header, payload) => seen.push(payload), error: () => undefined }).push(chunk);
+    const [payload] = seen;
+    expect(payload?.constructor).toBe(Uint8Array);
+    expect(payload?.buffer).toBe(chunk.buffer);
+    expect([...(payload ?? [])]).toEqual([7, 8, 9]);
+    // So slice() copies, as a caller that keeps a payload expects (a Buffer's slice is a view).
+    expect(payload?.slice().buffer).not.toBe(chunk.buffer);
+  });
+
   it('ignores empty chunks', () => {
     const { decoder, handler } = decoderWith();
     decoder.push(new Uint8Array(0));

@@ -88,8 +88,15 @@ export class FrameDecoder {
   }
 
   /** Consumes a chunk of the stream, calling the handler for every frame it completes. */
-  push(chunk: Uint8Array): void {
+  push(input: Uint8Array): void {
     if (this.#failed) return;
+    // [why] frames are handed out as plain Uint8Array views: a view of a Node Buffer is a Buffer,
+    // several times dearer to make (two per frame, on every delivery), and its slice() does not
+    // copy, so a caller that slices to stop pinning the chunk would still pin it.
+    const chunk =
+      input.constructor === Uint8Array
+        ? input
+        : new Uint8Array(input.buffer, input.byteOffset, input.byteLength);
     const end = chunk.length;
     let pos = 0;
     while (pos < end) {

@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { MAX_NESTING_DEPTH } from './constants.js';
 import { ErrorCode, ProtocolError } from './errors.js';
 import { parseClientHeader } from './header-parser.js';
-import { decoderFor, decodeUntrusted } from './msgpack.js';
+import { decodeUntrusted } from './msgpack.js';
 import { findSerial, ScanFailure, scanValue, skipValue } from './msgpack-scan.js';
 import { decodePayload } from './payload.js';
 
@@ -118,41 +118,6 @@ describe('findSerial', () => {
     expect(findSerial(bytes(0x81, 0xa1, 0x73, 0xce, 0xff))).toBeUndefined();
     expect(findSerial(bytes(0x91, 0x01))).toBeUndefined();
     expect(findSerial(bytes())).toBeUndefined();
-  });
-});
-
-describe('decoderFor', () => {
-  it('bounds every length by the size class of the input', () => {
-    // Reaches into the Decoder's private limits: they are the guarantee under test.
-    const limits = (length: number) => {
-      const decoder = decoderFor(length) as unknown as {
-        maxStrLength: number;
-        maxBinLength: number;
-        maxArrayLength: number;
-        maxMapLength: number;
-        maxExtLength: number;
-      };
-      return [
-        decoder.maxStrLength,
-        decoder.maxBinLength,
-        decoder.maxArrayLength,
-        decoder.maxMapLength,
-        decoder.maxExtLength,
-      ];
-    };
-    expect(limits(0)).toEqual(new Array(5).fill(64));
-    expect(limits(64)).toEqual(new Array(5).fill(64));
-    expect(limits(65)).toEqual(new Array(5).fill(128));
-    expect(limits(1_048_576)).toEqual(new Array(5).fill(1_048_576));
-    expect(limits(1_048_577)).toEqual(new Array(5).fill(2_097_152));
-    expect(decoderFor(100)).toBe(decoderFor(120)); // shared within a class
-  });
-
-  it('refuses a hostile count on its own, without the scan', () => {
-    expect(() => decoderFor(8).decode(bytes(0x81, 0xa1, 0x74, 0xdd, 0xff, 0xff, 0xff, 0xff))).toThrow(
-      /maxArrayLength/,
-    );
-    expect(() => decoderFor(5).decode(bytes(0xdf, 0xff, 0xff, 0xff, 0xff))).toThrow(/maxMapLength/);
   });
 });
 

@@ -1,11 +1,13 @@
 /*
- * Shared @msgpack/msgpack instances. Creating an Encoder allocates its 2 KiB buffer and a
- * Decoder its stack pool, so both are made once and reused (calls are synchronous).
+ * Encoding through one shared @msgpack/msgpack Encoder (creating one allocates its 2 KiB buffer,
+ * so it is made once and reused: calls are synchronous); decoding of untrusted bytes as a
+ * structure check (msgpack-scan.ts) followed by our decoder (msgpack-decoder.ts).
  */
 
-import { Decoder, Encoder } from '@msgpack/msgpack';
+import { Encoder } from '@msgpack/msgpack';
 import { ErrorCode, ProtocolError } from './errors.js';
 import type { HeaderMap } from './fields.js';
+import { decodeChecked } from './msgpack-decoder.js';
 import { findSerial, scanValue, startsWithMap } from './msgpack-scan.js';
 
 // `undefined` properties are left out, as JSON.stringify does: an optional field set to
@@ -40,31 +42,6 @@ export function withEncoded<TResult>(
   }
 }
 
-// Decoders by size class: decoderFor(n) is bounded by the smallest power of two >= n, so no
-// string, binary, array, map or extension it accepts is longer than about twice the input.
-// The scan in msgpack-scan.ts already guarantees that; these bounds keep the Decoder safe on its
-// own. Classes start at 2^6 so tiny headers share one instance; 33 classes cover u32 lengths.
-const MIN_SIZE_CLASS = 6;
-const decoders: (Decoder | undefined)[] = [];
-
-/** The shared Decoder whose length limits are the size class of `byteLength`. */
-export function decoderFor(byteLength: number): Decoder {
-  const sizeClass = Math.max(MIN_SIZE_CLASS, 32 - Math.clz32(Math.max(byteLength, 1) - 1));
-  let decoder = decoders[sizeClass];
-  if (decoder === undefined) {
-    const max = 2 ** sizeClass;
-    decoder = new Decoder({
-      maxStrLength: max,
-      maxBinLength: max,
-      maxArrayLength: max,
-      maxMapLength: max,
-      maxExtLength: max,
-    });
-    decoders[sizeClass] = decoder;
-  }
-  return decoder;
-}
-
 /**
  * Decodes untrusted MessagePack: throws only ProtocolError BAD_MSGPACK (with the serial read by
  * {@link findSerial} when `isHeader`).
@@ -73,7 +50,7 @@ export function decodeUntrusted(bytes: Uint8Array, what: string, isHeader = fals
   const problem = scanValue(bytes);
   if (problem !== undefined) throw badMsgpack(bytes, `${what}: ${problem}`, isHeader);
   try {
-    return decoderFor(bytes.length).decode(bytes);
+    return decodeChecked(bytes);
   } catch (cause) {
     throw badMsgpack(bytes, `${what}: ${describe(cause)}`, isHeader, cause);
   }
