@@ -1,3 +1,4 @@
+import { Buffer } from 'node:buffer';
 import {
   type Accepted,
   BUS_NAME,
@@ -161,14 +162,26 @@ export class Session {
     const socket = this.#socket;
     const max = this.#daemon.limits.maxSocketBufferBytes;
     if (socket.writableLength >= max) return;
-    const engine = this.#daemon.engine;
+    const daemon = this.#daemon;
+    const engine = daemon.engine;
+    // A WebSocket carries one frame per message (the wire spec): only a byte stream may coalesce.
+    const stream = this.transport === 'unix';
     socket.cork();
     try {
       // [GUARANTEE: backpressure] at most maxSocketBufferBytes handed to the socket; 'drain' calls again.
       while (socket.writableLength < max) {
         const items = engine.take(this.id, max, Date.now());
         if (items.length === 0) break;
-        for (const item of items) socket.write(this.#encode(item));
+        if (items.length === 1 || !stream) {
+          for (const item of items) socket.write(this.#encodeBuffer(item));
+          continue;
+        }
+        // Writable's cost is per chunk (a Buffer wrap, a writev entry), not per byte: one write
+        // per batch, its bytes shared with every session of this pass whose batch is the same.
+        const frames: Uint8Array[] = new Array(items.length);
+        for (let i = 0; i < items.length; i++) frames[i] = this.#encode(items[i] as OutboundItem<Uint8Array>);
+        // [GUARANTEE: order] the frames in the order taken, joined end to end.
+        for (const chunk of daemon.chunksOf(frames)) socket.write(chunk);
       }
     } finally {
       socket.uncork();
@@ -533,6 +546,19 @@ export class Session {
       case 'direct':
         return item.data as Uint8Array;
     }
+  }
+
+  /**
+   * The item's frame, to be written alone. A socket wraps every Uint8Array written into a Buffer:
+   * a signal's frame is wrapped once, in its `wire` slot, not once per recipient. (Frames joined
+   * with others are copied anyway, so they are not wrapped.)
+   */
+  #encodeBuffer(item: OutboundItem<Uint8Array>): Uint8Array {
+    const frame = this.#encode(item);
+    if (item.kind !== 'signal' || Buffer.isBuffer(frame)) return frame;
+    const buffer = Buffer.from(frame.buffer, frame.byteOffset, frame.byteLength);
+    item.wire = buffer;
+    return buffer;
   }
 
   #reply(serial: number, result: Record<string, unknown>): void {
