@@ -1153,47 +1153,40 @@ export class BusImpl implements Bus {
   }
 
   // Everything up to the send runs synchronously, so emits leave in call order. Not async: one
-  // promise per emit beyond the connection's (an async function would add its own and an await).
+  // promise per emit, the connection's (an async function would add its own and an await).
   #emit(
     name: string,
     contract: AnyGroupContract | undefined,
     signal: string,
     payload: unknown,
   ): Promise<EmitResult> {
-    let bytes: Uint8Array;
     try {
-      bytes = this.#emitBytes(name, contract, signal, payload);
+      this.#assertNotMonitor();
+      if (contract !== undefined) {
+        const check = checkPayload(contract, signal, payload);
+        if (!check.ok) throw check.error;
+      }
     } catch (error) {
       return Promise.reject(error);
     }
-    return this.#whenOpen((connection) => connection.emit(name, signal, bytes)).then(toEmitResult);
-  }
-
-  /** Validates and encodes an emit's payload; throws what the emit rejects with. */
-  #emitBytes(
-    name: string,
-    contract: AnyGroupContract | undefined,
-    signal: string,
-    payload: unknown,
-  ): Uint8Array {
-    this.#assertNotMonitor();
-    if (contract !== undefined) {
-      const check = checkPayload(contract, signal, payload);
-      if (!check.ok) throw check.error;
+    if (this.#state !== 'reconnecting') {
+      // The usual case: the value is encoded straight into the frame (the connection throws only
+      // when it cannot be encoded).
+      try {
+        return this.#connection.emit(name, signal, payload);
+      } catch (cause) {
+        return Promise.reject(unencodable(name, signal, cause));
+      }
     }
+    // The value as given (the schema's input form) goes on the wire; receivers parse it again. It
+    // is encoded now, so what is sent after the reconnection is the value at the time of the call.
     let bytes: Uint8Array;
     try {
-      // The value as given (the schema's input form) goes on the wire; receivers parse it again.
       bytes = encodePayload(payload);
     } catch (cause) {
-      const issue = {
-        code: 'invalid_encoding',
-        path: [],
-        message: 'the payload cannot be encoded as MessagePack',
-      };
-      throw new PayloadValidationError(name, signal, [issue], { cause });
+      return Promise.reject(unencodable(name, signal, cause));
     }
-    return bytes;
+    return this.#whenOpen((connection) => connection.emitPayload(name, signal, bytes));
   }
 
   async #closeGroup(name: string): Promise<void> {
@@ -1916,10 +1909,12 @@ function resultNumber(reply: Reply, key: string): number {
   return typeof value === 'number' ? value : 0;
 }
 
-function toEmitResult(reply: Reply): EmitResult {
-  return {
-    seq: resultNumber(reply, 'seq'),
-    groupSeq: resultNumber(reply, 'gseq'),
-    recipients: resultNumber(reply, 'n'),
+/** The error of an emit whose payload MessagePack cannot encode (a function, a bigint, ...). */
+function unencodable(group: string, signal: string, cause: unknown): PayloadValidationError {
+  const issue = {
+    code: 'invalid_encoding',
+    path: [],
+    message: 'the payload cannot be encoded as MessagePack',
   };
+  return new PayloadValidationError(group, signal, [issue], { cause });
 }

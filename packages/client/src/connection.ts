@@ -14,13 +14,16 @@ import {
   type EmitRequest,
   type ErrorReply,
   encodeEmitFrame,
+  encodeEmitValueFrame,
   encodeFrame,
   type FailMessage,
   FRAME_PREFIX_BYTES,
+  type FrameAllocator,
   FrameDecoder,
   type GroupClosedNotice,
   type Hello,
   type InvokeMessage,
+  isProtocolError,
   type JoinRequest,
   type LeaveRequest,
   type MonitorRequest,
@@ -30,6 +33,7 @@ import {
   parseServerHeader,
   type Reply,
   type ReturnMessage,
+  readEmitReplyHeader,
   type ServerMessage,
   type SignalMessage,
   type Welcome,
@@ -42,8 +46,9 @@ import {
   MessageTooLargeError,
   ProtocolViolationError,
 } from './errors.js';
-import { Limiter } from './limiter.js';
-import { PendingRequests, type ReplyWithPayload } from './pending-requests.js';
+import type { EmitResult } from './group.js';
+import { Limiter, type LimiterWaiter } from './limiter.js';
+import { type PendingEntry, PendingRequests, type ReplyWithPayload } from './pending-requests.js';
 import type { CongestionLevel } from './subscription.js';
 import type { Transport } from './transports/transport.js';
 
@@ -96,6 +101,7 @@ export class Connection {
   readonly #decoder: FrameDecoder;
   readonly #pending = new PendingRequests();
   readonly #emits: Limiter;
+  readonly #allocate: FrameAllocator | undefined;
   #state: State = 'handshake';
   // Until the welcome tells the daemon's limit, assume the protocol's default.
   #maxFrameBytes = DEFAULT_MAX_FRAME_BYTES;
@@ -110,6 +116,7 @@ export class Connection {
     this.#transport = transport;
     this.#listener = listener;
     this.#emits = new Limiter(options.maxInFlight);
+    this.#allocate = transport.allocate?.bind(transport);
     this.#decoder = new FrameDecoder(
       {
         frame: (header, payload) => this.#onFrame(header, payload),
@@ -201,26 +208,47 @@ export class Connection {
       return true;
     }
     // [GUARANTEE: order] an answer must not overtake the emits its handler made before it that
-    // still wait for room (maxInFlight): it takes its turn in the same FIFO, then gives it back.
+    // still wait for room (maxInFlight): it takes its turn in the same FIFO, then hands the slot on.
     const frame = this.#encode(message, payload);
-    this.#emits.acquire().then(
-      () => {
-        this.#emits.release();
+    this.#emits.wait({
+      granted: () => {
         if (this.#state === 'open' || this.#state === 'closing') this.#transport.write(frame);
+        return false;
       },
       // The connection ended first: the emits before it were not sent either.
-      () => undefined,
-    );
+      failed: () => undefined,
+    });
     return true;
   }
 
   /**
-   * Sends an emit as soon as fewer than `maxInFlight` emits await their answer (at once when there is
-   * room, so emits leave in call order). Resolves with the `ok`.
+   * Sends an emit of `value`, encoded as its payload straight into the frame, as soon as fewer
+   * than `maxInFlight` emits await their answer: at once when there is room, else when answers
+   * free it, in call order. Resolves with the daemon's answer. Throws, having sent nothing, only
+   * the ProtocolError BAD_MSGPACK of a value that cannot be encoded; any other failure rejects.
    */
-  emit(group: string, signal: string, payload: Uint8Array): Promise<Reply> {
-    if (this.#emits.tryAcquire()) return this.#emitNow(group, signal, payload);
-    return this.#emits.acquire().then(() => this.#emitNow(group, signal, payload));
+  emit(group: string, signal: string, value: unknown): Promise<EmitResult> {
+    const serial = this.#pending.nextSerial();
+    let frame: Uint8Array;
+    try {
+      frame = encodeEmitValueFrame(serial, group, signal, value, this.#allocate);
+    } catch (cause) {
+      if (isProtocolError(cause)) throw cause;
+      return Promise.reject(new InvalidArgumentError(`cannot encode 'emit': ${String(cause)}`, { cause }));
+    }
+    return this.#emitFrame(serial, frame);
+  }
+
+  /** Like `emit`, for a payload that is encoded already (an emit that waited for a reconnection). */
+  emitPayload(group: string, signal: string, payload: Uint8Array): Promise<EmitResult> {
+    const serial = this.#pending.nextSerial();
+    let frame: Uint8Array;
+    try {
+      frame = encodeEmitFrame(serial, group, signal, payload, this.#allocate);
+    } catch (cause) {
+      return Promise.reject(new InvalidArgumentError(`cannot encode 'emit': ${String(cause)}`, { cause }));
+    }
+    return this.#emitFrame(serial, frame);
   }
 
   /**
@@ -264,33 +292,52 @@ export class Connection {
     return this.#transportClosed ?? Promise.resolve();
   }
 
-  // The hot path of an emit: the frame written by hand, one promise (the one returned), and the
-  // slot given back when the answer is handled (or at once when nothing was sent).
-  #emitNow(group: string, signal: string, payload: Uint8Array): Promise<Reply> {
-    if (this.#state !== 'open') {
-      this.#emits.release();
-      return Promise.reject(this.#unavailable());
-    }
-    const serial = this.#pending.nextSerial();
-    let frame: Uint8Array;
-    try {
-      frame = encodeEmitFrame(serial, group, signal, payload);
-    } catch (cause) {
-      this.#emits.release();
-      return Promise.reject(new InvalidArgumentError(`cannot encode 'emit': ${String(cause)}`, { cause }));
-    }
+  // The hot path of an emit: the frame written by hand with the payload in it, one promise (the one
+  // returned) and one object (the PendingEmit) that is both what awaits the answer and, while there
+  // is no room, what waits in line. The slot is given back when the answer is handled, or at once
+  // when nothing was sent.
+  #emitFrame(serial: number, frame: Uint8Array): Promise<EmitResult> {
     const size = frame.byteLength - FRAME_PREFIX_BYTES;
-    if (size > this.#maxFrameBytes) {
-      this.#emits.release();
-      return Promise.reject(new MessageTooLargeError(size, this.#maxFrameBytes));
+    if (this.#emits.tryAcquire()) {
+      if (this.#state !== 'open') {
+        this.#emits.release();
+        return Promise.reject(this.#unavailable());
+      }
+      if (size > this.#maxFrameBytes) {
+        this.#emits.release();
+        return Promise.reject(new MessageTooLargeError(size, this.#maxFrameBytes));
+      }
+      const emit = new PendingEmit(this.#emitHost, serial, undefined);
+      this.#transport.write(frame);
+      this.#pending.add(serial, emit);
+      this.#updateFlow();
+      return emit.promise;
     }
-    this.#transport.write(frame);
-    const reply = this.#pending.register(serial, this.#releaseEmit);
+    // No room, or the connection is ending (the limiter failed then; its error is the answer).
+    const failure = this.#emits.failure;
+    if (failure !== undefined) return Promise.reject(failure.error);
+    // maxFrameBytes is final once the connection is open (the only state emits can wait in).
+    if (size > this.#maxFrameBytes)
+      return Promise.reject(new MessageTooLargeError(size, this.#maxFrameBytes));
+    // It keeps its frame (its own buffer, not the shared encoder's) until its turn. Its serial is
+    // registered now, so no other request can be given it meanwhile, even after a wrap.
+    const emit = new PendingEmit(this.#emitHost, serial, frame);
+    this.#pending.add(serial, emit);
+    this.#emits.wait(emit);
     this.#updateFlow();
-    return reply;
+    return emit.promise;
   }
 
-  readonly #releaseEmit = (): void => this.#emits.release();
+  // What the emits of this connection need from it; one object for all of them.
+  readonly #emitHost: EmitHost = {
+    // Emits only wait while the connection is open: #close and #finish fail the limiter before
+    // anything else, so a granted emit is always written while the connection is open.
+    write: (frame) => this.#transport.write(frame),
+    release: () => this.#emits.release(),
+    forget: (serial, error) => {
+      if (this.#pending.reject(serial, error)) this.#updateFlow();
+    },
+  };
 
   /** Writes one frame; throws MessageTooLargeError or InvalidArgumentError, having sent nothing. */
   #send(message: ClientMessage, payload?: Uint8Array): void {
@@ -326,12 +373,15 @@ export class Connection {
 
   #onFrame(header: Uint8Array, payload: Uint8Array): void {
     if (this.#state === 'closed') return;
-    let message: ServerMessage;
-    try {
-      message = parseServerHeader(header);
-    } catch (error) {
-      this.#onUnreadable(error);
-      return;
+    // The answer to an emit, the frame an emitter reads most, is read by hand (exact layout only).
+    let message: ServerMessage | undefined = readEmitReplyHeader(header);
+    if (message === undefined) {
+      try {
+        message = parseServerHeader(header);
+      } catch (error) {
+        this.#onUnreadable(error);
+        return;
+      }
     }
     if (
       this.#state === 'handshake' &&
@@ -471,4 +521,89 @@ export class Connection {
     this.#transportClosed = this.#transport.close().catch(() => undefined);
     this.#listener.closed(error);
   }
+}
+
+/** What a {@link PendingEmit} needs from its connection. */
+interface EmitHost {
+  /** Writes the frame of an emit whose turn came. */
+  write(frame: Uint8Array): void;
+  /** Gives back the slot of an emit that was answered. */
+  release(): void;
+  /** Drops a waiting emit from the pending requests (the limiter failed), rejecting it with `error`. */
+  forget(serial: number, error: unknown): void;
+}
+
+/**
+ * One emit, from the call to its answer: what awaits the answer by serial (PendingEntry) and, while
+ * `maxInFlight` emits are unanswered, what waits in line with its frame (LimiterWaiter).
+ */
+class PendingEmit implements PendingEntry, LimiterWaiter {
+  readonly promise: Promise<EmitResult>;
+  readonly #host: EmitHost;
+  readonly #serial: number;
+  /** The frame while it waits for its turn; undefined once sent or settled. */
+  #frame: Uint8Array | undefined;
+  /** Whether it was written, so holds a slot until it is answered. */
+  #sent: boolean;
+  #resolve!: (result: EmitResult) => void;
+  #reject!: (error: unknown) => void;
+
+  /** `frame`: undefined when the emit is sent at once (the caller writes it). */
+  constructor(host: EmitHost, serial: number, frame: Uint8Array | undefined) {
+    this.#host = host;
+    this.#serial = serial;
+    this.#frame = frame;
+    this.#sent = frame === undefined;
+    this.promise = new Promise<EmitResult>((resolve, reject) => {
+      this.#resolve = resolve;
+      this.#reject = reject;
+    });
+  }
+
+  resolve(reply: Reply): void {
+    this.#frame = undefined;
+    this.#resolve(toEmitResult(reply));
+  }
+
+  reject(error: unknown): void {
+    this.#frame = undefined;
+    this.#reject(error);
+  }
+
+  answered(): void {
+    // An answer to a serial not sent yet (a daemon bug) settles the emit, which then never goes out:
+    // it holds no slot to give back.
+    if (this.#sent) this.#host.release();
+  }
+
+  granted(): boolean {
+    const frame = this.#frame;
+    // Settled before its turn: nothing to send, the slot goes to the next in line.
+    if (frame === undefined) return false;
+    this.#frame = undefined;
+    this.#sent = true;
+    this.#host.write(frame);
+    return true;
+  }
+
+  failed(error: unknown): void {
+    this.#frame = undefined;
+    this.#host.forget(this.#serial, error);
+    // Already rejected when the pending requests were (the connection ended): a second reject is a no-op.
+    this.#reject(error);
+  }
+}
+
+/** The daemon's answer to an emit, as the app sees it. */
+function toEmitResult(reply: Reply): EmitResult {
+  const r = reply.r;
+  return {
+    seq: countOf(r?.['seq']),
+    groupSeq: countOf(r?.['gseq']),
+    recipients: countOf(r?.['n']),
+  };
+}
+
+function countOf(value: unknown): number {
+  return typeof value === 'number' ? value : 0;
 }

@@ -1,32 +1,79 @@
 import { describe, expect, it } from 'vitest';
-import { Limiter } from './limiter.js';
+import { Limiter, type LimiterWaiter } from './limiter.js';
+
+/** A waiter that records what it was told, and takes the slot unless told not to. */
+function waiter(log: string[], name: string, take = true): LimiterWaiter {
+  return {
+    granted: () => {
+      log.push(`${name} granted`);
+      return take;
+    },
+    failed: (error) => log.push(`${name} failed: ${String(error)}`),
+  };
+}
 
 describe('Limiter', () => {
-  it('grants up to max at once, then queues in order', async () => {
+  it('grants up to max at once, then queues in order', () => {
     const limiter = new Limiter(2);
     expect(limiter.tryAcquire()).toBe(true);
     expect(limiter.tryAcquire()).toBe(true);
     expect(limiter.tryAcquire()).toBe(false);
-    const order: number[] = [];
-    const a = limiter.acquire().then(() => order.push(1));
-    const b = limiter.acquire().then(() => order.push(2));
+    const log: string[] = [];
+    limiter.wait(waiter(log, 'a'));
+    limiter.wait(waiter(log, 'b'));
+    expect(limiter.waiting).toBe(2);
     limiter.release();
-    // The slot went to the oldest waiter: a newcomer cannot jump the queue.
+    // Granted synchronously, to the oldest waiter: a newcomer cannot jump the queue.
+    expect(log).toEqual(['a granted']);
     expect(limiter.tryAcquire()).toBe(false);
     limiter.release();
-    await Promise.all([a, b]);
-    expect(order).toEqual([1, 2]);
+    expect(log).toEqual(['a granted', 'b granted']);
     expect(limiter.active).toBe(2);
+    expect(limiter.waiting).toBe(0);
+    limiter.release();
+    expect(limiter.active).toBe(1);
+    expect(limiter.tryAcquire()).toBe(true);
   });
 
-  it('rejects waiters and later acquires once failed', async () => {
+  it('hands the slot on when a waiter does not take it', () => {
     const limiter = new Limiter(1);
     limiter.tryAcquire();
-    const waiting = limiter.acquire();
-    const error = new Error('closed');
-    limiter.fail(error);
-    await expect(waiting).rejects.toBe(error);
-    await expect(limiter.acquire()).rejects.toBe(error);
+    const log: string[] = [];
+    limiter.wait(waiter(log, 'a', false));
+    limiter.wait(waiter(log, 'b', false));
+    limiter.wait(waiter(log, 'c'));
+    limiter.wait(waiter(log, 'd'));
+    limiter.release();
+    expect(log).toEqual(['a granted', 'b granted', 'c granted']);
+    expect(limiter.active).toBe(1);
+    expect(limiter.waiting).toBe(1);
+    limiter.release();
+    limiter.release();
+    expect(limiter.active).toBe(0);
+  });
+
+  it('keeps the order through a long line (the queue compacts as it goes)', () => {
+    const limiter = new Limiter(1);
+    limiter.tryAcquire();
+    const log: string[] = [];
+    for (let i = 0; i < 5000; i++) limiter.wait(waiter(log, String(i)));
+    for (let i = 0; i < 2500; i++) limiter.release();
+    for (let i = 5000; i < 6000; i++) limiter.wait(waiter(log, String(i)));
+    for (let i = 0; i < 3500; i++) limiter.release();
+    expect(log).toEqual(Array.from({ length: 6000 }, (_, i) => `${i} granted`));
+    expect(limiter.waiting).toBe(0);
+  });
+
+  it('tells every waiter and every later one once failed', () => {
+    const limiter = new Limiter(1);
+    limiter.tryAcquire();
+    const log: string[] = [];
+    limiter.wait(waiter(log, 'a'));
+    limiter.fail('closed');
+    limiter.fail('twice'); // the first failure stays
+    limiter.wait(waiter(log, 'b'));
+    expect(log).toEqual(['a failed: closed', 'b failed: closed']);
+    expect(limiter.failure).toEqual({ error: 'closed' });
     expect(limiter.tryAcquire()).toBe(false);
   });
 });

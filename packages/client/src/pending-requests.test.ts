@@ -1,5 +1,7 @@
+import type { Reply } from '@chorus/protocol';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { PendingRequests } from './pending-requests.js';
+import { type PendingEntry, PendingRequests } from './pending-requests.js';
 
 describe('PendingRequests', () => {
   it('settles each request by its serial', async () => {
@@ -46,5 +48,64 @@ describe('PendingRequests', () => {
     for (const reply of replies) await expect(reply).rejects.toThrow('gone');
     await whenIdle;
     expect(pending.size).toBe(0);
+  });
+
+  it('settles the right entry however serials collide in its table (against a Map as the model)', () => {
+    // Reason: entries sit in a table indexed by the serial's low bits, with an overflow map; long-
+    // lived requests among a stream of short ones collide with the newer serials.
+    type Op =
+      | { kind: 'add'; life: number }
+      | { kind: 'answer'; pick: number }
+      | { kind: 'skip'; count: number };
+    const op: fc.Arbitrary<Op> = fc.oneof(
+      fc.record({ kind: fc.constant('add' as const), life: fc.nat({ max: 3 }) }),
+      fc.record({ kind: fc.constant('answer' as const), pick: fc.nat() }),
+      fc.record({ kind: fc.constant('skip' as const), count: fc.integer({ min: 1, max: 5000 }) }),
+    );
+    fc.assert(
+      fc.property(fc.array(op, { maxLength: 300 }), fc.constantFrom(1, 0xffff_ff00), (ops, first) => {
+        const pending = new PendingRequests(first);
+        const model = new Map<number, string>();
+        const settled: string[] = [];
+        const entry = (name: string): PendingEntry => ({
+          resolve: (reply: Reply) => settled.push(`${name} ok ${reply.s}`),
+          reject: (error) => settled.push(`${name} ${String(error)}`),
+        });
+        let n = 0;
+        for (const o of ops) {
+          if (o.kind === 'add') {
+            // Bursts of serials, as pipelined emits take them.
+            for (let k = 0; k <= o.life * 100; k++) {
+              const serial = pending.nextSerial();
+              expect(model.has(serial)).toBe(false);
+              const name = `r${n++}`;
+              model.set(serial, name);
+              pending.add(serial, entry(name));
+            }
+          } else if (o.kind === 'answer' && model.size > 0) {
+            const serials = [...model.keys()];
+            const serial = serials[o.pick % serials.length]!;
+            settled.length = 0;
+            expect(pending.resolve(serial, { t: 'ok', s: serial })).toBe(true);
+            expect(settled).toEqual([`${model.get(serial)} ok ${serial}`]);
+            model.delete(serial);
+            expect(pending.resolve(serial, { t: 'ok', s: serial })).toBe(false);
+          } else if (o.kind === 'skip') {
+            // Serials used by requests answered at once: the live ones age.
+            for (let k = 0; k < o.count; k++) {
+              const serial = pending.nextSerial();
+              pending.add(serial, entry('short'));
+              pending.resolve(serial, { t: 'ok', s: serial });
+            }
+          }
+          expect(pending.size).toBe(model.size);
+        }
+        settled.length = 0;
+        pending.rejectAll('gone');
+        expect(settled.sort()).toEqual([...model.values()].map((name) => `${name} gone`).sort());
+        expect(pending.size).toBe(0);
+      }),
+      { numRuns: 50 },
+    );
   });
 });

@@ -14,12 +14,18 @@ export interface ReplyWithPayload {
   readonly payload: Uint8Array;
 }
 
-type Entry = {
-  resolve: (reply: Reply, payload: Uint8Array) => void;
-  reject: (error: unknown) => void;
-  /** Called once the request is answered (ok or err); not by rejectAll. */
-  answered: (() => void) | undefined;
-};
+/**
+ * A request awaiting its answer. Plain requests use the promise's own settle functions; an emit is
+ * an object of its own (see connection.ts), so registering it allocates nothing more.
+ */
+export interface PendingEntry {
+  /** The `ok`, with its frame's payload. */
+  resolve(reply: Reply, payload: Uint8Array): void;
+  /** The `err`, or why no answer will come. */
+  reject(error: unknown): void;
+  /** Called right after an answer (ok or err) settled it; not by rejectAll (the connection is over then). */
+  answered?(): void;
+}
 
 /**
  * The requests that await an answer, by serial. Serials count up and wrap, skipping any still in
@@ -27,7 +33,7 @@ type Entry = {
  */
 export class PendingRequests {
   #next: number;
-  readonly #entries = new Map<number, Entry>();
+  readonly #entries = new SerialTable();
   #idle: (() => void)[] = [];
 
   /** `first`: the first serial handed out (1 unless a test wants to start near the wrap). */
@@ -47,14 +53,11 @@ export class PendingRequests {
     return serial;
   }
 
-  /**
-   * The answer to request `serial`. `answered` runs right after the reply settles it (not when
-   * rejectAll ends everything: the connection is over then).
-   */
-  register(serial: number, answered?: () => void): Promise<Reply> {
+  /** The answer to request `serial`. */
+  register(serial: number): Promise<Reply> {
     return new Promise<Reply>((resolve, reject) =>
       // A resolve function takes one argument: the payload passed to it is ignored.
-      this.#entries.set(serial, { resolve, reject, answered }),
+      this.#entries.set(serial, { resolve, reject }),
     );
   }
 
@@ -64,9 +67,13 @@ export class PendingRequests {
       this.#entries.set(serial, {
         resolve: (reply, payload) => resolve({ reply, payload }),
         reject,
-        answered: undefined,
       }),
     );
+  }
+
+  /** Registers `entry` as what awaits the answer to request `serial`. */
+  add(serial: number, entry: PendingEntry): void {
+    this.#entries.set(serial, entry);
   }
 
   /** Settles the request `serial` with its `ok`; false if no request has that serial. */
@@ -88,8 +95,7 @@ export class PendingRequests {
   }
 
   rejectAll(error: unknown): void {
-    const entries = [...this.#entries.values()];
-    this.#entries.clear();
+    const entries = this.#entries.clear();
     for (const entry of entries) entry.reject(error);
     this.#notifyIdle();
   }
@@ -100,17 +106,121 @@ export class PendingRequests {
     return new Promise<void>((resolve) => this.#idle.push(resolve));
   }
 
-  #take(serial: number): Entry | undefined {
-    const entry = this.#entries.get(serial);
-    if (entry === undefined) return undefined;
-    this.#entries.delete(serial);
-    if (this.#entries.size === 0) this.#notifyIdle();
+  #take(serial: number): PendingEntry | undefined {
+    const entry = this.#entries.take(serial);
+    if (entry !== undefined && this.#entries.size === 0) this.#notifyIdle();
     return entry;
   }
 
   #notifyIdle(): void {
+    if (this.#idle.length === 0) return;
     const idle = this.#idle;
     this.#idle = [];
     for (const resolve of idle) resolve();
+  }
+}
+
+// Past this many slots, a table that is still crowded sends further collisions to the overflow map.
+const MAX_TABLE_SLOTS = 1 << 16;
+
+/*
+ * Entries by serial, without a Map on the hot path: serials are handed out in sequence and the
+ * live ones are mostly the last few hundred (the emit window), so a power-of-two table indexed by
+ * the low bits of the serial holds them with no hashing and no allocation. A serial whose slot is
+ * held by an older one (a call that outlived a whole table of serials) goes to `#overflow`; the
+ * table doubles instead while it is at least half full.
+ *
+ *   slot = serial & (capacity - 1)     #keys[slot] = serial, #values[slot] = entry (or undefined)
+ *
+ * A serial is in exactly one place: its slot, or the overflow map.
+ */
+class SerialTable {
+  #keys = new Uint32Array(256);
+  #values: (PendingEntry | undefined)[] = new Array<PendingEntry | undefined>(256).fill(undefined);
+  #mask = 255;
+  #inTable = 0;
+  readonly #overflow = new Map<number, PendingEntry>();
+
+  get size(): number {
+    return this.#inTable + this.#overflow.size;
+  }
+
+  has(serial: number): boolean {
+    const slot = serial & this.#mask;
+    if (this.#values[slot] !== undefined && this.#keys[slot] === serial) return true;
+    return this.#overflow.size > 0 && this.#overflow.has(serial);
+  }
+
+  set(serial: number, entry: PendingEntry): void {
+    // The caller never sets a serial that is in already (nextSerial skips them).
+    let slot = serial & this.#mask;
+    if (this.#values[slot] !== undefined && this.#inTable * 2 >= this.#values.length) {
+      if (this.#values.length < MAX_TABLE_SLOTS) {
+        this.#grow();
+        slot = serial & this.#mask;
+      }
+    }
+    if (this.#values[slot] === undefined) {
+      this.#keys[slot] = serial;
+      this.#values[slot] = entry;
+      this.#inTable++;
+    } else {
+      this.#overflow.set(serial, entry);
+    }
+  }
+
+  /** Removes and returns the entry of `serial`. */
+  take(serial: number): PendingEntry | undefined {
+    const slot = serial & this.#mask;
+    const entry = this.#values[slot];
+    if (entry !== undefined && this.#keys[slot] === serial) {
+      this.#values[slot] = undefined;
+      this.#inTable--;
+      return entry;
+    }
+    if (this.#overflow.size === 0) return undefined;
+    const overflowed = this.#overflow.get(serial);
+    if (overflowed !== undefined) this.#overflow.delete(serial);
+    return overflowed;
+  }
+
+  /** Empties the table; returns what it held, about oldest first (as a Map would, but at a wrap). */
+  clear(): PendingEntry[] {
+    const entries = [...this.#overflow.values()];
+    this.#overflow.clear();
+    // By serial: from the slot after the highest serial around the table (serials wrap at 2^32).
+    let newest = -1;
+    let newestSlot = 0;
+    for (let slot = 0; slot < this.#values.length; slot++) {
+      if (this.#values[slot] !== undefined && (this.#keys[slot] as number) > newest) {
+        newest = this.#keys[slot] as number;
+        newestSlot = slot;
+      }
+    }
+    for (let k = 1; k <= this.#values.length; k++) {
+      const slot = (newestSlot + k) & this.#mask;
+      const entry = this.#values[slot];
+      if (entry !== undefined) entries.push(entry);
+      this.#values[slot] = undefined;
+    }
+    this.#inTable = 0;
+    return entries;
+  }
+
+  #grow(): void {
+    const keys = this.#keys;
+    const values = this.#values;
+    const capacity = values.length * 2;
+    this.#keys = new Uint32Array(capacity);
+    this.#values = new Array<PendingEntry | undefined>(capacity).fill(undefined);
+    this.#mask = capacity - 1;
+    // Serials in distinct slots differ in their low bits, so they land in distinct slots again.
+    for (let slot = 0; slot < values.length; slot++) {
+      const entry = values[slot];
+      if (entry === undefined) continue;
+      const serial = keys[slot] as number;
+      this.#keys[serial & this.#mask] = serial;
+      this.#values[serial & this.#mask] = entry;
+    }
   }
 }

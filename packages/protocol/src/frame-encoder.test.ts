@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { FRAME_PREFIX_BYTES } from './constants.js';
 import { ErrorCode, ProtocolError } from './errors.js';
 import { FrameDecoder } from './frame-decoder.js';
-import { encodeFrame, encodeSignalFrame } from './frame-encoder.js';
+import { encodeEmitFrame, encodeEmitValueFrame, encodeFrame, encodeSignalFrame } from './frame-encoder.js';
 import { parseServerHeader } from './header-parser.js';
 import type { SignalMessage } from './messages.js';
 import { encodePayload } from './payload.js';
@@ -152,5 +152,188 @@ describe('encodeSignalFrame', PROPERTY_TIMEOUT, () => {
       ),
       { numRuns: RUNS },
     );
+  });
+});
+
+describe('encodeEmitValueFrame', () => {
+  // Reason: it writes common payloads by hand instead of through @msgpack/msgpack; on every value
+  // it must give the bytes encodePayload gives (or throw what it throws).
+
+  /** The frame encodeEmitFrame(encodePayload(value)) makes, or the error code of the encoding. */
+  function expected(value: unknown): unknown {
+    try {
+      return { ok: toHex(encodeEmitFrame(7, 'g', 'sig', encodePayload(value))) };
+    } catch (error) {
+      return { error: error instanceof ProtocolError ? error.code : String(error) };
+    }
+  }
+
+  function actual(value: unknown, allocate?: (size: number) => Uint8Array): unknown {
+    try {
+      return { ok: toHex(encodeEmitValueFrame(7, 'g', 'sig', value, allocate)) };
+    } catch (error) {
+      return { error: error instanceof ProtocolError ? error.code : String(error) };
+    }
+  }
+
+  const dirty = (size: number) => new Uint8Array(size).fill(0xee);
+
+  // Every MessagePack format boundary, on both sides.
+  const edges = [0x20, 0x80, 0x100, 0x8000, 0x1_0000, 0x8000_0000, 0x1_0000_0000, 2 ** 52, 2 ** 53];
+  const integer = fc.oneof(
+    fc.constantFrom(...edges.flatMap((e) => [e - 1, e, e + 1, -e - 1, -e, -e + 1]), -0, 0),
+    fc.integer(),
+    fc.maxSafeInteger(),
+  );
+  const number = fc.oneof(integer, fc.double(), fc.constantFrom(Number.NaN, Infinity, -Infinity, 0.5, -1.5));
+  const string = fc.oneof(
+    fc.string({ unit: 'binary', maxLength: 80 }), // lone surrogates, below and above 50 units
+    fc.string({ unit: 'grapheme', maxLength: 40 }),
+    fc.string({ maxLength: 40 }),
+    fc.constantFrom(31, 32, 255, 256, 0xffff, 0x1_0000).map((n) => 'x'.repeat(n)),
+    fc.constantFrom(10, 85, 86, 0x5555, 0x5556).map((n) => 'é'.repeat(n)),
+  );
+  const binary = fc.oneof(
+    fc.uint8Array({ maxLength: 300 }),
+    fc.constantFrom(0xff, 0x100, 0xffff, 0x1_0000).map((n) => new Uint8Array(n).fill(n & 0xff)),
+    fc.uint8Array({ maxLength: 20 }).map((bytes) => Buffer.from(bytes)),
+  );
+  const leaf = fc.oneof(number, string, binary, fc.boolean(), fc.constant(null), fc.constant(undefined));
+  const { value } = fc.letrec((tie) => ({
+    value: fc.oneof({ depthSize: 'small' }, leaf, tie('array'), tie('object')),
+    array: fc.oneof(
+      fc.array(tie('value'), { maxLength: 20 }),
+      fc.sparseArray(tie('value'), { maxLength: 20 }),
+    ),
+    object: fc.oneof(
+      fc.dictionary(
+        fc.oneof(string, fc.constantFrom('0', '1', '-1', '__proto__', 'toString')),
+        tie('value'),
+        {
+          maxKeys: 20,
+        },
+      ),
+      fc.dictionary(fc.string({ maxLength: 5 }), tie('value'), { maxKeys: 20, noNullPrototype: false }),
+    ),
+  }));
+
+  it('writes what encodePayload writes, on random payloads', PROPERTY_TIMEOUT, () => {
+    fc.assert(
+      fc.property(value, (v) => {
+        const want = expected(v);
+        expect(actual(v)).toEqual(want);
+        expect(actual(v, dirty)).toEqual(want);
+      }),
+      { numRuns: RUNS * 5 },
+    );
+  });
+
+  it('writes what encodePayload writes, or throws what it throws, on anything', PROPERTY_TIMEOUT, () => {
+    const anything = fc.anything({
+      withBigInt: true,
+      withBoxedValues: true,
+      withDate: true,
+      withMap: true,
+      withNullPrototype: true,
+      withObjectString: true,
+      withSet: true,
+      withSparseArray: true,
+      withTypedArray: true,
+      stringUnit: 'binary',
+    });
+    fc.assert(
+      fc.property(anything, (v) => {
+        expect(actual(v, dirty)).toEqual(expected(v));
+      }),
+      { numRuns: RUNS * 5 },
+    );
+  });
+
+  it('agrees at the edges: collection sizes, nesting depth, large payloads', () => {
+    const entries = (n: number) => Object.fromEntries(Array.from({ length: n }, (_, i) => [`k${i}`, i]));
+    const nested = (depth: number) => {
+      let v: unknown = 1;
+      for (let i = 1; i < depth; i++) v = [v];
+      return v;
+    };
+    const cases: unknown[] = [
+      entries(15),
+      entries(16),
+      entries(0x1_0000),
+      Array.from({ length: 15 }, (_, i) => i),
+      Array.from({ length: 16 }, (_, i) => i),
+      Array.from({ length: 0x1_0000 }, () => null),
+      nested(99),
+      nested(100),
+      nested(101),
+      { big: new Uint8Array(70_000) }, // past the scratch buffer: the generic encoder writes it
+      { a: undefined, b: 1, c: undefined },
+      Object.assign(Object.create(null), { x: 1 }),
+      JSON.parse('{"__proto__": 1, "a": [1, {"__proto__": null}]}'),
+      new Int16Array([1, 2]),
+      new Date(0),
+      new Map([[1, 2]]),
+      [new Set([1])],
+      { n: 10n },
+      { f: () => 1 },
+      { s: Symbol('s') },
+    ];
+    for (const v of cases) {
+      expect(actual(v, dirty)).toEqual(expected(v));
+    }
+    for (const e of edges) {
+      for (const n of [e - 1, e, e + 1, -e - 1, -e, -e + 1]) expect(actual(n)).toEqual(expected(n));
+    }
+    // A lone surrogate on each side of the length where @msgpack/msgpack switches to TextEncoder.
+    for (const units of [49, 50, 51, 52]) {
+      for (const lone of ['\ud800', '\udc00']) {
+        const text = lone + 'x'.repeat(units - 1);
+        expect(actual(text)).toEqual(expected(text));
+        expect(actual({ [text]: 1 })).toEqual(expected({ [text]: 1 }));
+      }
+    }
+  });
+
+  it('leaves out what an object inherits, as Object.keys does', () => {
+    const proto = Object.prototype as Record<string, unknown>;
+    proto['polluted'] = 1;
+    try {
+      expect(actual({ a: 1 })).toEqual(expected({ a: 1 }));
+    } finally {
+      delete proto['polluted'];
+    }
+  });
+
+  it('reads each value as the generic encoder does: getters, throwing getters, re-entrant emits', () => {
+    let reads = 0;
+    const counted = {
+      get v() {
+        reads++;
+        return 5;
+      },
+    };
+    expect(actual(counted)).toEqual(expected(counted));
+    expect(reads).toBe(4); // twice by each encoder: once to count the keys, once to write
+    const throwing = {
+      get v(): number {
+        throw new Error('no');
+      },
+    };
+    expect(actual(throwing)).toEqual({ error: ErrorCode.BAD_MSGPACK });
+    // A getter that emits while the payload is being written does not write over it.
+    const reentrant = {
+      a: 'outer',
+      get b() {
+        return toHex(encodeEmitValueFrame(8, 'g', 'inner', { x: 1 }));
+      },
+      c: 'after',
+    };
+    const frame = encodeEmitValueFrame(7, 'g', 'sig', reentrant);
+    expect(toHex(frame)).toBe(toHex(encodeEmitFrame(7, 'g', 'sig', encodePayload(reentrant))));
+  });
+
+  it('sends undefined as the empty payload, and leaves undefined properties out', () => {
+    expect(actual(undefined)).toEqual({ ok: toHex(encodeFrame({ t: 'emit', s: 7, g: 'g', sig: 'sig' })) });
+    expect(actual({ a: 1, b: undefined })).toEqual(expected({ a: 1 }));
   });
 });

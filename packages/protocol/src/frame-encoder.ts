@@ -1,6 +1,7 @@
 import { FRAME_PREFIX_BYTES, MAX_U32 } from './constants.js';
 import type { ClientMessage, ServerMessage } from './messages.js';
 import { withEncoded } from './msgpack.js';
+import { encodePlainValue } from './msgpack-encoder.js';
 
 const EMPTY = new Uint8Array(0);
 
@@ -104,12 +105,27 @@ export function encodeSignalFrame(
 
 // { t: 'emit', s, g, sig }: 84 | a1 't' a4 "emit" | a1 's' uint | a1 'g' str | a3 "sig" str
 const EMIT_T_KEY_S = [0x84, 0xa1, 0x74, 0xa4, 0x65, 0x6d, 0x69, 0x74, 0xa1, 0x73];
-const FIXED_EMIT_BYTES = EMIT_T_KEY_S.length + KEY_G.length + KEY_SIG.length;
+
+/**
+ * Makes the buffer of one frame. The encoders write every byte of it, so it need not be zeroed:
+ * Node's `Buffer.allocUnsafe` (slices of a shared pool, and what a socket writes without a
+ * conversion) is a valid allocator.
+ *
+ * @example
+ * ```ts
+ * const allocate: FrameAllocator = (size) => Buffer.allocUnsafe(size);
+ * socket.write(encodeEmitFrame(8, 'logs', 'line', encodePayload('hello'), allocate));
+ * ```
+ */
+export type FrameAllocator = (size: number) => Uint8Array;
+
+const newBytes: FrameAllocator = (size) => new Uint8Array(size);
 
 /**
  * Fast path for the SDK's emits: byte for byte what
  * `encodeFrame({ t: 'emit', s: serial, g: group, sig: signal }, payload)` produces (the layout
- * the daemon's header fast path reads). `serial` must be a valid serial (not checked, for speed).
+ * the daemon's header fast path reads), in a buffer from `allocate`. `serial` must be a valid
+ * serial (not checked, for speed).
  *
  * @example
  * ```ts
@@ -121,23 +137,110 @@ export function encodeEmitFrame(
   group: string,
   signal: string,
   payload: Uint8Array,
+  allocate: FrameAllocator = newBytes,
 ): Uint8Array {
-  const groupBytes = utf8Length(group);
-  const signalBytes = utf8Length(signal);
-  const headerLength = FIXED_EMIT_BYTES + uintSize(serial) + strSize(groupBytes) + strSize(signalBytes);
-  if (payload.length > MAX_U32)
-    throw new RangeError(`payload of ${payload.length} bytes does not fit a frame`);
-  const frame = new Uint8Array(FRAME_PREFIX_BYTES + headerLength + payload.length);
+  return emitFrame(serial, group, signal, payload, payload.length, allocate);
+}
+
+/** encodeEmitFrame with the payload in the first `payloadLength` bytes of `source`. */
+function emitFrame(
+  serial: number,
+  group: string,
+  signal: string,
+  source: Uint8Array,
+  payloadLength: number,
+  allocate: FrameAllocator,
+): Uint8Array {
+  if (payloadLength > MAX_U32) throw new RangeError(`payload of ${payloadLength} bytes does not fit a frame`);
+  const names = emitNames(group, signal);
+  let groupBytes = 0;
+  let signalBytes = 0;
+  let namesLength: number;
+  if (names !== undefined) {
+    namesLength = names.length;
+  } else {
+    groupBytes = utf8Length(group);
+    signalBytes = utf8Length(signal);
+    namesLength = KEY_G.length + strSize(groupBytes) + KEY_SIG.length + strSize(signalBytes);
+  }
+  const headerLength = EMIT_T_KEY_S.length + uintSize(serial) + namesLength;
+  const frame = allocate(FRAME_PREFIX_BYTES + headerLength + payloadLength);
   writeU32(frame, 0, headerLength);
-  writeU32(frame, 4, payload.length);
+  writeU32(frame, 4, payloadLength);
   let pos = writeBytes(frame, FRAME_PREFIX_BYTES, EMIT_T_KEY_S);
   pos = writeUint(frame, pos, serial);
-  pos = writeBytes(frame, pos, KEY_G);
-  pos = writeStr(frame, pos, group, groupBytes);
-  pos = writeBytes(frame, pos, KEY_SIG);
-  pos = writeStr(frame, pos, signal, signalBytes);
-  frame.set(payload, pos);
+  if (names !== undefined) {
+    frame.set(names, pos);
+    pos += namesLength;
+  } else {
+    pos = writeNames(frame, pos, group, groupBytes, signal, signalBytes);
+  }
+  frame.set(payloadLength === source.length ? source : source.subarray(0, payloadLength), pos);
   return frame;
+}
+
+/*
+ * The `g` and `sig` fields of the emit header, kept encoded for the last (group, signal) pair:
+ * an emitter mostly sends the same signal of the same group over and over, and comparing two
+ * strings costs less than encoding them. The bytes are made on the second emit in a row with the
+ * same pair, so an emitter that alternates does not allocate them each time.
+ */
+let lastGroup: string | undefined;
+let lastSignal: string | undefined;
+let lastNames: Uint8Array | undefined;
+
+function emitNames(group: string, signal: string): Uint8Array | undefined {
+  if (group !== lastGroup || signal !== lastSignal) {
+    lastGroup = group;
+    lastSignal = signal;
+    lastNames = undefined;
+    return undefined;
+  }
+  if (lastNames === undefined) {
+    const groupBytes = utf8Length(group);
+    const signalBytes = utf8Length(signal);
+    lastNames = new Uint8Array(KEY_G.length + strSize(groupBytes) + KEY_SIG.length + strSize(signalBytes));
+    writeNames(lastNames, 0, group, groupBytes, signal, signalBytes);
+  }
+  return lastNames;
+}
+
+function writeNames(
+  target: Uint8Array,
+  pos: number,
+  group: string,
+  groupBytes: number,
+  signal: string,
+  signalBytes: number,
+): number {
+  let at = writeBytes(target, pos, KEY_G);
+  at = writeStr(target, at, group, groupBytes);
+  at = writeBytes(target, at, KEY_SIG);
+  return writeStr(target, at, signal, signalBytes);
+}
+
+/**
+ * {@link encodeEmitFrame} of a signal value: the value is encoded as {@link encodePayload} does,
+ * straight into the frame (the MessagePack bytes are copied once, not once into a payload and
+ * again into the frame). Throws ProtocolError BAD_MSGPACK when the value cannot be encoded.
+ *
+ * @example
+ * ```ts
+ * socket.write(encodeEmitValueFrame(8, 'logs', 'line', { text: 'hello' }));
+ * ```
+ */
+export function encodeEmitValueFrame(
+  serial: number,
+  group: string,
+  signal: string,
+  value: unknown,
+  allocate: FrameAllocator = newBytes,
+): Uint8Array {
+  // `undefined` is the empty payload (encodePayload's rule), not MessagePack nil.
+  if (value === undefined) return encodeEmitFrame(serial, group, signal, EMPTY, allocate);
+  const bytes = encodePlainValue(value);
+  if (bytes !== undefined) return emitFrame(serial, group, signal, bytes, bytes.length, allocate);
+  return withEncoded(value, 'payload', (bytes) => encodeEmitFrame(serial, group, signal, bytes, allocate));
 }
 
 // { t: 'ok', s, r: { seq, gseq, n } }: 83 | a1 't' a2 "ok" | a1 's' uint | a1 'r' 83

@@ -6,7 +6,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { FRAME_PREFIX_BYTES, MAX_SERIAL } from './constants.js';
 import { encodeEmitFrame, encodeEmitReplyFrame, encodeFrame, encodeSignalFrame } from './frame-encoder.js';
-import { readEmitHeader, readSignalHeader } from './header-fast-path.js';
+import { readEmitHeader, readEmitReplyHeader, readSignalHeader } from './header-fast-path.js';
 import {
   parseClientHeader,
   parseClientHeaderGeneric,
@@ -61,6 +61,10 @@ const signalHeader = signalArgs.map(([seq, gseq, g, sig, from, r]) =>
 const emitHeader = fc
   .tuple(serial, anyName, anyName)
   .map(([s, g, sig]) => headerOf(encodeFrame({ t: 'emit', s, g, sig })));
+
+const emitReplyHeader = fc
+  .tuple(serial, count, count, count)
+  .map(([s, seq, gseq, n]) => headerOf(encodeEmitReplyFrame(s, seq, gseq, n)));
 
 /** A copy of `header` with a few random edits: byte changes, insertions, deletions, a cut. */
 const mutated = (headers: fc.Arbitrary<Uint8Array>): fc.Arbitrary<Uint8Array> =>
@@ -232,11 +236,118 @@ describe('emit fast path', () => {
   });
 });
 
+describe('emit reply fast path', () => {
+  it('reads every encodeEmitReplyFrame header as parseServerHeader does', PROPERTY_TIMEOUT, () => {
+    fc.assert(
+      fc.property(emitReplyHeader, (header) => {
+        // Counts are safe integers, so the fast path must not decline any of them.
+        const fast = readEmitReplyHeader(header);
+        expect(fast).toBeDefined();
+        expectSame(fast, generic(parseServerHeaderGeneric, header));
+      }),
+      { numRuns: RUNS },
+    );
+  });
+
+  it('agrees with parseServerHeader on every encodeFrame ok header', PROPERTY_TIMEOUT, () => {
+    // Other shapes of `ok` (no r, other keys, any value) must be declined or read alike.
+    const value = fc.oneof(count, fc.integer(), fc.double(), fc.string({ maxLength: 4 }), fc.constant(null));
+    const r = fc.oneof(
+      fc.record({ seq: value, gseq: value, n: value }),
+      fc.dictionary(fc.constantFrom('seq', 'gseq', 'n', 'x'), value),
+      fc.constant(undefined),
+    );
+    fc.assert(
+      fc.property(fc.oneof(serial, fc.constant(0)), r, (s, result) => {
+        const header = headerOf(encodeFrame({ t: 'ok', s, r: result }));
+        const slow = generic(parseServerHeaderGeneric, header);
+        const fast = readEmitReplyHeader(header);
+        if (fast !== undefined) expectSame(fast, slow);
+      }),
+      { numRuns: RUNS },
+    );
+  });
+
+  it('never reads a mutated header differently from the generic parser', PROPERTY_TIMEOUT, () => {
+    fc.assert(
+      fc.property(mutated(emitReplyHeader), (header) => {
+        const fast = readEmitReplyHeader(header);
+        if (fast !== undefined) expectSame(fast, generic(parseServerHeaderGeneric, header));
+      }),
+      { numRuns: RUNS * 4 },
+    );
+  });
+
+  it('reads uint64 counts below 2^53 and declines larger ones, serial 0 and other layouts', () => {
+    const header = (message: Record<string, unknown>) => headerOf(encodeFrame(message as never));
+    const max = Number.MAX_SAFE_INTEGER;
+    expect(readEmitReplyHeader(headerOf(encodeEmitReplyFrame(1, 2 ** 32, max, 3)))).toEqual({
+      t: 'ok',
+      s: 1,
+      r: { seq: 2 ** 32, gseq: max, n: 3 },
+    });
+    // 2^53 as uint64: cf 00 20 00 00 00 00 00 00.
+    const base = headerOf(encodeEmitReplyFrame(1, max, 2, 3));
+    const at = base.indexOf(0xcf);
+    const above = Uint8Array.from(base);
+    above.set([0x00, 0x20, 0, 0, 0, 0, 0, 0], at + 1);
+    expect(readEmitReplyHeader(above)).toBeUndefined();
+    expect(readEmitReplyHeader(base)).toBeDefined();
+    expect(readEmitReplyHeader(Uint8Array.from([...base, 0xc0]))).toBeUndefined(); // trailing byte
+    expect(readEmitReplyHeader(base.subarray(0, base.length - 1))).toBeUndefined(); // truncated
+    expect(readEmitReplyHeader(headerOf(encodeEmitReplyFrame(0, 1, 2, 3)))).toBeUndefined(); // serial 0
+    expect(
+      readEmitReplyHeader(header({ t: 'ok', s: 2 ** 32, r: { seq: 1, gseq: 2, n: 3 } })),
+    ).toBeUndefined();
+    expect(readEmitReplyHeader(header({ t: 'ok', s: 1 }))).toBeUndefined();
+    expect(readEmitReplyHeader(header({ t: 'ok', s: 1, r: {} }))).toBeUndefined();
+    expect(readEmitReplyHeader(header({ t: 'ok', s: 1, r: { gseq: 2, seq: 1, n: 3 } }))).toBeUndefined();
+    expect(readEmitReplyHeader(header({ t: 'ok', s: 1, r: { seq: -1, gseq: 2, n: 3 } }))).toBeUndefined();
+    expect(readEmitReplyHeader(header({ t: 'ok', s: 1, r: { seq: 1.5, gseq: 2, n: 3 } }))).toBeUndefined();
+    expect(
+      readEmitReplyHeader(header({ t: 'ok', s: 1, r: { seq: 1, gseq: 2, n: 3 }, x: 1 })),
+    ).toBeUndefined();
+    expect(readEmitReplyHeader(new Uint8Array(0))).toBeUndefined();
+  });
+});
+
 describe('encodeEmitFrame', () => {
   it('writes the bytes encodeFrame writes for { t: emit, s, g, sig } and the payload', () => {
     fc.assert(
       fc.property(serial, anyName, anyName, fc.uint8Array({ maxLength: 300 }), (s, g, sig, payload) => {
         expect(encodeEmitFrame(s, g, sig, payload)).toEqual(encodeFrame({ t: 'emit', s, g, sig }, payload));
+      }),
+      { numRuns: RUNS },
+    );
+  });
+
+  it('writes the same bytes when the names come from its cache (same pair in a row)', () => {
+    const pair = fc.tuple(anyName, anyName);
+    fc.assert(
+      fc.property(fc.array(fc.tuple(serial, pair, fc.nat({ max: 3 })), { maxLength: 8 }), (emits) => {
+        for (const [s, [g, sig], times] of emits) {
+          // An equal string that is not the same string object reads from the cache too.
+          for (let k = 0; k <= times; k++) {
+            const group = k % 2 === 0 ? g : [...g].join('');
+            expect(encodeEmitFrame(s, group, sig, new Uint8Array([k]))).toEqual(
+              encodeFrame({ t: 'emit', s, g, sig }, new Uint8Array([k])),
+            );
+          }
+        }
+      }),
+      { numRuns: RUNS },
+    );
+  });
+
+  it('writes every byte of the buffer its allocator gives (which need not be zeroed)', () => {
+    // Reason: with Buffer.allocUnsafe a byte left unwritten would send old process memory.
+    const dirty = (size: number) => new Uint8Array(size).fill(0xee);
+    fc.assert(
+      fc.property(serial, anyName, anyName, fc.uint8Array({ maxLength: 300 }), (s, g, sig, payload) => {
+        const expected = encodeFrame({ t: 'emit', s, g, sig }, payload);
+        // Twice: the second time the names come from the cache.
+        expect(encodeEmitFrame(s, g, sig, payload, dirty)).toEqual(expected);
+        expect(encodeEmitFrame(s, g, sig, payload, dirty)).toEqual(expected);
       }),
       { numRuns: RUNS },
     );

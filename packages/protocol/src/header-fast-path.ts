@@ -1,20 +1,25 @@
 /*
- * Hand-written readers for the two headers on the hot path: the `sig` the daemon writes with
- * encodeSignalFrame (read by every subscriber, once per delivery) and the `emit` the SDK writes
- * with encodeFrame (read by the daemon, once per emit). Each recognizes one exact byte layout:
+ * Hand-written readers for the headers on the hot path: the `sig` the daemon writes with
+ * encodeSignalFrame (read by every subscriber, once per delivery), the `emit` the SDK writes with
+ * encodeFrame (read by the daemon, once per emit), and the `ok` to an emit the daemon writes with
+ * encodeEmitReplyFrame (read by the emitter, once per emit). Each recognizes one exact byte layout:
  *
  *   sig:  map(6|7) | a1 't' a3 "sig" | a3 "seq" uint | a4 "gseq" uint | a1 'g' str
  *                  | a3 "sig" str | a4 "from" str | [a1 'r' c3]
  *   emit: map(4)   | a1 't' a4 "emit" | a1 's' uint | a1 'g' str | a3 "sig" str
+ *   ok:   map(3)   | a1 't' a2 "ok" | a1 's' uint | a1 'r' map(3)
+ *                  | a3 "seq" count | a4 "gseq" count | a1 'n' count
  *
- * with uint in positive fixint, uint8, uint16 or uint32 format, and str a non-empty fixstr or str8
- * of ASCII bytes (where every UTF-8 decoder agrees). Anything else (other key orders,
- * uint64, str16, non-ASCII names, trailing bytes, a serial of 0, ...) returns undefined, and the caller
- * falls back to the generic parser, which gives the answer or the error. So for every input these
- * readers accept, the result is what the generic parser returns (header-fast-path.test.ts).
+ * with uint in positive fixint, uint8, uint16 or uint32 format, count a uint or a uint64 below
+ * 2^53 (bus sequence numbers pass 2^32 on a busy, long-lived bus), and str a non-empty fixstr or
+ * str8 of ASCII bytes (where every UTF-8 decoder agrees). Anything else (other key orders, uint64
+ * outside the `ok`, str16, non-ASCII names, trailing bytes, a serial of 0, ...) returns undefined,
+ * and the caller falls back to the generic parser, which gives the answer or the error. So for
+ * every input these readers accept, the result is what the generic parser returns
+ * (header-fast-path.test.ts).
  */
 
-import type { EmitRequest, SignalMessage } from './messages.js';
+import type { EmitRequest, Reply, SignalMessage } from './messages.js';
 
 // Keys, as fixstr: the bytes after the map marker, in encodeSignalFrame's order.
 const SIG_T_AND_SEQ = [0xa1, 0x74, 0xa3, 0x73, 0x69, 0x67, 0xa3, 0x73, 0x65, 0x71]; // 't' 'sig' 'seq'
@@ -24,6 +29,9 @@ const KEY_SIG = [0xa3, 0x73, 0x69, 0x67];
 const KEY_FROM = [0xa4, 0x66, 0x72, 0x6f, 0x6d];
 const KEY_R_TRUE = [0xa1, 0x72, 0xc3];
 const EMIT_T_AND_S = [0xa1, 0x74, 0xa4, 0x65, 0x6d, 0x69, 0x74, 0xa1, 0x73]; // 't' 'emit' 's'
+const OK_T_AND_S = [0xa1, 0x74, 0xa2, 0x6f, 0x6b, 0xa1, 0x73]; // 't' 'ok' 's'
+const OK_R_AND_SEQ = [0xa1, 0x72, 0x83, 0xa3, 0x73, 0x65, 0x71]; // 'r' map(3) 'seq'
+const KEY_N = [0xa1, 0x6e];
 
 /** Names shorter than this are remembered (one per slot), so a repeated name is not rebuilt. */
 const CACHED_NAME_BYTES = 64;
@@ -90,6 +98,27 @@ export function readEmitHeader(header: Uint8Array): EmitRequest | undefined {
   return { t: 'emit', s, g, sig };
 }
 
+/**
+ * The `ok` answering an emit, in encodeEmitReplyFrame's layout (`{ t, s, r: { seq, gseq, n } }`
+ * in that order), or undefined when the header is anything else (the caller then uses
+ * parseServerHeader).
+ */
+export function readEmitReplyHeader(header: Uint8Array): Reply | undefined {
+  if (header[0] !== 0x83) return undefined;
+  pos = 1;
+  if (!expect(header, OK_T_AND_S)) return undefined;
+  const s = readUint(header);
+  // Serials are 1..MAX_SERIAL (0xffffffff): any uint up to uint32 but 0.
+  if (pos < 0 || s === 0 || !expect(header, OK_R_AND_SEQ)) return undefined;
+  const seq = readCount(header);
+  if (pos < 0 || !expect(header, KEY_GSEQ)) return undefined;
+  const gseq = readCount(header);
+  if (pos < 0 || !expect(header, KEY_N)) return undefined;
+  const n = readCount(header);
+  if (pos !== header.length) return undefined;
+  return { t: 'ok', s, r: { seq, gseq, n } };
+}
+
 /** Whether `bytes` come next (then skipped); false, with `pos` -1, otherwise. */
 function expect(header: Uint8Array, bytes: readonly number[]): boolean {
   const at = pos;
@@ -136,6 +165,25 @@ function readUint(header: Uint8Array): number {
   }
   pos = -1;
   return 0;
+}
+
+/** An unsigned integer up to uint32, or a uint64 below 2^53; sets `pos` to -1 for anything else. */
+function readCount(header: Uint8Array): number {
+  const at = pos;
+  if (header[at] !== 0xcf) return readUint(header);
+  const high = header[at + 1];
+  // Above 2^53 - 1 a double would round: the generic parser decides.
+  if (high !== 0 || at + 9 > header.length || (header[at + 2] as number) > 0x1f) {
+    pos = -1;
+    return 0;
+  }
+  pos = at + 9;
+  return (
+    (((header[at + 2] as number) << 16) | ((header[at + 3] as number) << 8) | (header[at + 4] as number)) *
+      0x1_0000_0000 +
+    (header[at + 5] as number) * 0x100_0000 +
+    (((header[at + 6] as number) << 16) | ((header[at + 7] as number) << 8) | (header[at + 8] as number))
+  );
 }
 
 /** A non-empty ASCII string (fixstr or str8), or undefined with `pos` -1. */

@@ -20,12 +20,14 @@ describe('public API', () => {
         'decodePayload',
         'encodeEmitFrame',
         'encodeEmitReplyFrame',
+        'encodeEmitValueFrame',
         'encodeFrame',
         'encodePayload',
         'encodeSignalFrame',
         'isProtocolError',
         'parseClientHeader',
         'parseServerHeader',
+        'readEmitReplyHeader',
       ].sort(),
     );
   });

@@ -11,7 +11,15 @@ export type { ProtocolErrorOptions } from './errors.js';
 export { ErrorCode, isProtocolError, ProtocolError } from './errors.js';
 export type { FrameDecoderOptions, FrameHandler } from './frame-decoder.js';
 export { FrameDecoder } from './frame-decoder.js';
-export { encodeEmitFrame, encodeEmitReplyFrame, encodeFrame, encodeSignalFrame } from './frame-encoder.js';
+export type { FrameAllocator } from './frame-encoder.js';
+export {
+  encodeEmitFrame,
+  encodeEmitReplyFrame,
+  encodeEmitValueFrame,
+  encodeFrame,
+  encodeSignalFrame,
+} from './frame-encoder.js';
+export { readEmitReplyHeader } from './header-fast-path.js';
 export { parseClientHeader, parseServerHeader } from './header-parser.js';
 export type {
   AbortMessage,

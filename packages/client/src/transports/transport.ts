@@ -19,6 +19,12 @@ export interface Transport extends AsyncIterable<Uint8Array> {
    */
   write(bytes: Uint8Array): void;
   /**
+   * Optional: makes the buffer of a frame that will be passed to `write`, in the kind of buffer
+   * the transport writes best. Every byte of it gets written, so it need not be zeroed. Without
+   * it, frames are plain Uint8Arrays.
+   */
+  allocate?(size: number): Uint8Array;
+  /**
    * Stops yielding incoming chunks until `resume()`, and stops reading from the underlying stream,
    * so the peer's writes back up. An EOF or error the transport has already seen still comes
    * through while paused; one queued behind unread bytes shows only after `resume()` (a stream

@@ -100,6 +100,12 @@ class SocketTransport implements Transport {
     this.#socket.write(bytes);
   }
 
+  allocate(size: number): Uint8Array {
+    // A Buffer, not a Uint8Array: the socket writes it as is instead of wrapping each chunk in one,
+    // and a small one is a slice of Node's shared pool rather than an ArrayBuffer of its own.
+    return Buffer.allocUnsafe(size);
+  }
+
   readonly #uncork = (): void => {
     this.#corked = false;
     this.#socket.uncork();
