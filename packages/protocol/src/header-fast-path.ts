@@ -4,7 +4,7 @@
  * encodeFrame (read by the daemon, once per emit), and the `ok` to an emit the daemon writes with
  * encodeEmitReplyFrame (read by the emitter, once per emit). Each recognizes one exact byte layout:
  *
- *   sig:  map(6|7) | a1 't' a3 "sig" | a3 "seq" uint | a4 "gseq" uint | a1 'g' str
+ *   sig:  map(6|7) | a1 't' a3 "sig" | a3 "seq" count | a4 "gseq" count | a1 'g' str
  *                  | a3 "sig" str | a4 "from" str | [a1 'r' c3]
  *   emit: map(4)   | a1 't' a4 "emit" | a1 's' uint | a1 'g' str | a3 "sig" str
  *   ok:   map(3)   | a1 't' a2 "ok" | a1 's' uint | a1 'r' map(3)
@@ -12,8 +12,8 @@
  *
  * with uint in positive fixint, uint8, uint16 or uint32 format, count a uint or a uint64 below
  * 2^53 (bus sequence numbers pass 2^32 on a busy, long-lived bus), and str a non-empty fixstr or
- * str8 of ASCII bytes (where every UTF-8 decoder agrees). Anything else (other key orders, uint64
- * outside the `ok`, str16, non-ASCII names, trailing bytes, a serial of 0, ...) returns undefined,
+ * str8 of ASCII bytes (where every UTF-8 decoder agrees). Anything else (other key orders, a
+ * uint64 serial, str16, non-ASCII names, trailing bytes, a serial of 0, ...) returns undefined,
  * and the caller falls back to the generic parser, which gives the answer or the error. So for
  * every input these readers accept, the result is what the generic parser returns
  * (header-fast-path.test.ts).
@@ -62,9 +62,9 @@ export function readSignalHeader(header: Uint8Array): SignalMessage | undefined 
   if (first !== 0x86 && first !== 0x87) return undefined;
   pos = 1;
   if (!expect(header, SIG_T_AND_SEQ)) return undefined;
-  const seq = readUint(header);
+  const seq = readCount(header);
   if (pos < 0 || !expect(header, KEY_GSEQ)) return undefined;
-  const gseq = readUint(header);
+  const gseq = readCount(header);
   if (pos < 0 || !expect(header, KEY_G)) return undefined;
   const g = readName(header, SIG_GROUP);
   if (g === undefined || !expect(header, KEY_SIG)) return undefined;
