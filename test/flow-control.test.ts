@@ -107,6 +107,29 @@ function emitAll(emit: (i: number) => Promise<EmitResult>) {
   return { outcomes: Promise.all(outcomes), settled: () => settled };
 }
 
+/**
+ * emitAll, each emit made only once the consumer `ticks` records has all but `lead` of the earlier
+ * ones. Under `evict` a consumer that falls maxQueueBytes behind is rightly a slow consumer, and on
+ * a loaded machine a starved "fast" consumer does: paced, it is never more than `lead` behind.
+ */
+async function emitPaced(
+  emit: (i: number) => Promise<EmitResult>,
+  ticks: readonly Tick[],
+  lead: number,
+): Promise<Outcome[]> {
+  const outcomes: Promise<Outcome>[] = [];
+  for (let i = 0; i < COUNT; i++) {
+    while (ticks.length < i - lead) await sleep(1);
+    outcomes.push(
+      emit(i).then(
+        (ok): Outcome => ({ ok }),
+        (error: unknown): Outcome => ({ error }),
+      ),
+    );
+  }
+  return Promise.all(outcomes);
+}
+
 /** Resolves once `count()` stopped changing for a while (a stall), with its value. */
 async function untilStalled(count: () => number): Promise<number> {
   let last = -1;
@@ -210,7 +233,8 @@ describe('with stallTimeoutMs long', () => {
     const member = await (await open(daemon)).join(Owned);
     const memberEnded = new Promise<SubscriptionEndReason>((resolve) => member.on('closed', resolve));
 
-    const outcomes = await emitAll((i) => group.emit('Tick', { i, pad: PAD })).outcomes;
+    // 16 messages of ~1 KiB: far below maxQueueBytes (64 KiB), which the slow one overflows.
+    const outcomes = await emitPaced((i) => group.emit('Tick', { i, pad: PAD }), fast.ticks, 16);
     expect(outcomes.filter((o) => 'error' in o)).toEqual([]);
     const recipients = outcomes.map((o) => (o as { ok: EmitResult }).ok.recipients);
     const evictedAt = recipients.indexOf(1);
@@ -248,7 +272,8 @@ describe('with stallTimeoutMs short', () => {
       slow.sub.on('closed', (reason, error) => resolve([reason, error])),
     );
 
-    const outcomes = await emitAll((i) => group.emit('Tick', { i, pad: PAD })).outcomes;
+    // 16 messages of ~1 KiB: far below maxQueueBytes (64 KiB), which the slow one overflows.
+    const outcomes = await emitPaced((i) => group.emit('Tick', { i, pad: PAD }), fast.ticks, 16);
     expect(outcomes.filter((o) => 'error' in o)).toEqual([]);
     const recipients = outcomes.map((o) => (o as { ok: EmitResult }).ok.recipients);
     const evictedAt = recipients.indexOf(1);

@@ -379,6 +379,41 @@ describe('pipelined emits', () => {
     await bus.close();
   });
 
+  it('keeps at most maxInFlightBytes of emits unanswered, but always lets one through', async () => {
+    const Log = defineGroup('org.example.Log', { signals: { Line: z.object({ text: z.string() }) } });
+    const { bus, daemon } = await connectToFake({ maxInFlightBytes: 1100 }, silent('emit'));
+    const group = await bus.createGroup(Log);
+    const sizes = [300, 300, 300, 300, 2000, 10];
+    const results = sizes.map((n) => group.emit('Line', { text: 'x'.repeat(n) }));
+    await settle();
+    // Three frames of ~355 bytes fit in 1100, a fourth does not.
+    const sent = () =>
+      daemon.all('emit').map((r) => (decodePayload(r.payload) as { text: string }).text.length);
+    expect(sent()).toEqual([300, 300, 300]);
+    const answer = async (): Promise<void> => {
+      const { message } = await daemon.take('emit');
+      daemon.seq++;
+      daemon.send({
+        t: 'ok',
+        s: (message as { s: number }).s,
+        r: { seq: daemon.seq, gseq: daemon.seq, n: 1 },
+      });
+    };
+    await answer();
+    await settle();
+    expect(sent()).toEqual([300, 300, 300, 300]);
+    // The 2000-byte emit is larger than the bound: it goes once it is alone, and the next waits for it.
+    for (let i = 0; i < 3; i++) await answer();
+    await settle();
+    expect(sent()).toEqual([300, 300, 300, 300, 2000]);
+    await answer();
+    await settle();
+    expect(sent()).toEqual(sizes);
+    await answer();
+    expect((await Promise.all(results)).map((r) => r.seq)).toEqual([1, 2, 3, 4, 5, 6]);
+    await bus.close();
+  });
+
   it('frees the slot of an emit the daemon refused', async () => {
     const { bus } = await connectToFake({ maxInFlight: 1 }, (d) =>
       d.respond('emit', ({ message }) => [

@@ -88,6 +88,7 @@ export interface ConnectionListener {
 export interface ConnectionOptions {
   /** Emits awaiting their answer (count). */
   maxInFlight: number;
+  maxInFlightBytes: number;
   /** Largest incoming frame (bytes). */
   maxIncomingFrameBytes: number;
 }
@@ -115,7 +116,7 @@ export class Connection {
   constructor(transport: Transport, listener: ConnectionListener, options: ConnectionOptions) {
     this.#transport = transport;
     this.#listener = listener;
-    this.#emits = new Limiter(options.maxInFlight);
+    this.#emits = new Limiter(options.maxInFlight, options.maxInFlightBytes);
     this.#allocate = transport.allocate?.bind(transport);
     this.#decoder = new FrameDecoder(
       {
@@ -211,6 +212,7 @@ export class Connection {
     // still wait for room (maxInFlight): it takes its turn in the same FIFO, then hands the slot on.
     const frame = this.#encode(message, payload);
     this.#emits.wait({
+      bytes: 0,
       granted: () => {
         if (this.#state === 'open' || this.#state === 'closing') this.#transport.write(frame);
         return false;
@@ -297,17 +299,18 @@ export class Connection {
   // is no room, what waits in line. The slot is given back when the answer is handled, or at once
   // when nothing was sent.
   #emitFrame(serial: number, frame: Uint8Array): Promise<EmitResult> {
-    const size = frame.byteLength - FRAME_PREFIX_BYTES;
-    if (this.#emits.tryAcquire()) {
+    const bytes = frame.byteLength;
+    const size = bytes - FRAME_PREFIX_BYTES;
+    if (this.#emits.tryAcquire(bytes)) {
       if (this.#state !== 'open') {
-        this.#emits.release();
+        this.#emits.release(bytes);
         return Promise.reject(this.#unavailable());
       }
       if (size > this.#maxFrameBytes) {
-        this.#emits.release();
+        this.#emits.release(bytes);
         return Promise.reject(new MessageTooLargeError(size, this.#maxFrameBytes));
       }
-      const emit = new PendingEmit(this.#emitHost, serial, undefined);
+      const emit = new PendingEmit(this.#emitHost, serial, bytes, undefined);
       this.#transport.write(frame);
       this.#pending.add(serial, emit);
       this.#updateFlow();
@@ -321,7 +324,7 @@ export class Connection {
       return Promise.reject(new MessageTooLargeError(size, this.#maxFrameBytes));
     // It keeps its frame (its own buffer, not the shared encoder's) until its turn. Its serial is
     // registered now, so no other request can be given it meanwhile, even after a wrap.
-    const emit = new PendingEmit(this.#emitHost, serial, frame);
+    const emit = new PendingEmit(this.#emitHost, serial, bytes, frame);
     this.#pending.add(serial, emit);
     this.#emits.wait(emit);
     this.#updateFlow();
@@ -333,7 +336,7 @@ export class Connection {
     // Emits only wait while the connection is open: #close and #finish fail the limiter before
     // anything else, so a granted emit is always written while the connection is open.
     write: (frame) => this.#transport.write(frame),
-    release: () => this.#emits.release(),
+    release: (bytes) => this.#emits.release(bytes),
     forget: (serial, error) => {
       if (this.#pending.reject(serial, error)) this.#updateFlow();
     },
@@ -527,8 +530,8 @@ export class Connection {
 interface EmitHost {
   /** Writes the frame of an emit whose turn came. */
   write(frame: Uint8Array): void;
-  /** Gives back the slot of an emit that was answered. */
-  release(): void;
+  /** Gives back the slot of an emit that was answered, and the bytes it held. */
+  release(bytes: number): void;
   /** Drops a waiting emit from the pending requests (the limiter failed), rejecting it with `error`. */
   forget(serial: number, error: unknown): void;
 }
@@ -539,6 +542,8 @@ interface EmitHost {
  */
 class PendingEmit implements PendingEntry, LimiterWaiter {
   readonly promise: Promise<EmitResult>;
+  /** The size of its frame: what it holds of the maxInFlightBytes bound while unanswered. */
+  readonly bytes: number;
   readonly #host: EmitHost;
   readonly #serial: number;
   /** The frame while it waits for its turn; undefined once sent or settled. */
@@ -549,9 +554,10 @@ class PendingEmit implements PendingEntry, LimiterWaiter {
   #reject!: (error: unknown) => void;
 
   /** `frame`: undefined when the emit is sent at once (the caller writes it). */
-  constructor(host: EmitHost, serial: number, frame: Uint8Array | undefined) {
+  constructor(host: EmitHost, serial: number, bytes: number, frame: Uint8Array | undefined) {
     this.#host = host;
     this.#serial = serial;
+    this.bytes = bytes;
     this.#frame = frame;
     this.#sent = frame === undefined;
     this.promise = new Promise<EmitResult>((resolve, reject) => {
@@ -573,7 +579,7 @@ class PendingEmit implements PendingEntry, LimiterWaiter {
   answered(): void {
     // An answer to a serial not sent yet (a daemon bug) settles the emit, which then never goes out:
     // it holds no slot to give back.
-    if (this.#sent) this.#host.release();
+    if (this.#sent) this.#host.release(this.bytes);
   }
 
   granted(): boolean {

@@ -2,8 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { Limiter, type LimiterWaiter } from './limiter.js';
 
 /** A waiter that records what it was told, and takes the slot unless told not to. */
-function waiter(log: string[], name: string, take = true): LimiterWaiter {
+function waiter(log: string[], name: string, take = true, bytes = 0): LimiterWaiter {
   return {
+    bytes,
     granted: () => {
       log.push(`${name} granted`);
       return take;
@@ -62,6 +63,44 @@ describe('Limiter', () => {
     for (let i = 0; i < 3500; i++) limiter.release();
     expect(log).toEqual(Array.from({ length: 6000 }, (_, i) => `${i} granted`));
     expect(limiter.waiting).toBe(0);
+  });
+
+  it('bounds the bytes held too, in order, and lets one holder alone exceed the bound', () => {
+    const limiter = new Limiter(10, 100);
+    expect(limiter.tryAcquire(60)).toBe(true);
+    expect(limiter.tryAcquire(50)).toBe(false); // 110 > 100
+    expect(limiter.tryAcquire(40)).toBe(true);
+    expect(limiter.activeBytes).toBe(100);
+    const log: string[] = [];
+    limiter.wait(waiter(log, 'a', true, 30));
+    limiter.wait(waiter(log, 'b', true, 10)); // would fit after a, but waits behind it
+    expect(limiter.tryAcquire(0)).toBe(false); // nobody jumps the line
+    limiter.release(40);
+    expect(log).toEqual(['a granted', 'b granted']); // 60 + 30 + 10
+    expect(limiter.activeBytes).toBe(100);
+    limiter.wait(waiter(log, 'huge', true, 500));
+    limiter.release(60);
+    limiter.release(30);
+    expect(log).toHaveLength(2); // 10 + 500 > 100: waits until it is alone
+    limiter.release(10);
+    expect(log).toEqual(['a granted', 'b granted', 'huge granted']);
+    expect(limiter.active).toBe(1);
+    expect(limiter.activeBytes).toBe(500);
+    limiter.release(500);
+    expect(limiter.activeBytes).toBe(0);
+    expect(limiter.active).toBe(0);
+  });
+
+  it('does not count the bytes of a waiter that hands its slot on', () => {
+    const limiter = new Limiter(2, 100);
+    limiter.tryAcquire(90);
+    const log: string[] = [];
+    limiter.wait(waiter(log, 'answer', false, 0));
+    limiter.wait(waiter(log, 'a', true, 10));
+    limiter.release(90);
+    expect(log).toEqual(['answer granted', 'a granted']);
+    expect(limiter.active).toBe(1);
+    expect(limiter.activeBytes).toBe(10);
   });
 
   it('tells every waiter and every later one once failed', () => {

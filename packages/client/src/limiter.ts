@@ -1,9 +1,12 @@
 /*
- * A counting limiter with a FIFO of waiters: bounds how many emits await the daemon's answer.
+ * A limiter with a FIFO of waiters: bounds how many emits await the daemon's answer, and how many
+ * bytes they hold.
  */
 
 /** One in line for a slot of a {@link Limiter}. */
 export interface LimiterWaiter {
+  /** Bytes it will hold once granted (its frame's size; 0 for one that only keeps its place). */
+  readonly bytes: number;
   /**
    * A slot is free, called from `release()`: true to take it, false to hand it on to the next
    * waiter (a waiter that needs the slot only to keep its place in line, or has nothing to send).
@@ -14,24 +17,34 @@ export interface LimiterWaiter {
 }
 
 /**
- * At most `max` holders at once. A released slot goes straight to the oldest waiter, and
- * `tryAcquire` fails while anyone waits, so slots are granted in call order (emits keep their order).
+ * At most `max` holders at once, holding at most `maxBytes` together (one holder alone may hold
+ * more: a frame bigger than the bound still goes, by itself). Slots freed by `release` go to the
+ * waiters in order, and `tryAcquire` fails while anyone waits, so slots are granted in call order
+ * (emits keep their order).
  *
  * Waiters are objects told synchronously, not promises: a queued emit is sent from within the
  * `release()` its predecessor's answer triggers, with no promise and no microtask in between.
  */
 export class Limiter {
   readonly #max: number;
+  readonly #maxBytes: number;
   #active = 0;
+  #bytes = 0;
   readonly #waiters = new WaiterQueue();
   #failure: { error: unknown } | undefined;
 
-  constructor(max: number) {
+  constructor(max: number, maxBytes = Number.POSITIVE_INFINITY) {
     this.#max = max;
+    this.#maxBytes = maxBytes;
   }
 
   get active(): number {
     return this.#active;
+  }
+
+  /** Bytes the active holders hold. */
+  get activeBytes(): number {
+    return this.#bytes;
   }
 
   get waiting(): number {
@@ -43,10 +56,11 @@ export class Limiter {
     return this.#failure;
   }
 
-  /** Takes a slot now if one is free and nobody is waiting. */
-  tryAcquire(): boolean {
-    if (this.#failure !== undefined || this.#active >= this.#max || this.#waiters.length > 0) return false;
+  /** Takes a slot for `bytes` now if there is room and nobody is waiting. */
+  tryAcquire(bytes = 0): boolean {
+    if (this.#failure !== undefined || this.#waiters.length > 0 || !this.#fits(bytes)) return false;
     this.#active++;
+    this.#bytes += bytes;
     return true;
   }
 
@@ -56,13 +70,21 @@ export class Limiter {
     else this.#waiters.push(waiter);
   }
 
-  release(): void {
-    // Hand the slot over instead of freeing it: a concurrent tryAcquire must not jump the queue.
-    // A loop rather than recursion: waiters that pass the slot on do not grow the stack.
-    for (let next = this.#waiters.shift(); next !== undefined; next = this.#waiters.shift()) {
-      if (next.granted()) return;
-    }
+  /** Gives back a slot taken for `bytes`; the waiters that now fit are granted, in order. */
+  release(bytes = 0): void {
     if (this.#active > 0) this.#active--;
+    this.#bytes = Math.max(0, this.#bytes - bytes);
+    // A loop rather than recursion: waiters that pass the slot on do not grow the stack.
+    for (let next = this.#waiters.peek(); next !== undefined; next = this.#waiters.peek()) {
+      if (this.#failure !== undefined || !this.#fits(next.bytes)) return;
+      this.#waiters.shift();
+      this.#active++;
+      this.#bytes += next.bytes;
+      if (next.granted()) continue;
+      // Handed on: it needed no slot (only its place in line) or had nothing left to send.
+      this.#active--;
+      this.#bytes -= next.bytes;
+    }
   }
 
   /** Tells every waiter, and every later one, that the limiter failed with `error`. */
@@ -72,6 +94,11 @@ export class Limiter {
     for (let next = this.#waiters.shift(); next !== undefined; next = this.#waiters.shift()) {
       next.failed(error);
     }
+  }
+
+  #fits(bytes: number): boolean {
+    if (this.#active >= this.#max) return false;
+    return this.#active === 0 || this.#bytes + bytes <= this.#maxBytes;
   }
 }
 
@@ -92,6 +119,10 @@ class WaiterQueue {
 
   push(item: LimiterWaiter): void {
     this.#items.push(item);
+  }
+
+  peek(): LimiterWaiter | undefined {
+    return this.#items[this.#head];
   }
 
   shift(): LimiterWaiter | undefined {

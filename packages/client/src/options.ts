@@ -19,8 +19,13 @@ import type { Transport } from './transports/transport.js';
 export const defaultConnectOptions = {
   /** Give up connecting (transport + handshake) after this long (ms). 0 = wait forever. */
   timeoutMs: 10_000,
-  /** Emits sent and not yet answered by the daemon (count); further emits wait for room. */
-  maxInFlight: 256,
+  /** Emits sent and not yet answered by the daemon (count); further emits wait for room, in order. */
+  maxInFlight: 1024,
+  /**
+   * Bytes of the frames of those emits, together (one emit alone may be larger, up to the daemon's
+   * maxFrameBytes). With the count, what bounds the memory an emitter that outruns the daemon uses.
+   */
+  maxInFlightBytes: 8 * 1_048_576,
   /** Messages a subscription's iterator may have buffered before reading pauses (count). */
   maxBufferedMessages: 1024,
   /**
@@ -125,6 +130,8 @@ export interface ConnectOptions {
   signal?: AbortSignal | undefined;
   /** See {@link defaultConnectOptions}. */
   maxInFlight?: number | undefined;
+  /** See {@link defaultConnectOptions}. */
+  maxInFlightBytes?: number | undefined;
   /** See {@link defaultConnectOptions}. */
   maxBufferedMessages?: number | undefined;
   /** See {@link defaultConnectOptions}. */
