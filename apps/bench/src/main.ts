@@ -55,6 +55,10 @@ const usage = `Usage: npm run bench -- [options]
 
 const benchRoot = fileURLToPath(new URL('../', import.meta.url));
 
+// `npm run bench` runs in apps/bench; paths given on the command line are meant from where npm
+// was started (INIT_CWD), e.g. `--chart docs/performance-fanout.svg` from the repository root.
+const fromCaller = (path: string): string => resolve(process.env['INIT_CWD'] ?? process.cwd(), path);
+
 async function main(): Promise<number> {
   const { values } = parseArgs({
     options: {
@@ -84,13 +88,13 @@ async function main(): Promise<number> {
   };
   if (values.replot !== undefined) {
     // Redraws the chart of a saved run (to --chart, else beside the JSON file); measures nothing.
-    const saved = JSON.parse(await readFile(values.replot, 'utf8')) as RunReport;
+    const saved = JSON.parse(await readFile(fromCaller(values.replot), 'utf8')) as RunReport;
     const chart = fanOutChart(
       saved.rows,
       `Fan-out, deliveries/s (${saved.mode} run, ${saved.startedAt.slice(0, 10)})`,
     );
     if (chart === undefined) throw new Error(`${values.replot} has no fan-out figures to plot`);
-    const target = resolve(values.chart ?? values.replot.replace(/\.json$/, '-fanout.svg'));
+    const target = fromCaller(values.chart ?? values.replot.replace(/\.json$/, '-fanout.svg'));
     await writeFile(target, chart);
     log(`wrote ${target}`);
     return 0;
@@ -108,7 +112,7 @@ async function main(): Promise<number> {
     durationMs: number(values.duration, quick ? 500 : 2000),
     latencyMs: number(values['latency-duration'], quick ? 1000 : 5000),
     repeat: number(values.repeat, quick ? 1 : 3),
-    daemonFlags: profileDir === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', resolve(profileDir)],
+    daemonFlags: profileDir === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', fromCaller(profileDir)],
     cases: values.cases?.split(',').map((text) => {
       const match = /^(\d+)x(\d+)$/.exec(text.trim());
       if (match === null) throw new Error(`--cases: expected NxBYTES (e.g. 10x64), got '${text}'`);
@@ -180,7 +184,7 @@ async function main(): Promise<number> {
   const markdown = markdownReport(report);
   process.stdout.write(`\n${markdown}`);
 
-  const outDir = resolve(values.out ?? `${benchRoot}results`);
+  const outDir = values.out === undefined ? resolve(`${benchRoot}results`) : fromCaller(values.out);
   await mkdir(outDir, { recursive: true });
   const stamp = report.startedAt.replace(/[:.]/g, '-');
   const base = `${outDir}/${stamp}-${report.mode}`;
@@ -196,8 +200,8 @@ async function main(): Promise<number> {
     await writeFile(`${outDir}/latest.md`, markdown);
   }
   if (values.chart !== undefined && chart !== undefined) {
-    await mkdir(dirname(resolve(values.chart)), { recursive: true });
-    await writeFile(resolve(values.chart), chart);
+    await mkdir(dirname(fromCaller(values.chart)), { recursive: true });
+    await writeFile(fromCaller(values.chart), chart);
   }
   log(`\nwrote ${base}.json, .md${chart === undefined ? '' : ', -fanout.svg'}`);
   return 0;
