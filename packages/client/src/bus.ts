@@ -12,6 +12,7 @@ import {
   type GroupOptions,
   type Hello,
   type InvokeMessage,
+  isProtocolError,
   type JoinSpec,
   type Limits,
   PROTOCOL_VERSION,
@@ -1175,7 +1176,8 @@ export class BusImpl implements Bus {
       try {
         return this.#connection.emit(name, signal, payload);
       } catch (cause) {
-        return Promise.reject(unencodable(name, signal, cause));
+        // Anything else (a custom transport's write that threw) is passed on as it is.
+        return Promise.reject(isProtocolError(cause) ? unencodable(name, signal, cause) : cause);
       }
     }
     // The value as given (the schema's input form) goes on the wire; receivers parse it again. It

@@ -178,3 +178,31 @@ describe('frame buffers', () => {
     await bus.close();
   });
 });
+
+describe('a transport whose write throws', () => {
+  it('rejects the emit with what it threw, and gives its slot back', async () => {
+    const [client, server] = createMemoryTransportPair();
+    const failure = new Error('write failed');
+    let failing = false;
+    const transport: Transport = {
+      write: (bytes) => {
+        if (failing) throw failure;
+        client.write(bytes);
+      },
+      pause: () => client.pause(),
+      resume: () => client.resume(),
+      close: () => client.close(),
+      [Symbol.asyncIterator]: () => client[Symbol.asyncIterator](),
+    };
+    const daemon = new FakeDaemon(server);
+    const bus = await connect({ transport, maxInFlight: 1 });
+    const group = await bus.createGroup(Battery);
+    failing = true;
+    await expect(group.emit('LevelChanged', { percent: 1 })).rejects.toBe(failure);
+    failing = false;
+    // With maxInFlight 1, a slot kept by the failed emit would hold this one back forever.
+    expect((await group.emit('LevelChanged', { percent: 2 })).seq).toBe(1);
+    expect(percents(daemon)).toEqual([2]);
+    await bus.close();
+  });
+});

@@ -227,7 +227,8 @@ export class Connection {
    * Sends an emit of `value`, encoded as its payload straight into the frame, as soon as fewer
    * than `maxInFlight` emits await their answer: at once when there is room, else when answers
    * free it, in call order. Resolves with the daemon's answer. Throws, having sent nothing, only
-   * the ProtocolError BAD_MSGPACK of a value that cannot be encoded; any other failure rejects.
+   * the ProtocolError BAD_MSGPACK of a value that cannot be encoded, or what a transport's `write`
+   * throws; any other failure rejects.
    */
   emit(group: string, signal: string, value: unknown): Promise<EmitResult> {
     const serial = this.#pending.nextSerial();
@@ -311,7 +312,13 @@ export class Connection {
         return Promise.reject(new MessageTooLargeError(size, this.#maxFrameBytes));
       }
       const emit = new PendingEmit(this.#emitHost, serial, bytes, undefined);
-      this.#transport.write(frame);
+      try {
+        this.#transport.write(frame);
+      } catch (error) {
+        // A transport that throws instead of failing the connection: nothing went out.
+        this.#emits.release(bytes);
+        throw error;
+      }
       this.#pending.add(serial, emit);
       this.#updateFlow();
       return emit.promise;
@@ -334,7 +341,7 @@ export class Connection {
   // What the emits of this connection need from it; one object for all of them.
   readonly #emitHost: EmitHost = {
     // Emits only wait while the connection is open: #close and #finish fail the limiter before
-    // anything else, so a granted emit is always written while the connection is open.
+    // anything could grant a waiter, so a granted emit is always written while the connection is open.
     write: (frame) => this.#transport.write(frame),
     release: (bytes) => this.#emits.release(bytes),
     forget: (serial, error) => {

@@ -304,6 +304,21 @@ describe('encodeEmitValueFrame', () => {
     }
   });
 
+  it('leaves arrays with another prototype, array-like objects and key-changing getters to the generic encoder', () => {
+    const odd = [
+      Object.setPrototypeOf([1, 2], Object.prototype),
+      Object.setPrototypeOf({ 0: 1, 1: 2, length: 2 }, Array.prototype),
+      {
+        a: 1,
+        get b() {
+          (this as Record<string, unknown>)['late'] = 3;
+          return 2;
+        },
+      },
+    ];
+    for (const value of odd) expect(actual(value)).toEqual(expected(value));
+  });
+
   it('reads each value as the generic encoder does: getters, throwing getters, re-entrant emits', () => {
     let reads = 0;
     const counted = {

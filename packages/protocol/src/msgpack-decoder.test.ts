@@ -40,6 +40,11 @@ const leaf = fc.oneof(
   fc.float().map((f) => Math.fround(f)),
   fc.string({ unit: 'grapheme', maxLength: 40 }),
   fc.string({ minLength: 30, maxLength: 300 }),
+  // Any UTF-16 code units: lone surrogates, U+FEFF first, ... (up to 60 units: under 200 bytes,
+  // where @msgpack/msgpack decodes by hand; longer strings are tested below).
+  fc
+    .array(fc.integer({ min: 0, max: 0xffff }), { maxLength: 60 })
+    .map((units) => String.fromCharCode(...units)),
   fc.uint8Array({ maxLength: 300 }),
   fc.date({ noInvalidDate: true }),
   fc
@@ -140,12 +145,22 @@ describe('decodeChecked', PROPERTY_TIMEOUT, () => {
     expect(decodeChecked(bytes(0x81, 0x07, 0x01))).toStrictEqual({ 7: 1 });
   });
 
-  it('decodes invalid UTF-8 with U+FFFD, short or long', () => {
+  it('keeps a leading U+FEFF and lone surrogates, in values and keys, short or long', () => {
+    for (const text of ['\uFEFFhello', '\uD800', 'a\uDC00b', `\uFEFF${'é'.repeat(150)}`]) {
+      expect(decodeChecked(encode(text))).toBe(text);
+    }
+    // Two keys told apart only by the BOM stay two keys.
+    const both = { percent: 50, '\uFEFFpercent': 500 };
+    expect(decodeChecked(encode(both))).toStrictEqual(both);
+  });
+
+  it('decodes bytes that are not UTF-8 as U+FFFD, short or long, losing nothing after them', () => {
     expect(decodeChecked(bytes(0xa2, 0x61, 0xff))).toBe('a\ufffd');
-    const long = new Uint8Array(3 + 100).fill(0x61);
-    long.set([0xd9, 100], 0);
+    expect(decodeChecked(bytes(0xa3, 0xe2, 0x41, 0x42))).toBe('\ufffdAB'); // a cut 3-byte sequence
+    const long = new Uint8Array(2 + 250).fill(0x61);
+    long.set([0xd9, 250], 0);
     long[50] = 0xc3;
-    expect(decodeChecked(long.subarray(0, 102))).toBe(`${'a'.repeat(48)}\ufffd${'a'.repeat(51)}`);
+    expect(decodeChecked(long)).toBe(`${'a'.repeat(48)}\ufffd${'a'.repeat(201)}`);
   });
 });
 

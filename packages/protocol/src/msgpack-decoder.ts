@@ -9,8 +9,9 @@
  * The values are the same as that Decoder's (`msgpack-decoder.test.ts` compares the two on
  * random values): nil → null, maps → plain objects with string or number keys (`__proto__`
  * refused), 64-bit integers → numbers (rounded beyond 2^53), bin → views of the input, ext → the
- * default ExtensionCodec (timestamps → Date, others → ExtData). Strings are decoded as UTF-8
- * with U+FFFD for invalid sequences (TextDecoder's rule).
+ * default ExtensionCodec (timestamps → Date, others → ExtData), strings as that Decoder does for
+ * valid input (a leading U+FEFF kept; a lone surrogate, written as its 3 bytes, back as itself);
+ * bytes that are not UTF-8 become U+FFFD.
  */
 
 import { ExtensionCodec } from '@msgpack/msgpack';
@@ -33,12 +34,16 @@ const scratchF64 = new Float64Array(scratch);
 const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
 // A global in every runtime the package targets (Node, browsers); the package compiles without
-// DOM or Node types, so the one thing used of it is declared here.
-declare const TextDecoder: new (label: string) => { decode(input: Uint8Array): string };
-const utf8 = new TextDecoder('utf-8');
+// DOM or Node types, so the one thing used of it is declared here. `ignoreBOM`: a string that
+// starts with U+FEFF keeps it (the default would drop it, and with it tell two keys apart no more).
+declare const TextDecoder: new (
+  label: string,
+  options: { ignoreBOM: boolean },
+) => { decode(input: Uint8Array): string };
+const utf8 = new TextDecoder('utf-8', { ignoreBOM: true });
 
-/** Strings up to this many bytes are built by hand when ASCII (TextDecoder's call costs more). */
-const SHORT_STRING_BYTES = 32;
+/** Strings up to this many bytes are decoded by hand (TextDecoder's call costs more). */
+const SHORT_STRING_BYTES = 200;
 
 // Map keys recur in every message of a stream: the last key seen per (length, first, last byte)
 // slot is kept, so a repeated key is the same string (and objects keep one hidden class).
@@ -175,16 +180,62 @@ function readFloat(size: 4 | 8): number {
 function readString(length: number): string {
   const at = pos;
   pos = at + length;
-  if (length <= SHORT_STRING_BYTES) {
-    let ascii = '';
-    for (let i = at; i < pos; i++) {
-      const c = bytes[i] as number;
-      if (c >= 0x80) return utf8.decode(bytes.subarray(at, pos));
-      ascii += String.fromCharCode(c);
-    }
-    return ascii;
+  if (length > SHORT_STRING_BYTES) return utf8.decode(bytes.subarray(at, pos));
+  let text = '';
+  for (let i = at; i < pos; i++) {
+    const c = bytes[i] as number;
+    if (c >= 0x80) return text + decodeUtf8Js(i, pos);
+    text += String.fromCharCode(c);
   }
-  return utf8.decode(bytes.subarray(at, pos));
+  return text;
+}
+
+/**
+ * UTF-8 of bytes[from, to) as @msgpack/msgpack decodes strings up to 200 bytes: a 3-byte sequence
+ * is its code unit, lone surrogates included (what its encoder, and ours, write for a lone
+ * surrogate in a short string), so such a string comes back as it was sent. A byte that starts no
+ * sequence, or one whose continuation bytes are missing, comes out as U+FFFD, and what follows it
+ * is read on its own.
+ */
+function decodeUtf8Js(from: number, to: number): string {
+  let text = '';
+  let i = from;
+  while (i < to) {
+    const b1 = bytes[i++] as number;
+    let unit = 0xfffd;
+    if (b1 < 0x80) {
+      unit = b1;
+    } else if (b1 >= 0xc0 && b1 < 0xe0) {
+      if (continues(i, 1, to)) unit = ((b1 & 0x1f) << 6) | ((bytes[i++] as number) & 0x3f);
+    } else if (b1 >= 0xe0 && b1 < 0xf0) {
+      if (continues(i, 2, to)) {
+        unit = ((b1 & 0x0f) << 12) | (((bytes[i] as number) & 0x3f) << 6) | ((bytes[i + 1] as number) & 0x3f);
+        i += 2;
+      }
+    } else if (b1 >= 0xf0 && b1 < 0xf8 && continues(i, 3, to)) {
+      const point =
+        ((b1 & 0x07) << 18) |
+        (((bytes[i] as number) & 0x3f) << 12) |
+        (((bytes[i + 1] as number) & 0x3f) << 6) |
+        ((bytes[i + 2] as number) & 0x3f);
+      i += 3;
+      if (point > 0xffff) {
+        const offset = point - 0x10000;
+        text += String.fromCharCode(0xd800 | ((offset >>> 10) & 0x3ff), 0xdc00 | (offset & 0x3ff));
+        continue;
+      }
+      unit = point;
+    }
+    text += String.fromCharCode(unit);
+  }
+  return text;
+}
+
+/** Whether `count` continuation bytes (10xxxxxx) follow at `at`, before `to`. */
+function continues(at: number, count: number, to: number): boolean {
+  if (at + count > to) return false;
+  for (let k = 0; k < count; k++) if (((bytes[at + k] as number) & 0xc0) !== 0x80) return false;
+  return true;
 }
 
 /** A map key: a cached string for short string keys, else any value (checked by the caller). */

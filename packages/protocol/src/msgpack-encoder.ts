@@ -65,8 +65,10 @@ function writeValue(value: unknown, depth: number): boolean {
       return false;
   }
   if (value instanceof Uint8Array) return writeBinary(value);
+  // Only what is plainly an array or plainly an object: anything in between (an array with another
+  // prototype, an object that inherits from Array.prototype) is left to the generic encoder.
   const proto: unknown = Object.getPrototypeOf(value);
-  if (proto === Array.prototype) return writeArray(value as readonly unknown[], depth);
+  if (Array.isArray(value)) return proto === Array.prototype && writeArray(value, depth);
   if (proto === Object.prototype || proto === null) return writeMap(value as Record<string, unknown>, depth);
   return false;
 }
@@ -246,13 +248,16 @@ function writeMap(value: Record<string, unknown>, depth: number): boolean {
     if (hasOwn.call(value, key) && value[key] !== undefined) size++;
   }
   if (!writeCollectionHeader(size, 0x80, 0xde)) return false;
+  let written = 0;
   for (const key in value) {
     if (!hasOwn.call(value, key)) continue;
     const item = value[key];
     if (item === undefined) continue;
     if (!writeString(key) || !writeValue(item, depth + 1)) return false;
+    written++;
   }
-  return true;
+  // A getter that added or removed keys meanwhile: the header would not match what follows.
+  return written === size;
 }
 
 const hasOwn = Object.prototype.hasOwnProperty;
