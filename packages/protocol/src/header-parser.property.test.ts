@@ -21,13 +21,16 @@ const count = fc.maxSafeNat();
 const name = fc.string({ unit: 'grapheme', minLength: 1, maxLength: 40 });
 const text = fc.string({ unit: 'grapheme', maxLength: 40 });
 // JSON-like values (what `schema`, `data` and `r` carry); JSON round trip drops -0, which
-// MessagePack writes as the integer 0. The Decoder refuses the key __proto__.
+// MessagePack writes as the integer 0. The Decoder refuses the key __proto__. No key
+// `constructor` either: toStrictEqual compares `a.constructor === b.constructor`, so two equal
+// objects with an own `constructor` object would compare unequal (a CI=true run drew one).
+const unsafeKey = /"(__proto__|constructor)"/;
 const anyValue = fc
   .jsonValue({ maxDepth: 4 })
   .map((value) => JSON.parse(JSON.stringify(value)) as unknown)
-  .filter((value) => !JSON.stringify(value).includes('"__proto__"'));
+  .filter((value) => !unsafeKey.test(JSON.stringify(value)));
 const anyMap = fc.dictionary(
-  name.filter((key) => key !== '__proto__'),
+  name.filter((key) => key !== '__proto__' && key !== 'constructor'),
   anyValue,
   { maxKeys: 5, noNullPrototype: true },
 );

@@ -23,9 +23,10 @@ function caught(run: () => unknown): ProtocolError {
 describe('payload codec', PROPERTY_TIMEOUT, () => {
   it('round-trips JSON-like values', () => {
     fc.assert(
-      // A `__proto__` key is refused by the decoder: tested below.
+      // A `__proto__` key is refused by the decoder: tested below. No `constructor` key either:
+      // toStrictEqual compares `a.constructor === b.constructor`, which an own one breaks.
       fc.property(
-        fc.jsonValue().filter((v) => !JSON.stringify(v).includes('"__proto__"')),
+        fc.jsonValue().filter((v) => !/"(__proto__|constructor)"/.test(JSON.stringify(v))),
         (value) => {
           const expected = JSON.parse(JSON.stringify(value)) as unknown; // MessagePack has no -0 integer
           expect(decodePayload(encodePayload(expected))).toStrictEqual(expected);
