@@ -2,6 +2,7 @@ import { FRAME_PREFIX_BYTES, MAX_U32 } from './constants.js';
 import type { ClientMessage, ServerMessage } from './messages.js';
 import { withEncoded } from './msgpack.js';
 import { encodePlainValue } from './msgpack-encoder.js';
+import { utf8Length, writeUtf8 } from './utf8.js';
 
 const EMPTY = new Uint8Array(0);
 
@@ -360,54 +361,5 @@ function writeStr(target: Uint8Array, pos: number, value: string, byteLength: nu
     for (let i = 0; i < value.length; i++) target[at + i] = value.charCodeAt(i);
     return at + byteLength;
   }
-  return writeUtf8(target, at, value);
-}
-
-// UTF-8 by hand: TextEncoder is not in the ES lib this package compiles against, and names are
-// short. A lone surrogate becomes U+FFFD (3 bytes), as TextEncoder does.
-function utf8Length(value: string): number {
-  let length = 0;
-  for (let i = 0; i < value.length; i++) {
-    const unit = value.charCodeAt(i);
-    if (unit < 0x80) length += 1;
-    else if (unit < 0x800) length += 2;
-    else if (isHighSurrogate(unit) && isLowSurrogate(value.charCodeAt(i + 1))) {
-      length += 4;
-      i++;
-    } else length += 3;
-  }
-  return length;
-}
-
-function writeUtf8(target: Uint8Array, pos: number, value: string): number {
-  let at = pos;
-  for (let i = 0; i < value.length; i++) {
-    let point = value.charCodeAt(i);
-    if (point < 0x80) {
-      target[at++] = point;
-    } else if (point < 0x800) {
-      target[at++] = 0xc0 | (point >> 6);
-      target[at++] = 0x80 | (point & 0x3f);
-    } else if (isHighSurrogate(point) && isLowSurrogate(value.charCodeAt(i + 1))) {
-      point = 0x10000 + ((point - 0xd800) << 10) + (value.charCodeAt(++i) - 0xdc00);
-      target[at++] = 0xf0 | (point >> 18);
-      target[at++] = 0x80 | ((point >> 12) & 0x3f);
-      target[at++] = 0x80 | ((point >> 6) & 0x3f);
-      target[at++] = 0x80 | (point & 0x3f);
-    } else {
-      if (point >= 0xd800 && point <= 0xdfff) point = 0xfffd;
-      target[at++] = 0xe0 | (point >> 12);
-      target[at++] = 0x80 | ((point >> 6) & 0x3f);
-      target[at++] = 0x80 | (point & 0x3f);
-    }
-  }
-  return at;
-}
-
-function isHighSurrogate(unit: number): boolean {
-  return unit >= 0xd800 && unit <= 0xdbff;
-}
-
-function isLowSurrogate(unit: number): boolean {
-  return unit >= 0xdc00 && unit <= 0xdfff;
+  return writeUtf8(target, at, value, false);
 }

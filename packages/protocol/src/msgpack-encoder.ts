@@ -11,6 +11,8 @@
  * compares them on random values, through encodeEmitValueFrame).
  */
 
+import { isHighSurrogate, isLowSurrogate, isSurrogate, writeUtf8 } from './utf8.js';
+
 const MAX_SCRATCH_BYTES = 65_536;
 // @msgpack/msgpack's DEFAULT_MAX_DEPTH: deeper, the generic encoder throws.
 const MAX_ENCODER_DEPTH = 100;
@@ -151,7 +153,7 @@ function writeString(value: string): boolean {
     else if (isHighSurrogate(unit) && isLowSurrogate(value.charCodeAt(i + 1))) {
       byteLength += 2; // 4 bytes for 2 units
       i++;
-    } else if (units > TEXT_ENCODER_THRESHOLD && unit >= 0xd800 && unit <= 0xdfff) {
+    } else if (units > TEXT_ENCODER_THRESHOLD && isSurrogate(unit)) {
       return false; // a lone surrogate, which TextEncoder would write as U+FFFD
     } else byteLength += 2;
   }
@@ -175,35 +177,9 @@ function writeString(value: string): boolean {
     for (let i = 0; i < units; i++) scratch[end + i] = value.charCodeAt(i);
     end += units;
   } else {
-    end = writeUtf8Js(scratch, end, value);
+    end = writeUtf8(scratch, end, value, true);
   }
   return true;
-}
-
-// utf8EncodeJs: like writeUtf8, but a lone surrogate is written as the 3 bytes of its own code
-// unit (what @msgpack/msgpack does for strings up to TEXT_ENCODER_THRESHOLD units).
-function writeUtf8Js(target: Uint8Array, pos: number, value: string): number {
-  let at = pos;
-  for (let i = 0; i < value.length; i++) {
-    let point = value.charCodeAt(i);
-    if (point < 0x80) {
-      target[at++] = point;
-    } else if (point < 0x800) {
-      target[at++] = 0xc0 | (point >> 6);
-      target[at++] = 0x80 | (point & 0x3f);
-    } else if (isHighSurrogate(point) && isLowSurrogate(value.charCodeAt(i + 1))) {
-      point = 0x10000 + ((point - 0xd800) << 10) + (value.charCodeAt(++i) - 0xdc00);
-      target[at++] = 0xf0 | (point >> 18);
-      target[at++] = 0x80 | ((point >> 12) & 0x3f);
-      target[at++] = 0x80 | ((point >> 6) & 0x3f);
-      target[at++] = 0x80 | (point & 0x3f);
-    } else {
-      target[at++] = 0xe0 | (point >> 12);
-      target[at++] = 0x80 | ((point >> 6) & 0x3f);
-      target[at++] = 0x80 | (point & 0x3f);
-    }
-  }
-  return at;
 }
 
 // Encoder#encodeBinary: bin 8/16/32 and the bytes.
@@ -277,12 +253,4 @@ function writeCollectionHeader(size: number, fix: number, marker16: number): boo
     end += 5;
   }
   return true;
-}
-
-function isHighSurrogate(unit: number): boolean {
-  return unit >= 0xd800 && unit <= 0xdbff;
-}
-
-function isLowSurrogate(unit: number): boolean {
-  return unit >= 0xdc00 && unit <= 0xdfff;
 }
