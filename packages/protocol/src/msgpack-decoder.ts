@@ -231,7 +231,7 @@ function decodeUtf8Js(from: number, to: number): string {
   return text;
 }
 
-/** Whether `count` continuation bytes (10xxxxxx) follow at `at`, before `to`. */
+/** Whether `count` continuation bytes (top two bits 1 and 0) follow at `at`, before `to`. */
 function continues(at: number, count: number, to: number): boolean {
   if (at + count > to) return false;
   for (let k = 0; k < count; k++) if (((bytes[at + k] as number) & 0xc0) !== 0x80) return false;
