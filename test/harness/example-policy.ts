@@ -1,7 +1,7 @@
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { connect, defineGroup, type Bus, z } from '@chorus/client';
+import { type Bus, connect, defineGroup, z } from '@chorus/client';
 import { type RunningDaemon, type StartOptions, withDaemon } from './daemon.js';
 
 /*
@@ -61,7 +61,12 @@ export async function withExamplePolicyDaemon(options: Omit<StartOptions, 'confi
     ws: (token: string, extra: Parameters<typeof connect>[0] = {}) =>
       connect({ reconnect: false, ...extra, address: daemon.wsUrl as string, token }),
     unix: (token?: string, extra: Parameters<typeof connect>[0] = {}) =>
-      connect({ reconnect: false, ...extra, address: daemon.address, ...(token === undefined ? {} : { token }) }),
+      connect({
+        reconnect: false,
+        ...extra,
+        address: daemon.address,
+        ...(token === undefined ? {} : { token }),
+      }),
   });
   return { daemon: example, config, panelTokenFile };
 }

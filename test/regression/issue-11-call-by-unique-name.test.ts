@@ -31,28 +31,31 @@ afterAll(async () => {
 it.each([
   ['ws', () => daemon.defaultToken],
   ['reader', () => READER_TOKEN],
-])('%s over the WebSocket cannot reach org.example.Secrets by its owner’s unique name', async (_who, token) => {
-  const caller = await daemon.ws(token());
-  try {
-    // Typed (the interface travels as `g`) and untyped (the daemon takes the one name the owner has).
-    await expect(
-      caller.call(Secrets, 'GetSecret', {}, { destination: service.name, timeoutMs: 10_000 }),
-    ).rejects.toMatchObject({ code: 'NOT_PERMITTED' });
-    await expect(
-      caller.call(service.name, 'GetSecret', {}, { timeoutMs: 10_000 }),
-    ).rejects.toMatchObject({ code: 'NOT_PERMITTED' });
-    // Naming an allowed interface reaches only that contract, which this connection does not serve.
-    await expect(
-      caller.call(Battery, 'GetLevel', {}, { destination: service.name, timeoutMs: 10_000 }),
-    ).rejects.toMatchObject({ code: 'UNKNOWN_METHOD' });
-    // As by its well-known name.
-    await expect(caller.call(Secrets, 'GetSecret', {}, { timeoutMs: 10_000 })).rejects.toMatchObject({
-      code: 'NOT_PERMITTED',
-    });
-  } finally {
-    await caller.close();
-  }
-});
+])(
+  '%s over the WebSocket cannot reach org.example.Secrets by its owner’s unique name',
+  async (_who, token) => {
+    const caller = await daemon.ws(token());
+    try {
+      // Typed (the interface travels as `g`) and untyped (the daemon takes the one name the owner has).
+      await expect(
+        caller.call(Secrets, 'GetSecret', {}, { destination: service.name, timeoutMs: 10_000 }),
+      ).rejects.toMatchObject({ code: 'NOT_PERMITTED' });
+      await expect(caller.call(service.name, 'GetSecret', {}, { timeoutMs: 10_000 })).rejects.toMatchObject({
+        code: 'NOT_PERMITTED',
+      });
+      // Naming an allowed interface reaches only that contract, which this connection does not serve.
+      await expect(
+        caller.call(Battery, 'GetLevel', {}, { destination: service.name, timeoutMs: 10_000 }),
+      ).rejects.toMatchObject({ code: 'UNKNOWN_METHOD' });
+      // As by its well-known name.
+      await expect(caller.call(Secrets, 'GetSecret', {}, { timeoutMs: 10_000 })).rejects.toMatchObject({
+        code: 'NOT_PERMITTED',
+      });
+    } finally {
+      await caller.close();
+    }
+  },
+);
 
 it('a unique name is still callable where the policy allows what it reaches', async () => {
   const battery = await daemon.unix();

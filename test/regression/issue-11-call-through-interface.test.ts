@@ -48,7 +48,9 @@ it('panel over the WebSocket cannot reach GetSecret through an allowed destinati
     await expect(panel.call(Battery.name, 'GetSecret', {}, { timeoutMs: 10_000 })).rejects.toMatchObject({
       code: 'UNKNOWN_METHOD',
     });
-    await expect(panel.call('org.example.Alias', 'GetSecret', {}, { timeoutMs: 10_000 })).rejects.toMatchObject({
+    await expect(
+      panel.call('org.example.Alias', 'GetSecret', {}, { timeoutMs: 10_000 }),
+    ).rejects.toMatchObject({
       code: 'UNKNOWN_METHOD',
     });
   } finally {

@@ -50,9 +50,12 @@ it('panel, which may monitor nothing, sees no group; the totals are still there'
 it.each([
   ['reader', () => READER_TOKEN],
   ['ws', () => daemon.defaultToken],
-])('%s sees every group but org.example.Secrets, which it may not monitor over the WebSocket', async (_who, token) => {
-  const text = await metrics(token());
-  expect(groupsIn(text)).toEqual(['org.chorus.Bus', Battery.name]);
-  expect(text).toMatch(/^chorus_messages_total\{group="org\.example\.Battery"\} 1$/m);
-  expect(text).not.toContain(Secrets.name);
-});
+])(
+  '%s sees every group but org.example.Secrets, which it may not monitor over the WebSocket',
+  async (_who, token) => {
+    const text = await metrics(token());
+    expect(groupsIn(text)).toEqual(['org.chorus.Bus', Battery.name]);
+    expect(text).toMatch(/^chorus_messages_total\{group="org\.example\.Battery"\} 1$/m);
+    expect(text).not.toContain(Secrets.name);
+  },
+);

@@ -1,6 +1,12 @@
 import type { Bus, MonitoredSignal } from '@chorus/client';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { Battery, type ExampleDaemon, READER_TOKEN, Secrets, withExamplePolicyDaemon } from '../harness/example-policy.js';
+import {
+  Battery,
+  type ExampleDaemon,
+  READER_TOKEN,
+  Secrets,
+  withExamplePolicyDaemon,
+} from '../harness/example-policy.js';
 
 // Issue 11, item 3: with the README's example policy (deny every action on org.example.Secrets over
 // the WebSocket), `connect({ monitor: true })` as `ws` or `reader` received org.example.Secrets's
@@ -47,17 +53,20 @@ let round = 0;
 it.each([
   ['ws', () => daemon.defaultToken],
   ['reader', () => READER_TOKEN],
-])('a monitor of everything as %s over the WebSocket sees no signal of org.example.Secrets', async (_who, token) => {
-  const monitor = await daemon.ws(token(), { monitor: true });
-  try {
-    expect(await watch(monitor, ++round)).toEqual([
-      'org.example.Battery.LevelChanged',
-      'org.example.Battery.LevelChanged',
-    ]);
-  } finally {
-    await monitor.close();
-  }
-});
+])(
+  'a monitor of everything as %s over the WebSocket sees no signal of org.example.Secrets',
+  async (_who, token) => {
+    const monitor = await daemon.ws(token(), { monitor: true });
+    try {
+      expect(await watch(monitor, ++round)).toEqual([
+        'org.example.Battery.LevelChanged',
+        'org.example.Battery.LevelChanged',
+      ]);
+    } finally {
+      await monitor.close();
+    }
+  },
+);
 
 it('a monitor of org.example.Secrets itself is still refused over the WebSocket', async () => {
   await expect(daemon.ws(READER_TOKEN, { monitor: { groups: [Secrets.name] } })).rejects.toMatchObject({

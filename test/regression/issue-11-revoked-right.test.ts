@@ -3,7 +3,7 @@ import { afterEach, beforeEach, expect, it } from 'vitest';
 import {
   Battery,
   type ExampleDaemon,
-  examplePolicyConfig,
+  type examplePolicyConfig,
   PANEL_TOKEN,
   READER_TOKEN,
   Secrets,
@@ -42,7 +42,9 @@ async function client(token: string, options: Parameters<ExampleDaemon['unix']>[
 function within<T>(promise: Promise<T>, what: string, ms = 15_000): Promise<T> {
   return Promise.race([
     promise,
-    new Promise<T>((_, reject) => setTimeout(() => reject(new Error(`${what}: nothing within ${ms} ms`)), ms)),
+    new Promise<T>((_, reject) =>
+      setTimeout(() => reject(new Error(`${what}: nothing within ${ms} ms`)), ms),
+    ),
   ]);
 }
 
@@ -50,7 +52,9 @@ it('revoking join and monitor ends the memberships and monitors opened before th
   const battery = await service.createGroup(Battery);
   const reader = await client(READER_TOKEN);
   const sub = await reader.join(Battery);
-  const subClosed = new Promise<SubscriptionEndReason>((resolve) => sub.on('closed', (reason) => resolve(reason)));
+  const subClosed = new Promise<SubscriptionEndReason>((resolve) =>
+    sub.on('closed', (reason) => resolve(reason)),
+  );
   const monitorAll = await client(READER_TOKEN, { monitor: true });
   const monitorOne = await client(READER_TOKEN, { monitor: { groups: [Battery.name] } });
   const monitorEnds = [monitorAll, monitorOne].map(
@@ -72,7 +76,8 @@ it('revoking join and monitor ends the memberships and monitors opened before th
   });
 
   expect(await within(subClosed, "reader's subscription")).toBe('not-permitted');
-  for (const ended of monitorEnds) expect(await within(ended, "reader's monitor")).toMatchObject({ code: 'NOT_PERMITTED' });
+  for (const ended of monitorEnds)
+    expect(await within(ended, "reader's monitor")).toMatchObject({ code: 'NOT_PERMITTED' });
   // Joining again is refused; panel's membership goes on.
   await expect(reader.join(Battery)).rejects.toMatchObject({ code: 'NOT_PERMITTED' });
   await battery.emit('LevelChanged', { percent: 5 });

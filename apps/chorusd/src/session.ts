@@ -517,11 +517,16 @@ export class Session {
     const engine = daemon.engine;
     const info = engine.connection(this.id);
     if (info === undefined) return;
-    const allows = (action: Action, name: string) => daemon.allows(this.identity, this.transport, action, name);
+    const allows = (action: Action, name: string) =>
+      daemon.allows(this.identity, this.transport, action, name);
     if (this.#monitor) {
       const lost = (info.monitoring ?? ['*']).find((group) => !allows('monitor', group));
       if (lost !== undefined) {
-        daemon.log.info('monitor ended by policy reload', { conn: this.name, identity: this.identity, group: lost });
+        daemon.log.info('monitor ended by policy reload', {
+          conn: this.name,
+          identity: this.identity,
+          group: lost,
+        });
         this.#fatal(
           new ProtocolError(ErrorCode.NOT_PERMITTED, `${denied(this.identity, 'monitor', lost)} any more`, {
             fatal: true,
@@ -534,7 +539,11 @@ export class Session {
     }
     for (const group of info.memberships) {
       if (allows('join', group)) continue;
-      daemon.log.info('membership ended by policy reload', { conn: this.name, identity: this.identity, group });
+      daemon.log.info('membership ended by policy reload', {
+        conn: this.name,
+        identity: this.identity,
+        group,
+      });
       // [GUARANTEE: no-loss] what was queued before stays; the notice comes after it.
       engine.leave(this.id, group);
       this.#post({ t: 'gclosed', g: group, reason: 'not-permitted' });
@@ -658,7 +667,9 @@ export class Session {
 
   #replyError(serial: number | undefined, code: string, msg: string, data?: unknown): void {
     const extra = data === undefined ? {} : { data };
-    this.#post(serial === undefined ? { t: 'err', code, msg, ...extra } : { t: 'err', s: serial, code, msg, ...extra });
+    this.#post(
+      serial === undefined ? { t: 'err', code, msg, ...extra } : { t: 'err', s: serial, code, msg, ...extra },
+    );
   }
 
   #post(message: ServerMessage, payload?: Uint8Array): void {

@@ -133,7 +133,9 @@ describe('call and serve', () => {
     expect(byUniqueName).toMatchObject({ code: ErrorCode.UNKNOWN_METHOD });
     // Once it serves that contract, the same call is answered by it.
     service.bus.serve(Other, { GetLevel: () => ({ percent: 99 }) });
-    expect(await caller.bus.call(Other, 'GetLevel', {}, { destination: Battery.name })).toEqual({ percent: 99 });
+    expect(await caller.bus.call(Other, 'GetLevel', {}, { destination: Battery.name })).toEqual({
+      percent: 99,
+    });
     await closeAll(service.bus, caller.bus);
   });
 
