@@ -29,6 +29,7 @@ import {
   type Filter as WireFilter,
 } from '@chorus/protocol';
 import { busErrorCode, callBus } from './bus-interface.js';
+import { checkCall } from './call-access.js';
 import { CallError } from './call-router.js';
 import type { Daemon } from './daemon.js';
 import { type Action, nameCovers } from './policy.js';
@@ -455,7 +456,14 @@ export class Session {
     }
     let checked: CallRequest;
     try {
-      checked = this.#checkCall(message);
+      checked = checkCall(message, {
+        require: (name) => this.#require('call', name),
+        callee: (dest) => {
+          const owner = daemon.engine.nameOwner(dest);
+          return owner === undefined ? undefined : this.#callee(owner);
+        },
+        names: (id) => daemon.engine.connection(id)?.names ?? [],
+      });
       // A monitor cannot answer (it may send nothing but pings): as if nobody owned the name.
       daemon.calls.call(this, checked, payload, (id) => this.#callee(id));
     } catch (error) {
@@ -467,42 +475,6 @@ export class Session {
   #callee(id: number): Session | undefined {
     const callee = this.#daemon.session(id);
     return callee?.monitor === true ? undefined : callee;
-  }
-
-  /**
-   * Checks a call against what it reaches, not only the name it was addressed by, and returns it
-   * with the interface `g` the service must answer from (it answers from no other contract).
-   * The interface I is `g`, else a well-known destination, else the one well-known name the
-   * destination connection D owns. The caller needs `call` on the destination (if well-known),
-   * on I, and on every well-known name D owns that covers I (I itself, or a name above it).
-   * Throws NOT_PERMITTED, or CallError (SERVICE_UNKNOWN, BAD_FIELD when I cannot be known).
-   */
-  #checkCall(message: CallRequest): CallRequest {
-    // [GUARANTEE: access] a call is checked against the connection and interface it reaches.
-    const unique = message.dest.startsWith(':');
-    if (!unique) this.#require('call', message.dest);
-    if (message.g !== undefined) this.#require('call', message.g);
-    const engine = this.#daemon.engine;
-    const owner = engine.nameOwner(message.dest);
-    const callee = owner === undefined ? undefined : this.#callee(owner);
-    if (callee === undefined) {
-      throw new CallError(ErrorCode.SERVICE_UNKNOWN, `no connection owns the name '${message.dest}'`);
-    }
-    const names = engine.connection(callee.id)?.names ?? [];
-    let iface = message.g ?? (unique ? undefined : message.dest);
-    if (iface === undefined) {
-      if (names.length !== 1) {
-        throw new CallError(
-          ErrorCode.BAD_FIELD,
-          `${message.dest} owns ${names.length === 0 ? 'no well-known name' : 'several well-known names'}: say which interface you call (g), or call a well-known name`,
-          { path: ['g'] },
-        );
-      }
-      iface = names[0] as string;
-      this.#require('call', iface);
-    }
-    for (const name of names) if (nameCovers(name, iface)) this.#require('call', name);
-    return iface === message.g ? message : { ...message, g: iface };
   }
 
   /**
