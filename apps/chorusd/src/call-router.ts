@@ -32,10 +32,13 @@ interface PendingCall {
 
 export class CallError extends Error {
   readonly code: string;
-  constructor(code: string, message: string) {
+  /** Sent as `err.data` (for BAD_FIELD: `{ path }`). */
+  readonly data: unknown;
+  constructor(code: string, message: string, data?: unknown) {
     super(message);
     this.name = 'CallError';
     this.code = code;
+    this.data = data;
   }
 }
 

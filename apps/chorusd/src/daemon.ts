@@ -126,10 +126,15 @@ export class Daemon {
     return this.#accessVersion;
   }
 
-  /** Replaces the policy and tokens at once (SIGHUP); connections keep their identity. */
+  /**
+   * Replaces the policy and tokens at once (SIGHUP); connections keep their identity, and lose
+   * at once the memberships and monitors the new policy no longer allows.
+   */
   setAccess(access: Access): void {
     this.#access = access;
     this.#accessVersion++;
+    // [GUARANTEE: access] a revoked right stops working now, not at the next connection.
+    for (const session of [...this.#byId.values()]) session.accessChanged();
   }
 
   /** The identity a token stands for: a named token's name, or undefined if unknown. */
@@ -140,12 +145,17 @@ export class Daemon {
   /** Whether the policy lets `session` do `action` on `name`; a denial is counted and logged. */
   permits(session: Session, action: Action, name: string): boolean {
     // [GUARANTEE: access] the last matching rule decides; a denial is counted and logged.
-    const decision = this.#access.policy.decide(session.identity, session.transport, action, name);
-    if (!decision.allowed) {
+    const allowed = this.allows(session.identity, session.transport, action, name);
+    if (!allowed) {
       this.stats.policyDenials++;
       this.log.info('policy denied', { conn: session.name, identity: session.identity, action, name });
     }
-    return decision.allowed;
+    return allowed;
+  }
+
+  /** The policy's answer alone, not counted: for filtering what a client sees rather than refusing it. */
+  allows(identity: string, transport: TransportKind, action: Action, name: string): boolean {
+    return this.#access.policy.decide(identity, transport, action, name).allowed;
   }
 
   /** Counts a connection against its identity's limit; false when the identity is at its limit. */

@@ -142,7 +142,7 @@ async function startWs(
     token,
     allowedOrigins: options.allowedOrigins,
     routes: webRoutes(),
-    metrics: () => renderMetrics(daemon),
+    metrics: (identity) => renderMetrics(daemon, identity),
   });
   if (host !== '127.0.0.1' && host !== 'localhost' && host !== '::1') {
     log.warn(

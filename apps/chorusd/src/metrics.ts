@@ -6,10 +6,10 @@ function label(value: string): string {
 }
 
 /**
- * The stats of `GetStats` in the Prometheus text exposition format, for /metrics.
- * Counters are totals since the daemon started.
+ * The stats of `GetStats` in the Prometheus text exposition format, for /metrics, as `identity`
+ * (the token's) may see them. Counters are totals since the daemon started.
  */
-export function renderMetrics(daemon: Daemon): string {
+export function renderMetrics(daemon: Daemon, identity: string): string {
   const stats = daemon.engine.stats();
   const lines: string[] = [];
   const metric = (
@@ -21,7 +21,11 @@ export function renderMetrics(daemon: Daemon): string {
     lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
     for (const [labels, value] of samples) lines.push(`${name}${labels} ${value}`);
   };
-  const perGroup = [...daemon.engine.groups()];
+  // [GUARANTEE: access] a group's name, members and traffic only to a token that may monitor it
+  // (over ws, where /metrics is served); the totals below name no group.
+  const perGroup = [...daemon.engine.groups()].filter((g) =>
+    daemon.allows(identity, 'ws', 'monitor', g.name),
+  );
   const byGroup = (pick: (g: (typeof perGroup)[number]) => number): [string, number][] =>
     perGroup.map((g) => [`{group="${label(g.name)}"}`, pick(g)]);
   metric(

@@ -29,6 +29,7 @@ import {
   type Filter as WireFilter,
 } from '@chorus/protocol';
 import { busErrorCode, callBus } from './bus-interface.js';
+import { checkCall } from './call-access.js';
 import { CallError } from './call-router.js';
 import type { Daemon } from './daemon.js';
 import { type Action, nameCovers } from './policy.js';
@@ -425,8 +426,10 @@ export class Session {
         this.#daemon.calls.cancel(this, message.id);
         return;
       case 'monitor':
+        // [GUARANTEE: access] watching everything needs `monitor` on `*`, and then shows only the
+        // groups this identity may monitor (decided per group by the engine, once per policy).
         for (const group of message.g ?? ['*']) this.#require('monitor', group);
-        engine.becomeMonitor(this.id, message.g);
+        engine.becomeMonitor(this.id, message.g, message.g === undefined ? this.#mayMonitor() : undefined);
         this.#monitor = true;
         // A monitor answers no calls: those waiting on it end now rather than at their deadline.
         this.#daemon.calls.stopServing(this.id, 'became a monitor');
@@ -451,17 +454,80 @@ export class Session {
       this.#post({ t: 'ok', s: message.s }, encodePayload(result));
       return;
     }
-    this.#require('call', message.dest);
+    let checked: CallRequest;
     try {
-      // A monitor cannot answer (it may send nothing but pings): as if nobody owned the name.
-      daemon.calls.call(this, message, payload, (id) => {
-        const callee = daemon.session(id);
-        return callee?.monitor === true ? undefined : callee;
+      checked = checkCall(message, {
+        require: (name) => this.#require('call', name),
+        callee: (dest) => {
+          const owner = daemon.engine.nameOwner(dest);
+          return owner === undefined ? undefined : this.#callee(owner);
+        },
+        names: (id) => daemon.engine.connection(id)?.names ?? [],
       });
+      // A monitor cannot answer (it may send nothing but pings): as if nobody owned the name.
+      daemon.calls.call(this, checked, payload, (id) => this.#callee(id));
     } catch (error) {
       if (!(error instanceof CallError)) throw error;
-      this.#replyError(message.s, error.code, error.message);
+      this.#replyError(message.s, error.code, error.message, error.data);
     }
+  }
+
+  #callee(id: number): Session | undefined {
+    const callee = this.#daemon.session(id);
+    return callee?.monitor === true ? undefined : callee;
+  }
+
+  /**
+   * The policy changed (SIGHUP): what it no longer allows ends now. A membership it no longer
+   * lets this identity `join` ends with `gclosed` 'not-permitted' (after what was queued); a
+   * monitor of a group it may no longer `monitor` (or of everything, without `monitor` on `*`)
+   * is closed with a fatal NOT_PERMITTED; a monitor of everything forgets which groups it saw.
+   */
+  accessChanged(): void {
+    if (this.#state !== 'open') return;
+    const daemon = this.#daemon;
+    const engine = daemon.engine;
+    const info = engine.connection(this.id);
+    if (info === undefined) return;
+    const allows = (action: Action, name: string) =>
+      daemon.allows(this.identity, this.transport, action, name);
+    if (this.#monitor) {
+      const lost = (info.monitoring ?? ['*']).find((group) => !allows('monitor', group));
+      if (lost !== undefined) {
+        daemon.log.info('monitor ended by policy reload', {
+          conn: this.name,
+          identity: this.identity,
+          group: lost,
+        });
+        this.#fatal(
+          new ProtocolError(ErrorCode.NOT_PERMITTED, `${denied(this.identity, 'monitor', lost)} any more`, {
+            fatal: true,
+          }),
+        );
+        return;
+      }
+      if (info.monitoring === undefined) engine.setMonitorAccess(this.id, this.#mayMonitor());
+      return;
+    }
+    for (const group of info.memberships) {
+      if (allows('join', group)) continue;
+      daemon.log.info('membership ended by policy reload', {
+        conn: this.name,
+        identity: this.identity,
+        group,
+      });
+      // [GUARANTEE: no-loss] what was queued before stays; the notice comes after it.
+      engine.leave(this.id, group);
+      this.#post({ t: 'gclosed', g: group, reason: 'not-permitted' });
+    }
+  }
+
+  /** What this connection may watch as a monitor of everything, under the policy of now. */
+  #mayMonitor(): (group: string) => boolean {
+    const { identity, transport } = this;
+    const access = this.#daemon.access;
+    // The policy object of this moment: a reload replaces the predicate (accessChanged).
+    return (group) => access.policy.decide(identity, transport, 'monitor', group).allowed;
   }
 
   /** Throws NOT_PERMITTED unless the policy allows `action` on `name`. */
@@ -571,8 +637,11 @@ export class Session {
     this.#daemon.engine.post(this.id, frame, frame.byteLength);
   }
 
-  #replyError(serial: number | undefined, code: string, msg: string): void {
-    this.#post(serial === undefined ? { t: 'err', code, msg } : { t: 'err', s: serial, code, msg });
+  #replyError(serial: number | undefined, code: string, msg: string, data?: unknown): void {
+    const extra = data === undefined ? {} : { data };
+    this.#post(
+      serial === undefined ? { t: 'err', code, msg, ...extra } : { t: 'err', s: serial, code, msg, ...extra },
+    );
   }
 
   #post(message: ServerMessage, payload?: Uint8Array): void {

@@ -1344,7 +1344,8 @@ export class BusImpl implements Bus {
       this.#members.delete(notice.g);
       sub.end(notice.reason);
     }
-    this.#groupGone(notice.g, notice.reason);
+    // 'not-permitted' ends this connection's membership only: a group it owns of that name goes on.
+    if (notice.reason !== 'not-permitted') this.#groupGone(notice.g, notice.reason);
   }
 
   #groupGone(name: string, reason: GroupClosedNotice['reason']): void {

@@ -116,6 +116,29 @@ describe('call and serve', () => {
     await closeAll(service.bus, caller.bus);
   });
 
+  it('answers only from the contract the interface `g` names, never another one the connection serves', async () => {
+    // The daemon checks the caller's rights against `g`: routing by the name addressed or by method
+    // name instead would let a call reach a contract the policy was never asked about.
+    const { service, caller } = await pair();
+    const Other = defineGroup('org.example.Other', {
+      methods: { GetLevel: { input: z.object({}), output: z.object({ percent: z.number() }) } },
+    });
+    service.bus.serve(Battery, { GetLevel: () => ({ percent: 7 }), SetLimit: () => ({ at: '' }) });
+    const unserved = await rejection(caller.bus.call(Other, 'GetLevel', {}, { destination: Battery.name }));
+    expect(unserved).toBeInstanceOf(UnknownMethodError);
+    expect(unserved).toMatchObject({ code: ErrorCode.UNKNOWN_METHOD, destination: Battery.name });
+    const byUniqueName = await rejection(
+      caller.bus.call(Other, 'GetLevel', {}, { destination: service.bus.name }),
+    );
+    expect(byUniqueName).toMatchObject({ code: ErrorCode.UNKNOWN_METHOD });
+    // Once it serves that contract, the same call is answered by it.
+    service.bus.serve(Other, { GetLevel: () => ({ percent: 99 }) });
+    expect(await caller.bus.call(Other, 'GetLevel', {}, { destination: Battery.name })).toEqual({
+      percent: 99,
+    });
+    await closeAll(service.bus, caller.bus);
+  });
+
   it('SERVICE_UNKNOWN when nobody owns the destination', async () => {
     const { caller } = await pair();
     const error = await rejection(

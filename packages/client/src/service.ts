@@ -3,7 +3,7 @@
  * service answers with `ret` (output bytes) or `fail` (code, message, error name). The handler only
  * ever sees input its contract accepts, and its output is checked before it leaves.
  *
- *   invoke ─▶ route (interface g, else dest, else the only service) ─▶ decode ─▶ input schema
+ *   invoke ─▶ route (interface g only; without g: dest, else the only service) ─▶ decode ─▶ input schema
  *     ─▶ handler(input, ctx) ─▶ output schema ─▶ ret      (any step failing ─▶ fail CODE)
  *   abort  ─▶ ctx.signal aborts; whatever the handler returns later is dropped
  */
@@ -299,13 +299,15 @@ export class ServiceRegistry {
   }
 
   #route(message: InvokeMessage): ServiceImpl | undefined {
-    // `g` says which contract the caller meant; without it, the name it addressed; a connection
-    // that serves one contract answers calls to any of its names (a unique name, an alias).
-    const byInterface = message.g === undefined ? undefined : this.#services.get(message.g);
-    if (byInterface !== undefined) return byInterface;
+    // [GUARANTEE: access] `g` is the interface the daemon checked the caller's rights against:
+    // only that contract may answer. Falling back to another one (by the name addressed, or by
+    // method name) would let a call reach a contract the policy was never asked about.
+    if (message.g !== undefined) return this.#services.get(message.g);
+    // Without `g` (a daemon that does not set it): the name addressed; a connection that serves
+    // one contract answers calls to any of its names (a unique name, an alias).
     const byName = this.#services.get(message.dest);
     if (byName !== undefined) return byName;
-    if (message.g === undefined && this.#services.size === 1) return this.#services.values().next().value;
+    if (this.#services.size === 1) return this.#services.values().next().value;
     return undefined;
   }
 

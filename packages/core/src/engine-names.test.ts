@@ -88,6 +88,42 @@ describe('monitors', () => {
     expect(engine.connection(some)).toMatchObject({ monitor: true, monitoring: ['org.a.Two'] });
   });
 
+  it('of every group see only the groups the driver allows, asked once per group until it changes its mind', () => {
+    const { engine } = setup();
+    const owner = engine.connect().id;
+    engine.createGroup(owner, 'org.a.Open');
+    engine.createGroup(owner, 'org.a.Secret');
+    const watcher = engine.connect().id;
+    const asked: string[] = [];
+    let secretAllowed = false;
+    engine.becomeMonitor(watcher, undefined, (group) => {
+      asked.push(group);
+      return group !== 'org.a.Secret' || secretAllowed;
+    });
+    const emit = (group: string, signal: string) =>
+      engine.emit({ sender: owner, group, signal, payload: {}, size: 1 });
+    emit('org.a.Secret', 'S1');
+    emit('org.a.Open', 'O1');
+    emit('org.a.Secret', 'S2');
+    emit('org.a.Open', 'O2');
+    expect(signalsOf(engine.take(watcher)).map((m) => m.signal)).toEqual(['O1', 'O2']);
+    expect(asked).toEqual(['org.a.Secret', 'org.a.Open']); // decisions are kept: no second question
+    // The driver's policy changed: everything is asked again.
+    secretAllowed = true;
+    engine.setMonitorAccess(watcher, (group) => {
+      asked.push(group);
+      return group !== 'org.a.Secret' || secretAllowed;
+    });
+    emit('org.a.Secret', 'S3');
+    expect(signalsOf(engine.take(watcher)).map((m) => m.signal)).toEqual(['S3']);
+    expect(asked).toEqual(['org.a.Secret', 'org.a.Open', 'org.a.Secret']);
+    // A closed group's decision is forgotten (the table stays as small as the live groups).
+    engine.closeGroup(owner, 'org.a.Secret');
+    engine.createGroup(owner, 'org.a.Secret');
+    emit('org.a.Secret', 'S4');
+    expect(asked).toEqual(['org.a.Secret', 'org.a.Open', 'org.a.Secret', 'org.a.Secret']);
+  });
+
   it('give up their groups and names when they start watching', () => {
     const { engine } = setup();
     const a = engine.connect().id;

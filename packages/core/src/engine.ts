@@ -217,6 +217,18 @@ interface Connection<TPayload> {
   gone: boolean;
   /** Not a monitor (undefined), a monitor of every group (null), or of these groups. */
   monitor: ReadonlySet<string> | null | undefined;
+  /** For a monitor of every group: which groups it may see, if the driver restricts it. */
+  watch: MonitorAccess | undefined;
+}
+
+/**
+ * The driver's answer to "may this monitor see the signals of group G?", asked once per group and
+ * kept until the driver replaces the predicate (its policy changed) or the group closes: the hot
+ * path pays one Map lookup per monitor, never a policy evaluation.
+ */
+interface MonitorAccess {
+  readonly may: (group: string) => boolean;
+  readonly decided: Map<string, boolean>;
 }
 
 interface Membership<TPayload> {
@@ -392,16 +404,30 @@ export class Engine<TPayload = unknown> {
    * Makes `id` a monitor: from now on it gets a copy of every signal (of `groups`, if given) in
    * bus order. It leaves its groups, its own groups close and its names go, since a monitor only
    * watches. A full monitor is evicted rather than allowed to hold up or reject anyone's message.
+   *
+   * A monitor of every group sees only the groups `may` allows (default: all). The engine knows
+   * no policy: `may` is the driver's, asked once per group; it must not call back into the engine.
    */
-  becomeMonitor(id: ConnectionId, groups?: readonly string[]): void {
+  becomeMonitor(id: ConnectionId, groups?: readonly string[], may?: (group: string) => boolean): void {
     const connection = this.#connectionOrThrow(id);
     for (const group of groups ?? []) assertGroupName(group);
     for (const membership of [...connection.memberships.values()]) this.#unlink(membership);
     for (const group of [...connection.owned.values()]) this.#close(group, 'owner-left');
     this.#announce(this.#names.removeConnection(id));
     connection.monitor = groups === undefined ? null : new Set(groups);
+    connection.watch = groups === undefined && may !== undefined ? { may, decided: new Map() } : undefined;
     this.#monitors.add(connection);
     this.#settle();
+  }
+
+  /**
+   * Replaces what a monitor of every group may see (the driver's policy changed): the decisions
+   * kept so far are forgotten and each group is asked about again at its next signal.
+   */
+  setMonitorAccess(id: ConnectionId, may: (group: string) => boolean): void {
+    const connection = this.#connectionOrThrow(id);
+    if (connection.monitor !== null) return;
+    connection.watch = { may, decided: new Map() };
   }
 
   /** Removes a connection: it leaves every group, and the groups it owns close ('owner-left'). */
@@ -629,6 +655,7 @@ export class Engine<TPayload = unknown> {
       stamp: 0,
       gone: false,
       monitor: undefined,
+      watch: undefined,
     };
   }
 
@@ -707,6 +734,7 @@ export class Engine<TPayload = unknown> {
     const out: Connection<TPayload>[] = [];
     for (const monitor of this.#monitors) {
       if (monitor.monitor != null && !monitor.monitor.has(group)) continue;
+      if (monitor.watch !== undefined && !mayWatch(monitor.watch, group)) continue;
       const bytes = monitor.queue.bytes;
       if (bytes > 0 && bytes + size > monitor.maxQueueBytes) {
         this.#evict(monitor);
@@ -990,6 +1018,8 @@ export class Engine<TPayload = unknown> {
       this.#unlink(membership);
       if (!membership.connection.gone) this.#enqueue(membership.connection, notice);
     }
+    // [GUARANTEE: memory] a monitor's kept decisions cover live groups only.
+    for (const monitor of this.#monitors) monitor.watch?.decided.delete(group.name);
     // Emits waiting to go to this group now fail; let the retry report it.
     for (const pending of this.#pending) if (pending.group === group) this.#retry.add(pending);
   }
@@ -1076,6 +1106,17 @@ export class Engine<TPayload = unknown> {
       stats: { ...group.stats },
     };
   }
+}
+
+/** Whether a monitor of every group may see `group`: the driver is asked once, then remembered. */
+function mayWatch(access: MonitorAccess, group: string): boolean {
+  // [GUARANTEE: access] a monitor of every group gets only the groups its driver lets it see.
+  let allowed = access.decided.get(group);
+  if (allowed === undefined) {
+    allowed = access.may(group);
+    access.decided.set(group, allowed);
+  }
+  return allowed;
 }
 
 function definedOnly<T extends object>(value: T): Partial<T> {

@@ -149,6 +149,7 @@ const serverMessage: fc.Arbitrary<ServerMessage> = fc.oneof(
         'owner-left' as const,
         'owner-evicted' as const,
         'shutdown' as const,
+        'not-permitted' as const,
       ),
     },
     { noNullPrototype: true },

@@ -58,6 +58,7 @@ const GROUP_CLOSED_REASONS: readonly GroupClosedReason[] = [
   'owner-left',
   'owner-evicted',
   'shutdown',
+  'not-permitted',
 ];
 
 /**

@@ -227,7 +227,11 @@ export interface CallRequest {
   dest: string;
   /** The method name. */
   m: string;
-  /** The interface (contract name) the method belongs to; informative. */
+  /**
+   * The interface (contract name) the method belongs to. The policy is checked against it, and
+   * the service answers only from that contract. Absent: the destination's well-known name (for
+   * a unique name: the one well-known name that connection owns; none or several is BAD_FIELD).
+   */
   g?: string;
   /** The caller's deadline in ms: the daemon answers TIMEOUT and aborts the service then. */
   to?: number;
@@ -391,14 +395,15 @@ export interface SignalMessage {
 }
 
 /**
- * Why a group closed.
+ * Why a group closed, or why the daemon ended this client's membership: `not-permitted` when a
+ * policy reload (SIGHUP) took away the right to `join` it (the group itself goes on).
  *
  * @example
  * ```ts
  * const reason: GroupClosedReason = 'owner-left';
  * ```
  */
-export type GroupClosedReason = 'closed' | 'owner-left' | 'owner-evicted' | 'shutdown';
+export type GroupClosedReason = 'closed' | 'owner-left' | 'owner-evicted' | 'shutdown' | 'not-permitted';
 
 /**
  * A group the client belonged to was closed.
@@ -446,6 +451,10 @@ export interface InvokeMessage {
   /** The name the caller addressed. */
   dest: string;
   m: string;
+  /**
+   * The interface the daemon checked the call against (always set by this daemon): the service
+   * answers from that contract only, or UNKNOWN_METHOD.
+   */
   g?: string;
 }
 

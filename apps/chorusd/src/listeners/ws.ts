@@ -15,8 +15,8 @@ export interface WsListenerOptions {
   readonly allowedOrigins: readonly string[];
   /** Serves the web monitor and other static routes; undefined routes get 404. */
   readonly routes?: ReadonlyMap<string, { type: string; body: () => Buffer | string }>;
-  /** Prometheus text for /metrics. */
-  readonly metrics: () => string;
+  /** Prometheus text for /metrics, as the identity of the token presented may see it. */
+  readonly metrics: (identity: string) => string;
 }
 
 export interface WsListener {
@@ -149,12 +149,15 @@ function serveHttp(
     return;
   }
   if (url.pathname === '/metrics') {
-    if (identify(tokenOf(req), options.token, daemon) === undefined) {
+    const identity = identify(tokenOf(req), options.token, daemon);
+    if (identity === undefined) {
       daemon.wsRejections.token++;
       res.writeHead(401, { 'Content-Type': 'text/plain' }).end('token required\n');
       return;
     }
-    res.writeHead(200, { 'Content-Type': 'text/plain; version=0.0.4; charset=utf-8' }).end(options.metrics());
+    res
+      .writeHead(200, { 'Content-Type': 'text/plain; version=0.0.4; charset=utf-8' })
+      .end(options.metrics(identity));
     return;
   }
   const route = options.routes?.get(url.pathname);
