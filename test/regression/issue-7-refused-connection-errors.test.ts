@@ -86,5 +86,9 @@ it('a WebSocket upgrade refused for its token whose client resets', async () => 
     else socket.destroy();
   }
   await expectAlive();
-  expect((await observer.stats()).wsRejections.token).toBeGreaterThanOrEqual(200);
+  // A reset may discard the request before the daemon reads it (the kernel drops unread data on
+  // RST), so only the 100 closed with a FIN are sure to arrive; they arrive in their own time.
+  await expect
+    .poll(async () => (await observer.stats()).wsRejections.token, { timeout: 10_000 })
+    .toBeGreaterThanOrEqual(100);
 });
