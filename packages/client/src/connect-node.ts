@@ -1,4 +1,4 @@
-/// <reference types="node" />
+/// <reference types="node" preserve="true" />
 /*
  * `connect()` for Node: default address from the environment, unix sockets, and WebSockets through
  * the `ws` package (Node 20 has no global WebSocket; `ws` can also pause reading, which gives real
