@@ -6,6 +6,7 @@ import { type Access, type DaemonLimits, defaultDaemonLimits } from './config.js
 import type { WsRejections } from './listeners/ws.js';
 import { createLogger, type Logger } from './logger.js';
 import { type Action, defaultRules, Policy } from './policy.js';
+import { RunClock } from './run-clock.js';
 import { Session, type SessionSocket, type TransportKind } from './session.js';
 
 export interface DaemonOptions {
@@ -33,6 +34,8 @@ export class Daemon {
   readonly engine: Engine<Uint8Array>;
   readonly calls: CallRouter;
   readonly limits: DaemonLimits;
+  /** The engine's time: how long the daemon ran, freezes not counted (see RunClock). */
+  readonly clock: RunClock;
   readonly startedAt = Date.now();
   readonly log: Logger;
   readonly stats: DaemonStats = {
@@ -102,8 +105,14 @@ export class Daemon {
     });
     this.calls = new CallRouter(this.engine, this.limits.maxPendingCalls);
     const period = Math.max(50, Math.min(1000, Math.floor(this.limits.stallTimeoutMs / 4)));
+    // [GUARANTEE: backpressure] stalls are judged in the time the daemon ran. The ticker observes
+    // the clock every `period` ms, so a running daemon never leaves a longer gap (plus slack for
+    // late timers); a longer one is a freeze and counts zero. That is why the tick that runs first
+    // after a resume (timers run before the IO that would show the recipients' progress) cannot
+    // evict for the freeze: its clock reads what it read before the freeze.
+    this.clock = new RunClock(() => performance.now(), period + Math.max(period, 250));
     this.#ticker = setInterval(() => {
-      const evicted = this.engine.tick(Date.now());
+      const evicted = this.engine.tick(this.clock.now());
       if (evicted.length > 0) this.log.warn('stalled recipients evicted', { count: evicted.length });
     }, period);
     this.#ticker.unref();

@@ -170,7 +170,7 @@ export class Session {
     try {
       // [GUARANTEE: backpressure] at most maxSocketBufferBytes handed to the socket; 'drain' calls again.
       while (socket.writableLength < max) {
-        const items = engine.take(this.id, max, Date.now());
+        const items = engine.take(this.id, max, daemon.clock.now());
         if (items.length === 0) break;
         if (items.length === 1 || !stream) {
           for (const item of items) socket.write(this.#encodeBuffer(item));
@@ -513,7 +513,7 @@ export class Session {
         size: owned.byteLength + header.byteLength + 64,
       },
       // The exact time, not the ticker's coarse clock: a stall must never be judged too long.
-      Date.now(),
+      this.#daemon.clock.now(),
     );
     if (outcome.status === 'accepted') {
       this.#replyEmit(message.s, outcome);

@@ -318,7 +318,7 @@ export interface Bus {
     handler: (attempt: number, delayMs: number, error: ChorusError) => void,
   ): () => void;
   /**
-   * Connected again under a new unique `name`, with the groups created again, the names requested
+   * Connected again under a new unique `name`, with the names requested again, the groups created
    * again and the subscriptions joined again (see `gap`); the requests that waited go out now.
    */
   on(event: 'reconnected', handler: (name: string) => void): () => void;
@@ -1636,9 +1636,12 @@ export class BusImpl implements Bus {
 
   /**
    * Puts back on the new connection what the bus had: a monitor watches again; otherwise the
-   * groups are created again, then the names requested again, then the memberships not joined
-   * by the hello are joined. Pipelined (sent in that order, answered in that order). A refusal
-   * concerns its item only; a lost connection rejects (the attempt failed).
+   * names are requested again, then the groups created again, then the memberships not joined
+   * by the hello are joined. Pipelined (sent in that order, answered in that order): the daemon
+   * handles a connection's frames in order, so each step finds what the ones before it made.
+   * The order matters: under `groupsRequireName` only the primary owner of a name may create
+   * groups under it, and a membership of a group of our own needs the group. A refusal concerns
+   * its item only; a lost connection rejects (the attempt failed).
    */
   async #restore(
     connection: Connection,
@@ -1652,8 +1655,9 @@ export class BusImpl implements Bus {
       return;
     }
     const steps: Promise<void>[] = [];
-    for (const group of [...this.#owned.values()]) steps.push(this.#recreate(connection, group));
+    // Names before groups (issue 11): a create before its name is refused under groupsRequireName.
     for (const [name, options] of [...this.#names]) steps.push(this.#rerequest(connection, name, options));
+    for (const group of [...this.#owned.values()]) steps.push(this.#recreate(connection, group));
     for (const sub of [...this.#members.values()]) {
       if (inHello.has(sub) || sub.ended || !this.#joinedWith.has(sub)) continue;
       steps.push(this.#rejoin(connection, sub, gaps));

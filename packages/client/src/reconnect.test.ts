@@ -112,7 +112,7 @@ describe('connect({ reconnect }) options', () => {
 });
 
 describe('reconnecting', () => {
-  it('creates its groups, requests its names and joins its memberships again, in that order', async () => {
+  it('requests its names, creates its groups and joins its memberships again, in that order', async () => {
     const dialer = new FakeDialer();
     const bus = await connectWith(dialer, { join: [{ group: Battery, filter: { signal: 'LevelChanged' } }] });
     const first = dialer.current;
@@ -157,12 +157,13 @@ describe('reconnecting', () => {
       'nameRequest org.example.Own primary-owner undefined',
       `reconnected ${second.name}`,
     ]);
-    // Memberships of other groups in the hello (nothing missed from the first moment); the group
-    // of our own is created first and joined after.
+    // Memberships of other groups in the hello (nothing missed from the first moment); the name
+    // first (under groupsRequireName only its owner may create the group), then the group of our
+    // own, then our membership of it.
     expect(log(second)).toEqual([
       'hello',
-      'create org.example.Own',
       'call org.chorus.Bus.RequestName',
+      'create org.example.Own',
       'join org.example.Own',
     ]);
     expect(second.received[0]?.message).toMatchObject({

@@ -47,7 +47,10 @@ export interface EngineLimits {
   readonly maxQueueBytes: number;
   /** Well-known names one connection may own or wait for. */
   readonly maxNamesPerConnection: number;
-  /** Milliseconds a full recipient may hold up a blocked message before it is evicted. */
+  /**
+   * Milliseconds a full recipient may hold up a blocked message before it is evicted, on the
+   * clock the driver passes in (chorusd: the time the daemon ran, so a freeze never counts).
+   */
   readonly stallTimeoutMs: number;
 }
 
