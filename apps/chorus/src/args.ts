@@ -106,10 +106,22 @@ function strictParse(
   } catch (error) {
     const code = (error as { code?: unknown }).code;
     if (typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS')) {
-      throw new UsageError((error as Error).message);
+      throw new UsageError(usageMessage(code, (error as Error).message));
     }
     throw error;
   }
+}
+
+/**
+ * parseArgs' own words, in ours: its unknown-option message ends with an unbalanced quote
+ * (`as in '-- "--bogus"`) and speaks of "positional arguments".
+ */
+function usageMessage(code: string, message: string): string {
+  const option = /'(-[^']*)'/.exec(message)?.[1];
+  if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' && option !== undefined) {
+    return `unknown option '${option}'. A value that starts with '-' goes after '--', as in: -- ${JSON.stringify(option)}`;
+  }
+  return message;
 }
 
 function checkArity(spec: CommandSpec, positionals: readonly string[]): void {

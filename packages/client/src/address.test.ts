@@ -11,6 +11,8 @@ describe('parseAddress', () => {
       url: 'ws://localhost:7070/bus',
     });
     expect(parseAddress('wss://example.org/')).toEqual({ kind: 'websocket', url: 'wss://example.org/' });
+    // Issue 13: the plain path chorusd's --socket takes (it used to be refused).
+    expect(parseAddress('/tmp/x.sock')).toEqual({ kind: 'unix', path: '/tmp/x.sock' });
   });
 
   it.each([
@@ -21,7 +23,8 @@ describe('parseAddress', () => {
     'unix:abstract=x',
     'unix:path',
     'unix:path=%zz',
-    '/tmp/x.sock',
+    // A relative path may be a typo of anything: only absolute paths stand for a socket.
+    'tmp/x.sock',
   ])('refuses %j with BAD_ADDRESS', (address) => {
     expect(() => parseAddress(address)).toThrowError(expect.objectContaining({ code: 'BAD_ADDRESS' }));
   });

@@ -43,8 +43,9 @@ export interface WebSocketAddress {
 export type BusAddress = UnixAddress | WebSocketAddress;
 
 /**
- * Parses a bus address. Throws AddressError (BAD_ADDRESS) for anything else. In `unix:` addresses,
- * values may be %-escaped as in D-Bus (`unix:path=/tmp/a%2cb.sock`).
+ * Parses a bus address: `unix:path=…`, a plain absolute socket path (as chorusd's `--socket`
+ * takes), or a `ws://`/`wss://` URL. Throws AddressError (BAD_ADDRESS) for anything else. In
+ * `unix:` addresses, values may be %-escaped as in D-Bus (`unix:path=/tmp/a%2cb.sock`).
  *
  * @example
  * ```ts
@@ -60,7 +61,11 @@ export function parseAddress(address: string): BusAddress {
       throw new AddressError(`'${address}': a unix address needs path=...`);
     return { kind: 'unix', path };
   }
-  throw new AddressError(`'${address}': expected unix:path=... or a ws:// / wss:// URL`);
+  // A socket path as chorusd's --socket takes it: only an absolute one, so a typo is not a path.
+  if (address.startsWith('/')) return { kind: 'unix', path: address };
+  throw new AddressError(
+    `'${address}': expected unix:path=/path/to/bus.sock, a socket path starting with '/', or a ws:// / wss:// URL`,
+  );
 }
 
 function parseKeys(address: string, rest: string): Map<string, string> {

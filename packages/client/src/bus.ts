@@ -64,6 +64,7 @@ import {
 import { type FilterInput, matchesFilters, sameFilters, toWireFilters } from './filter.js';
 import {
   type CreateGroupOptions,
+  checkGroupOptions,
   type EmitArgs,
   type EmitResult,
   type Group,
@@ -1902,6 +1903,7 @@ function closedReasonOf(error: ChorusError): GroupClosedReason {
 
 function groupOptions(options: CreateGroupOptions): GroupOptions | undefined {
   // Only the known keys: an options object may carry anything at runtime.
+  checkGroupOptions(options);
   const o: GroupOptions = {};
   if (options.emitters !== undefined) o.emitters = options.emitters;
   if (options.loopback !== undefined) o.loopback = options.loopback;

@@ -1,4 +1,4 @@
-/// <reference types="node" />
+/// <reference types="node" preserve="true" />
 /*
  * `connect()` for Node: default address from the environment, unix sockets, and WebSockets through
  * the `ws` package (Node 20 has no global WebSocket; `ws` can also pause reading, which gives real
@@ -15,6 +15,7 @@ import { connectWebSocket } from './transports/websocket.js';
 
 const node: Platform = {
   defaultAddress: () => defaultAddress(process.env, process.getuid?.() ?? 0),
+  defaultToken: () => process.env['CHORUS_TOKEN'] || undefined,
   transports: {
     unix: (address, signal) => connectUnix(address.path, { signal }),
     websocket: (address, signal, token) =>
@@ -22,7 +23,7 @@ const node: Platform = {
         WebSocket,
         binaryType: 'nodebuffer',
         // Only for ws://: on the unix socket a token names an identity, and the WebSocket one is none.
-        token: token ?? (process.env['CHORUS_TOKEN'] || undefined),
+        token: token ?? node.defaultToken?.(),
         signal,
       }),
   },

@@ -5,6 +5,7 @@
 
 import { type BusAddress, parseAddress, type UnixAddress, type WebSocketAddress } from './address.js';
 import { type Bus, BusImpl, type Reconnector } from './bus.js';
+import { connectFailureMessage } from './connect-failure.js';
 import {
   AbortError,
   AddressError,
@@ -21,6 +22,8 @@ import type { Transport, TransportOpener } from './transports/transport.js';
 export interface Platform {
   /** The address used without `options.address`; undefined when the runtime has none. */
   defaultAddress(): string | undefined;
+  /** The WebSocket token used without `options.token` (Node: `$CHORUS_TOKEN`). */
+  defaultToken?(): string | undefined;
   /** A transport per address kind; a missing one means "not in this runtime". */
   readonly transports: {
     readonly unix?: TransportOpener<UnixAddress>;
@@ -116,7 +119,9 @@ async function openTransport(
     return await openBuiltIn(platform, address, signal, options.token);
   } catch (cause) {
     if (isChorusError(cause) || signal.aborted) throw cause;
-    throw new ConnectError(`cannot connect to ${text}: ${String(cause)}`, { cause, address: text });
+    const hadToken =
+      options.token !== undefined || platform.defaultToken?.() !== undefined || /[?&]token=/.test(text);
+    throw new ConnectError(connectFailureMessage(text, address, cause, hadToken), { cause, address: text });
   }
 }
 

@@ -4,6 +4,7 @@
  * up instead of rebuilding it.
  */
 
+import { groupNameProblem, signalNameProblem } from '@chorus/core';
 import { z } from 'zod';
 import { InvalidArgumentError, PayloadValidationError, type ValidationIssue } from './errors.js';
 
@@ -259,18 +260,34 @@ export function defineGroup<
   const TSignals extends SignalSchemas & { readonly [K in ReservedEventName]?: never } = {},
   const TMethods extends MethodSchemas = {},
 >(name: TName, definition: GroupDefinition<TSignals, TMethods>): GroupContract<TName, TSignals, TMethods> {
-  if (typeof name !== 'string' || name === '')
-    throw new InvalidArgumentError('a group name must be a non-empty string');
+  // [GUARANTEE: contracts] a name the bus would refuse is refused here, where the app wrote it.
+  const problem = typeof name === 'string' ? groupNameProblem(name) : 'not a string';
+  if (problem !== undefined) {
+    throw new InvalidArgumentError(
+      `${JSON.stringify(name)} is not a valid group name (${problem}); a group name looks like org.example.Battery`,
+    );
+  }
   const signals = definition.signals ?? ({} as TSignals);
   const methods = definition.methods ?? ({} as TMethods);
   for (const [signal, schema] of Object.entries(signals)) {
+    const bad = signalNameProblem(signal);
+    if (bad !== undefined) {
+      throw new InvalidArgumentError(
+        `signal ${JSON.stringify(signal)} of ${name} is not a valid signal name (${bad})`,
+      );
+    }
     if ((RESERVED_EVENT_NAMES as readonly string[]).includes(signal)) {
       throw new InvalidArgumentError(`'${signal}' is reserved for subscription events; rename the signal`);
     }
     if (!isSchema(schema)) throw new InvalidArgumentError(`signal '${signal}' of ${name} needs a zod schema`);
   }
   for (const [method, schemas] of Object.entries(methods)) {
-    if (method === '') throw new InvalidArgumentError(`a method name of ${name} is empty`);
+    const bad = signalNameProblem(method);
+    if (bad !== undefined) {
+      throw new InvalidArgumentError(
+        `method ${JSON.stringify(method)} of ${name} is not a valid method name (${bad})`,
+      );
+    }
     const pair = schemas as Partial<MethodSchema> | undefined;
     if (!isSchema(pair?.input) || !isSchema(pair?.output)) {
       throw new InvalidArgumentError(`method '${method}' of ${name} needs zod schemas { input, output }`);

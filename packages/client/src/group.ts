@@ -59,6 +59,36 @@ export interface CreateGroupOptions {
   retain?: boolean | undefined;
 }
 
+const CHOICES = {
+  emitters: ['owner', 'members', 'anyone'],
+  onFull: ['block', 'reject', 'evict'],
+} as const;
+const FLAGS = ['loopback', 'sendToPeer', 'retain'] as const;
+
+/**
+ * Throws INVALID_ARGUMENT, naming the option and its choices, when `options` holds a value the
+ * daemon would refuse: an app that passed `emitters: 'everyone'` learns it here, in its own words,
+ * not as the daemon's BAD_FIELD on a wire field.
+ */
+export function checkGroupOptions(options: CreateGroupOptions): void {
+  for (const [key, choices] of Object.entries(CHOICES)) {
+    const value = (options as Record<string, unknown>)[key];
+    if (value !== undefined && !(choices as readonly unknown[]).includes(value)) {
+      throw new InvalidArgumentError(
+        `group option ${key} must be one of ${choices.map((c) => `'${c}'`).join(', ')}; got ${JSON.stringify(value)}`,
+      );
+    }
+  }
+  for (const key of FLAGS) {
+    const value = (options as Record<string, unknown>)[key];
+    if (value !== undefined && typeof value !== 'boolean') {
+      throw new InvalidArgumentError(
+        `group option ${key} must be true or false; got ${JSON.stringify(value)}`,
+      );
+    }
+  }
+}
+
 /**
  * A group created by this connection. Emits are validated against the contract before sending.
  *

@@ -13,6 +13,7 @@ import { describe, expect, it } from 'vitest';
 const here = dirname(fileURLToPath(import.meta.url));
 // Workspace packages are bundled from their sources too, so they are walked as well.
 const workspace: Record<string, string> = {
+  '@chorus/core': resolve(here, '../../core/src/index.ts'),
   '@chorus/protocol': resolve(here, '../../protocol/src/index.ts'),
 };
 const builtins = new Set(builtinModules);

@@ -1,6 +1,5 @@
-import { lstat, mkdir, unlink } from 'node:fs/promises';
+import { lstat, unlink } from 'node:fs/promises';
 import { connect, createServer, type Server, type Socket } from 'node:net';
-import { dirname } from 'node:path';
 import type { Daemon } from '../daemon.js';
 
 export class ListenError extends Error {
@@ -13,40 +12,51 @@ export class ListenError extends Error {
 }
 
 /**
- * Listens on a Unix socket at `path`, readable and writable by its owner only: the directory
- * is created with mode 0700 if missing, the socket gets mode 0600 from the moment it exists.
- * A live daemon at `path` is an error; a stale socket file is replaced; anything that is not
- * a socket (a file, a symlink) is left alone and refused.
+ * Listens on a Unix socket at `path`, readable and writable by its owner only: the socket gets
+ * mode 0600 from the moment it exists. The directory must exist already (the daemon makes sure it
+ * is the user's own, mode 0700: see runtime-dir.ts). A live daemon at `path` is an error; a stale
+ * socket file is replaced; anything that is not a socket (a file, a symlink) is left alone and
+ * refused. With `fd`, it takes over a socket that is already listening (systemd's socket
+ * activation) and leaves the path alone.
  */
 export async function listenUnix(
   path: string,
   onConnection: (socket: Socket) => void,
-  options: { readonly highWaterMark?: number } = {},
+  options: { readonly highWaterMark?: number; readonly fd?: number } = {},
 ): Promise<Server> {
-  await mkdir(dirname(path), { recursive: true, mode: 0o700 });
-  await removeStale(path);
   // [why] A session stops writing once a socket holds maxSocketBufferBytes and waits for 'drain',
   // which a socket only emits after a write reached its high-water mark: the two must match.
   const server = createServer({ pauseOnConnect: false, highWaterMark: options.highWaterMark }, onConnection);
+  if (options.fd !== undefined) {
+    await listen(server, { fd: options.fd }, `the inherited socket (fd ${options.fd})`);
+    return server;
+  }
+  await removeStale(path);
   // umask, not chmod after listen: there must be no moment when others could connect.
   // [GUARANTEE: access] mode 0600 from the first moment: no window where others could connect.
   const previous = process.umask(0o177);
   try {
+    await listen(server, { path }, path);
+  } finally {
+    process.umask(previous);
+  }
+  return server;
+}
+
+async function listen(server: Server, where: { path: string } | { fd: number }, what: string): Promise<void> {
+  try {
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
-      server.listen(path, () => {
+      server.listen(where, () => {
         server.off('error', reject);
         resolve();
       });
     });
   } catch (cause) {
-    throw new ListenError('LISTEN_FAILED', `cannot listen on ${path}: ${(cause as Error).message}`, {
+    throw new ListenError('LISTEN_FAILED', `cannot listen on ${what}: ${(cause as Error).message}`, {
       cause,
     });
-  } finally {
-    process.umask(previous);
   }
-  return server;
 }
 
 async function removeStale(path: string): Promise<void> {

@@ -1,4 +1,4 @@
-/// <reference types="node" />
+/// <reference types="node" preserve="true" />
 /*
  * Unix domain socket transport (node only: the browser entry never imports this file).
  */
