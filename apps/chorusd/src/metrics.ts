@@ -72,6 +72,7 @@ export function renderMetrics(daemon: Daemon): string {
     [
       ['{reason="token"}', daemon.wsRejections.token],
       ['{reason="origin"}', daemon.wsRejections.origin],
+      ['{reason="limit"}', daemon.wsRejections.limit],
     ],
   );
   metric('chorus_uptime_seconds', 'gauge', 'Seconds since the daemon started.', [
