@@ -22,7 +22,8 @@ export interface DaemonLimits extends EngineLimits {
   readonly maxConnectionsPerIdentity: number;
   /**
    * Connections that have not said hello yet, per WebSocket identity, and on the Unix socket
-   * together: nobody can hold every slot with connections that never say hello.
+   * together: nobody can hold every slot with connections that never say hello. (Not lower:
+   * a client may open a burst of a hundred connections at once, all waiting for hello.)
    */
   readonly maxHelloPending: number;
   /** Method calls one connection may have waiting for a reply. */
@@ -40,7 +41,7 @@ export const defaultDaemonLimits: DaemonLimits = Object.freeze({
   maxSocketBufferBytes: 256 * 1024, // 256 KiB
   maxPendingCalls: 1024,
   maxConnectionsPerIdentity: 1024,
-  maxHelloPending: 64,
+  maxHelloPending: 256,
   wsPingIntervalMs: 30_000, // 30 s
 });
 
