@@ -15,8 +15,17 @@ export interface DaemonLimits extends EngineLimits {
   readonly shutdownTimeoutMs: number;
   /** Interval of WebSocket pings; a connection that has not answered the previous one is cut, ms. */
   readonly wsPingIntervalMs: number;
-  /** Connections one identity (the socket's owner, a token) may have open at once. */
+  /**
+   * Connections one identity (the socket's owner, a token) may have open at once. A WebSocket
+   * counts from its upgrade (its token is known then), a Unix-socket connection from its hello.
+   */
   readonly maxConnectionsPerIdentity: number;
+  /**
+   * Connections that have not said hello yet, per WebSocket identity, and on the Unix socket
+   * together: nobody can hold every slot with connections that never say hello. (Not lower:
+   * a client may open a burst of a hundred connections at once, all waiting for hello.)
+   */
+  readonly maxHelloPending: number;
   /** Method calls one connection may have waiting for a reply. */
   readonly maxPendingCalls: number;
   /** Bytes a transport may hold unwritten before the daemon stops taking from the connection's queue. */
@@ -32,6 +41,7 @@ export const defaultDaemonLimits: DaemonLimits = Object.freeze({
   maxSocketBufferBytes: 256 * 1024, // 256 KiB
   maxPendingCalls: 1024,
   maxConnectionsPerIdentity: 1024,
+  maxHelloPending: 256,
   wsPingIntervalMs: 30_000, // 30 s
 });
 

@@ -47,7 +47,7 @@ export class Daemon {
     policyDenials: 0,
   };
   /** WebSocket upgrades (and /metrics requests) refused, by reason. */
-  readonly wsRejections: WsRejections = { token: 0, origin: 0 };
+  readonly wsRejections: WsRejections = { token: 0, origin: 0, limit: 0 };
   /** Sessions that said hello, by engine connection id. */
   readonly #byId = new Map<number, Session>();
   /** Every live session, including those still waiting for hello. */
@@ -77,6 +77,11 @@ export class Daemon {
   /** Bumped on every policy change, so sessions know their cached decisions are stale. */
   #accessVersion = 0;
   readonly #perIdentity = new Map<string, number>();
+  /** Sessions counted in #perIdentity: a WebSocket from its upgrade, a Unix-socket one from hello. */
+  readonly #counted = new Set<Session>();
+  /** Sessions waiting for hello, by pool: `ws:IDENTITY`, or `unix` for the Unix socket. */
+  readonly #helloPending = new Map<Session, string>();
+  readonly #helloPendingByPool = new Map<string, number>();
   #onIdle: (() => void) | undefined;
 
   constructor(options: DaemonOptions = {}) {
@@ -158,18 +163,47 @@ export class Daemon {
     return this.#access.policy.decide(identity, transport, action, name).allowed;
   }
 
-  /** Counts a connection against its identity's limit; false when the identity is at its limit. */
-  admitIdentity(identity: string): boolean {
-    const count = this.#perIdentity.get(identity) ?? 0;
-    if (count >= this.limits.maxConnectionsPerIdentity) return false;
-    this.#perIdentity.set(identity, count + 1);
+  /**
+   * Counts `session` against its identity's limit, once (a WebSocket already is, from its
+   * upgrade); false when the identity is at its limit. The count ends when the session does.
+   */
+  admit(session: Session): boolean {
+    if (this.#counted.has(session)) return true;
+    if (this.#atIdentityLimit(session.identity)) return false;
+    this.#perIdentity.set(session.identity, (this.#perIdentity.get(session.identity) ?? 0) + 1);
+    this.#counted.add(session);
     return true;
   }
 
-  releaseIdentity(identity: string): void {
-    const count = (this.#perIdentity.get(identity) ?? 1) - 1;
-    if (count <= 0) this.#perIdentity.delete(identity);
-    else this.#perIdentity.set(identity, count);
+  #atIdentityLimit(identity: string): boolean {
+    return (this.#perIdentity.get(identity) ?? 0) >= this.limits.maxConnectionsPerIdentity;
+  }
+
+  /** Which limit a WebSocket upgrade for `identity` would exceed now, if any. */
+  wsAdmission(identity: string): 'maxConnectionsPerIdentity' | 'maxHelloPending' | undefined {
+    if (this.#atIdentityLimit(identity)) return 'maxConnectionsPerIdentity';
+    if ((this.#helloPendingByPool.get(`ws:${identity}`) ?? 0) >= this.limits.maxHelloPending)
+      return 'maxHelloPending';
+    return undefined;
+  }
+
+  #release(session: Session): void {
+    if (this.#counted.delete(session)) {
+      const count = (this.#perIdentity.get(session.identity) ?? 1) - 1;
+      if (count <= 0) this.#perIdentity.delete(session.identity);
+      else this.#perIdentity.set(session.identity, count);
+    }
+    this.#helloDone(session);
+  }
+
+  /** `session` no longer waits for hello (it said it, or it is gone). */
+  #helloDone(session: Session): void {
+    const pool = this.#helloPending.get(session);
+    if (pool === undefined) return;
+    this.#helloPending.delete(session);
+    const count = (this.#helloPendingByPool.get(pool) ?? 1) - 1;
+    if (count <= 0) this.#helloPendingByPool.delete(pool);
+    else this.#helloPendingByPool.set(pool, count);
   }
 
   get closing(): boolean {
@@ -180,26 +214,44 @@ export class Daemon {
     return this.#sessions.size;
   }
 
-  /** Takes a new connection from a listener. */
+  /** Takes a new connection from a listener; a WebSocket's `identity` comes from its upgrade. */
   accept(socket: SessionSocket, transport: TransportKind, identity?: string): Session | undefined {
+    const { limits } = this;
     // [GUARANTEE: memory] past maxConnections (or while closing) a connection is told why and closed.
-    if (this.#closing || this.#sessions.size >= this.limits.maxConnections) {
-      this.stats.refused++;
-      const [code, msg] = this.#closing
-        ? [ErrorCode.BUS_CLOSING, 'the bus is shutting down']
-        : [ErrorCode.LIMIT_EXCEEDED, `limit maxConnections (${this.limits.maxConnections}) exceeded`];
-      socket.end(encodeFrame({ t: 'err', code, msg, fatal: true }));
-      setTimeout(() => socket.destroy(), 1000).unref();
-      this.log.warn('connection refused', {
-        reason: this.#closing ? 'closing' : 'maxConnections',
-        transport,
-      });
-      return undefined;
-    }
-    this.stats.accepted++;
+    if (this.#closing) return this.#refuse(socket, transport, 'closing');
+    if (this.#sessions.size >= limits.maxConnections)
+      return this.#refuse(socket, transport, 'maxConnections');
+    // [GUARANTEE: memory] connections waiting for hello have their own bound, per WebSocket identity
+    // and for the Unix socket: no one can hold every slot with connections that never say hello.
+    const pool = transport === 'ws' ? `ws:${identity ?? 'ws'}` : 'unix';
+    const pending = this.#helloPendingByPool.get(pool) ?? 0;
+    if (pending >= limits.maxHelloPending) return this.#refuse(socket, transport, 'maxHelloPending');
+    // A WebSocket's identity is known: it counts against maxConnectionsPerIdentity from now on.
+    if (transport === 'ws' && this.#atIdentityLimit(identity ?? 'ws'))
+      return this.#refuse(socket, transport, 'maxConnectionsPerIdentity');
     const session = new Session(this, socket, transport, identity);
+    if (transport === 'ws') this.admit(session);
+    this.stats.accepted++;
     this.#sessions.add(session);
+    this.#helloPending.set(session, pool);
+    this.#helloPendingByPool.set(pool, pending + 1);
     return session;
+  }
+
+  #refuse(
+    socket: SessionSocket,
+    transport: TransportKind,
+    reason: 'closing' | 'maxConnections' | 'maxHelloPending' | 'maxConnectionsPerIdentity',
+  ): undefined {
+    this.stats.refused++;
+    const [code, msg] =
+      reason === 'closing'
+        ? [ErrorCode.BUS_CLOSING, 'the bus is shutting down']
+        : [ErrorCode.LIMIT_EXCEEDED, `limit ${reason} (${this.limits[reason]}) exceeded`];
+    socket.end(encodeFrame({ t: 'err', code, msg, fatal: true }));
+    setTimeout(() => socket.destroy(), 1000).unref();
+    this.log.warn('connection refused', { reason, transport });
+    return undefined;
   }
 
   /** The session of a connection id, if it said hello and is still open. */
@@ -257,6 +309,7 @@ export class Daemon {
   /** A session completed its hello and has an engine connection. */
   register(session: Session): void {
     this.#byId.set(session.id, session);
+    this.#helloDone(session);
   }
 
   /** A session's socket closed. */
@@ -264,8 +317,8 @@ export class Daemon {
     // [GUARANTEE: isolation] a closed connection leaves nothing: engine state, identity count, calls.
     this.#sessions.delete(session);
     this.#dirty.delete(session);
+    this.#release(session);
     if (session.id !== 0) {
-      this.releaseIdentity(session.identity);
       this.#byId.delete(session.id);
       this.engine.disconnect(session.id);
       this.calls.gone(session.id);

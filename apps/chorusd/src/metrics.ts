@@ -76,6 +76,7 @@ export function renderMetrics(daemon: Daemon, identity: string): string {
     [
       ['{reason="token"}', daemon.wsRejections.token],
       ['{reason="origin"}', daemon.wsRejections.origin],
+      ['{reason="limit"}', daemon.wsRejections.limit],
     ],
   );
   metric('chorus_uptime_seconds', 'gauge', 'Seconds since the daemon started.', [

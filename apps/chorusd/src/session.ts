@@ -89,7 +89,10 @@ export class Session {
   #helloTimer: NodeJS.Timeout | undefined;
   /** Serial of this session's emit that waits for room; reading stops until it settles. */
   #blockedSerial: number | undefined;
-  /** Frames read but not handled, because an earlier emit is blocked. Bounded by one read chunk. */
+  /**
+   * Frames read but not handled, because an earlier emit is blocked or the queue is over
+   * maxQueueBytes. Bounded by one read chunk: reading is paused meanwhile.
+   */
   readonly #backlog: [Uint8Array, Uint8Array][] = [];
   #paused = false;
   /** A monitor only watches: it may send nothing but ping. */
@@ -188,6 +191,8 @@ export class Session {
       socket.uncork();
     }
     if (this.#state === 'draining' && engine.queuedBytes(this.id) === 0) this.#socket.end();
+    // The queue is back under its bound: read requests again.
+    else if (this.#paused && this.#state === 'open' && !engine.overBound(this.id)) this.#drainBacklog();
   }
 
   /** The bus is shutting down: say goodbye after everything already queued, then close. */
@@ -210,8 +215,13 @@ export class Session {
   // ---- inbound ----------------------------------------------------------------------------
 
   #onFrame(header: Uint8Array, payload: Uint8Array): void {
-    if (this.#blockedSerial !== undefined || this.#backlog.length > 0) {
+    if (
+      this.#blockedSerial !== undefined ||
+      this.#backlog.length > 0 ||
+      this.#daemon.engine.overBound(this.id)
+    ) {
       // [GUARANTEE: backpressure] a blocked sender's later requests wait behind its emit.
+      // [GUARANTEE: memory] and a connection over maxQueueBytes is not read: its replies would grow it.
       this.#backlog.push([header, payload]);
       this.#pause();
       return;
@@ -220,11 +230,22 @@ export class Session {
   }
 
   #drainBacklog(): void {
-    while (this.#backlog.length > 0 && this.#blockedSerial === undefined && this.#state === 'open') {
+    const engine = this.#daemon.engine;
+    while (
+      this.#backlog.length > 0 &&
+      this.#blockedSerial === undefined &&
+      this.#state === 'open' &&
+      !engine.overBound(this.id)
+    ) {
       const [header, payload] = this.#backlog.shift() as [Uint8Array, Uint8Array];
       this.#handle(header, payload);
     }
-    if (this.#backlog.length === 0 && this.#blockedSerial === undefined && this.#paused) {
+    if (
+      this.#backlog.length === 0 &&
+      this.#blockedSerial === undefined &&
+      this.#paused &&
+      !engine.overBound(this.id)
+    ) {
       this.#paused = false;
       this.#socket.resume();
     }
@@ -307,7 +328,7 @@ export class Session {
         return;
       }
     }
-    if (!daemon.admitIdentity(this.identity)) {
+    if (!daemon.admit(this)) {
       const max = daemon.limits.maxConnectionsPerIdentity;
       this.#fatal(
         new ProtocolError(ErrorCode.LIMIT_EXCEEDED, `limit maxConnectionsPerIdentity (${max}) exceeded`, {
@@ -322,7 +343,6 @@ export class Session {
         join: (hello.join ?? []).map((spec) => ({ group: spec.g, filters: toFilters(spec.f) })),
       });
     } catch (error) {
-      daemon.releaseIdentity(this.identity);
       const code = isEngineError(error) ? error.code : ErrorCode.INTERNAL;
       const message = error instanceof Error ? error.message : String(error);
       this.#fatal(new ProtocolError(code as ErrorCode, message, { fatal: true }));
@@ -633,6 +653,8 @@ export class Session {
 
   /** `{ t: 'ok', s, r: { seq, gseq, n } }`, written by hand: one per emit. */
   #replyEmit(serial: number, outcome: Accepted): void {
+    // Evicted meanwhile (its own earlier reply or name signal overfilled it): nobody to answer.
+    if (this.#state !== 'open') return;
     const frame = encodeEmitReplyFrame(serial, outcome.seq, outcome.groupSeq, outcome.recipients);
     this.#daemon.engine.post(this.id, frame, frame.byteLength);
   }
@@ -645,6 +667,7 @@ export class Session {
   }
 
   #post(message: ServerMessage, payload?: Uint8Array): void {
+    if (this.#state !== 'open') return; // evicted meanwhile: see #replyEmit
     // [GUARANTEE: replies] through the connection's one queue: in order with its signals.
     const frame = encodeFrame(message, payload);
     this.#daemon.engine.post(this.id, frame, frame.byteLength);

@@ -21,7 +21,13 @@ import {
   type RequestNameResult,
 } from './name-registry.js';
 import { assertGroupName, assertSignalName, signalNameProblem } from './names.js';
-import { defaultGroupOptions, defaultLimits, type EngineLimits, type GroupOptions } from './options.js';
+import {
+  defaultGroupOptions,
+  defaultLimits,
+  type EngineLimits,
+  type GroupOptions,
+  QUEUE_CEILING_FACTOR,
+} from './options.js';
 import { OutboundQueue } from './outbound-queue.js';
 
 /** A connection's id: unique for the engine's lifetime, never reused. */
@@ -210,6 +216,12 @@ interface Connection<TPayload> {
   readonly blocking: Set<PendingEmit<TPayload>>;
   /** When this connection first held up a blocked emit without taking anything since. */
   stalledSince: number | undefined;
+  /** In #over: the bus itself queued it past maxQueueBytes, and it has not taken enough since. */
+  over: boolean;
+  /** The first tick that saw it over maxQueueBytes: its stall clock as a slow reader. */
+  overSince: number | undefined;
+  /** In #overflow: past its ceiling, evicted once the current operation is over. */
+  overflowed: boolean;
   /** This connection's own emit, waiting for room. */
   pending: PendingEmit<TPayload> | undefined;
   /** De-duplicates recipients within one emit without allocating a set. */
@@ -308,6 +320,10 @@ export class Engine<TPayload = unknown> {
   #evictions = 0;
   readonly #totals: GroupStats = { messages: 0, deliveries: 0, bytes: 0 };
   readonly #names: NameRegistry;
+  /** Connections whose queue the bus itself took over maxQueueBytes: each on its stall clock. */
+  readonly #over = new Set<Connection<TPayload>>();
+  /** Connections past their queue's ceiling, evicted in #settle (never in the middle of a fan-out). */
+  readonly #overflow = new Set<Connection<TPayload>>();
   /** Connections that receive a copy of every signal; they never hold up a message. */
   readonly #monitors = new Set<Connection<TPayload>>();
   /** The bus itself: owner of `org.chorus.Bus`, sender of the signals it emits. Not in #connections. */
@@ -374,6 +390,7 @@ export class Engine<TPayload = unknown> {
     this.#connectionOrThrow(id);
     const { result, changes } = this.#names.request(id, name, flags);
     this.#announce(changes);
+    if (this.#overflow.size > 0) this.#settle();
     return result;
   }
 
@@ -381,6 +398,7 @@ export class Engine<TPayload = unknown> {
     this.#connectionOrThrow(id);
     const { result, changes } = this.#names.release(id, name);
     this.#announce(changes);
+    if (this.#overflow.size > 0) this.#settle();
     return result;
   }
 
@@ -534,10 +552,15 @@ export class Engine<TPayload = unknown> {
     }
   }
 
-  /** Queues a transport item (a reply, an error) to a connection, in order with its messages. */
+  /**
+   * Queues a transport item (a reply, an error) to a connection, in order with its messages.
+   * It is never refused for lack of room: it may take the queue past maxQueueBytes (see
+   * `overBound`), but a connection it would take past the ceiling is evicted instead.
+   */
   post(id: ConnectionId, data: unknown, size: number): void {
     const connection = this.#connectionOrThrow(id);
-    this.#enqueue(connection, { kind: 'direct', data, size });
+    this.#enqueueCapped(connection, { kind: 'direct', data, size });
+    if (connection.overflowed) this.#settle();
   }
 
   /**
@@ -556,6 +579,11 @@ export class Engine<TPayload = unknown> {
     const items = connection.queue.take(maxBytes);
     if (items.length > 0) {
       connection.stalledSince = undefined;
+      if (connection.over && connection.queue.bytes <= connection.maxQueueBytes) {
+        connection.over = false;
+        connection.overSince = undefined;
+        this.#over.delete(connection);
+      }
       for (const pending of connection.blocking) this.#retry.add(pending);
       this.#settle();
     }
@@ -568,13 +596,30 @@ export class Engine<TPayload = unknown> {
   }
 
   /**
+   * Whether a connection's queue holds more than its maxQueueBytes. The driver should then stop
+   * reading the connection's requests until a `take` brings it back: their replies would only
+   * grow it further.
+   */
+  overBound(id: ConnectionId): boolean {
+    const connection = this.#connections.get(id);
+    return connection !== undefined && connection.queue.bytes > connection.maxQueueBytes;
+  }
+
+  /**
    * Advances time: recipients that have held up a blocked message for `stallTimeoutMs`
-   * without taking anything are evicted as slow consumers, and the message proceeds.
+   * without taking anything are evicted as slow consumers, and the message proceeds. So are
+   * connections whose queue has stayed over maxQueueBytes for `stallTimeoutMs`, counted from
+   * the first tick that saw it over (so never early, at most one tick late).
    */
   tick(now: number): ConnectionId[] {
     // [GUARANTEE: backpressure] a recipient stalled for stallTimeoutMs is evicted, the message goes on.
     this.#now = now;
     const stalled = new Set<Connection<TPayload>>();
+    // [GUARANTEE: memory] a queue the bus took over maxQueueBytes must come back within stallTimeoutMs.
+    for (const connection of this.#over) {
+      if (connection.overSince === undefined) connection.overSince = now;
+      else if (now - connection.overSince >= this.limits.stallTimeoutMs) stalled.add(connection);
+    }
     for (const pending of this.#pending) {
       for (const connection of pending.waitingOn) {
         if (
@@ -651,6 +696,9 @@ export class Engine<TPayload = unknown> {
       owned: new Map(),
       blocking: new Set(),
       stalledSince: undefined,
+      over: false,
+      overSince: undefined,
+      overflowed: false,
       pending: undefined,
       stamp: 0,
       gone: false,
@@ -704,7 +752,7 @@ export class Engine<TPayload = unknown> {
   /**
    * A signal from the bus itself on `org.chorus.Bus`: to the group's members (filters apply),
    * or only to `to`. It is sequenced like any message, so it is ordered with all other traffic.
-   * It is small and rare, so it is queued even to a full connection rather than held up.
+   * It is never held up: it is queued even to a full connection, up to the queue's ceiling.
    */
   #busSignal(signal: string, value: Record<string, unknown>, to?: Connection<TPayload>): void {
     const group = this.#busGroup;
@@ -724,7 +772,7 @@ export class Engine<TPayload = unknown> {
       retained: false,
       wire: undefined,
     };
-    for (const connection of recipients) this.#enqueue(connection, message);
+    for (const connection of recipients) this.#enqueueCapped(connection, message);
     for (const monitor of this.#watchers(BUS_NAME, size)) this.#enqueue(monitor, message);
   }
 
@@ -810,9 +858,10 @@ export class Engine<TPayload = unknown> {
       retained: matching.length,
     };
     // The driver's reply goes first, so a client learns of the membership before its retained values.
-    if (ahead !== undefined) this.#enqueue(connection, { kind: 'direct', ...ahead(result) });
+    // Counted, not capped: a join is a request, and the driver stops reading requests past the bound.
+    if (ahead !== undefined) this.#enqueueCounted(connection, { kind: 'direct', ...ahead(result) });
     for (const { message } of matching)
-      this.#enqueue(connection, { ...message, retained: true, wire: undefined });
+      this.#enqueueCounted(connection, { ...message, retained: true, wire: undefined });
     return result;
   }
 
@@ -1005,6 +1054,36 @@ export class Engine<TPayload = unknown> {
     if (wasEmpty) this.#hooks.readable?.(connection.id);
   }
 
+  /**
+   * Queues what no `onFull` applies to (replies, the bus's signals, notices, a join's retained
+   * values): it may take the queue past maxQueueBytes, and then the connection's stall clock
+   * runs (see tick) until a take brings it back.
+   */
+  #enqueueCounted(connection: Connection<TPayload>, item: Item<TPayload>): void {
+    this.#enqueue(connection, item);
+    if (!connection.over && connection.queue.bytes > connection.maxQueueBytes) {
+      connection.over = true;
+      this.#over.add(connection);
+    }
+  }
+
+  /**
+   * Like #enqueueCounted, for what others can send a connection without limit (bus signals,
+   * posts: call invocations, replies): never past the ceiling. A connection the item would take
+   * past it is marked for eviction and gets nothing more, since eviction drops its queue.
+   */
+  #enqueueCapped(connection: Connection<TPayload>, item: Item<TPayload>): void {
+    // [GUARANTEE: memory] these never take a queue past QUEUE_CEILING_FACTOR × maxQueueBytes (one item if empty).
+    if (connection.gone || connection.overflowed) return;
+    const queue = connection.queue;
+    if (queue.length > 0 && queue.bytes + item.size > connection.maxQueueBytes * QUEUE_CEILING_FACTOR) {
+      connection.overflowed = true;
+      this.#overflow.add(connection);
+      return;
+    }
+    this.#enqueueCounted(connection, item);
+  }
+
   #close(group: Group<TPayload>, reason: CloseReason): void {
     this.#groups.delete(group.name);
     group.owner.owned.delete(group.name);
@@ -1016,7 +1095,8 @@ export class Engine<TPayload = unknown> {
     };
     for (const membership of [...group.members.values()]) {
       this.#unlink(membership);
-      if (!membership.connection.gone) this.#enqueue(membership.connection, notice);
+      // Counted, not capped: one notice per membership, and memberships are bounded.
+      if (!membership.connection.gone) this.#enqueueCounted(membership.connection, notice);
     }
     // [GUARANTEE: memory] a monitor's kept decisions cover live groups only.
     for (const monitor of this.#monitors) monitor.watch?.decided.delete(group.name);
@@ -1035,6 +1115,8 @@ export class Engine<TPayload = unknown> {
     // [GUARANTEE: isolation] a connection that goes leaves nothing: memberships, groups, names, emits.
     connection.gone = true;
     this.#connections.delete(connection.id);
+    this.#over.delete(connection);
+    this.#overflow.delete(connection);
     const own = connection.pending;
     if (own !== undefined) {
       connection.pending = undefined;
@@ -1057,20 +1139,32 @@ export class Engine<TPayload = unknown> {
     if (connection.blocking.size === 0) connection.stalledSince = undefined;
   }
 
-  /** Tries blocked emits again, oldest first, until none can make progress. */
+  /**
+   * Tries blocked emits again, oldest first, until none can make progress, and evicts the
+   * connections past their queue's ceiling: here, once the operation that overfilled them is
+   * over, so that no eviction's own signals and notices cut into the middle of a fan-out.
+   */
   #settle(): void {
     if (this.#settling) return;
     this.#settling = true;
     try {
-      while (this.#retry.size > 0) {
-        let progressed = false;
-        for (const pending of this.#pending) {
-          if (!this.#retry.has(pending)) continue;
-          this.#retry.delete(pending);
-          progressed = true;
-          this.#retryOne(pending);
+      for (;;) {
+        while (this.#retry.size > 0) {
+          let progressed = false;
+          for (const pending of this.#pending) {
+            if (!this.#retry.has(pending)) continue;
+            this.#retry.delete(pending);
+            progressed = true;
+            this.#retryOne(pending);
+          }
+          if (!progressed) this.#retry.clear();
         }
-        if (!progressed) this.#retry.clear();
+        if (this.#overflow.size === 0) break;
+        // #remove takes it out of #overflow; evicting it may retry emits or overfill others.
+        for (const connection of this.#overflow) {
+          this.#evict(connection);
+          break;
+        }
       }
     } finally {
       this.#settling = false;

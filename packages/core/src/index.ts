@@ -53,4 +53,4 @@ export {
   signalNameProblem,
 } from './names.js';
 export type { Emitters, EngineLimits, GroupOptions, OnFull } from './options.js';
-export { defaultGroupOptions, defaultLimits } from './options.js';
+export { defaultGroupOptions, defaultLimits, QUEUE_CEILING_FACTOR } from './options.js';

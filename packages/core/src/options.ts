@@ -43,16 +43,33 @@ export interface EngineLimits {
   readonly maxFieldsPerFilter: number;
   /** Bytes of retained messages one group keeps; the oldest signals' values are dropped past it. */
   readonly maxRetainedBytesPerGroup: number;
-  /** Bytes waiting in one connection's outbound queue before it counts as full. */
+  /**
+   * Bytes waiting in one connection's outbound queue before it counts as full. What the bus
+   * itself queues (replies, errors, its own signals, notices) may take a queue past it, and
+   * then `stallTimeoutMs` runs; replies and bus signals never past {@link QUEUE_CEILING_FACTOR}
+   * times it: the connection is evicted instead.
+   */
   readonly maxQueueBytes: number;
   /** Well-known names one connection may own or wait for. */
   readonly maxNamesPerConnection: number;
   /**
-   * Milliseconds a full recipient may hold up a blocked message before it is evicted, on the
-   * clock the driver passes in (chorusd: the time the daemon ran, so a freeze never counts).
+   * Milliseconds a full recipient may hold up a blocked message, or a queue may stay over
+   * maxQueueBytes, before the connection is evicted as a slow consumer, on the clock the driver
+   * passes in (chorusd: the time the daemon ran, so a freeze never counts).
    */
   readonly stallTimeoutMs: number;
 }
+
+/**
+ * A queue's hard ceiling, in multiples of its maxQueueBytes. Replies, errors and the bus's own
+ * signals are never held up or refused for lack of room (a reply must answer its request, a
+ * name change must be sequenced when it happens), so they may fill a queue past maxQueueBytes,
+ * but never past this many times it (an empty queue always takes one item): a connection they
+ * would take past it is evicted as a slow consumer. (Group-closed notices and a join's retained
+ * values are bounded otherwise: one notice per membership; a join is a request, and requests
+ * are not read from a connection over maxQueueBytes.)
+ */
+export const QUEUE_CEILING_FACTOR = 2;
 
 // [GUARANTEE: memory] a finite default for every limit.
 export const defaultLimits: EngineLimits = Object.freeze({

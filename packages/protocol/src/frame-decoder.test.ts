@@ -258,6 +258,40 @@ describe('FrameDecoder', PROPERTY_TIMEOUT, () => {
       expect(decoder.bufferedBytes).toBe(0);
     });
 
+    // Issue 11: a first length of 0xFFFFFFFF was acted on only once all 8 prefix bytes arrived;
+    // a client that sent 4 held its connection until the hello deadline.
+    it(`${ErrorCode.FRAME_TOO_LARGE}: as soon as the header length alone is too large, fed 1, 2, 3 or 4 bytes at a time`, () => {
+      const bad = prefix(0xffff_ffff, 0);
+      for (const step of [1, 2, 3, 4]) {
+        const { decoder, handler } = decoderWith({ maxFrameBytes: 100 });
+        for (let at = 0; at < 4; at += step) {
+          expect(handler.errors, `step ${step}, before byte ${at}`).toEqual([]);
+          decoder.push(bad.subarray(at, Math.min(at + step, 4)));
+        }
+        expect(
+          handler.errors.map((e) => [e.code, e.fatal]),
+          `step ${step}`,
+        ).toEqual([[ErrorCode.FRAME_TOO_LARGE, true]]);
+        expect(decoder.failed).toBe(true);
+        expect(decoder.bufferedBytes).toBe(0);
+        decoder.push(bad.subarray(4));
+        expect(handler.events).toHaveLength(1);
+      }
+    });
+
+    it('waits for the payload length when the header length alone fits', () => {
+      const { decoder, handler } = decoderWith({ maxFrameBytes: 100 });
+      decoder.push(prefix(100, 0).subarray(0, 4));
+      expect(handler.errors).toEqual([]);
+      expect(decoder.bufferedBytes).toBe(4);
+    });
+
+    it(`${ErrorCode.BAD_LENGTH}: as soon as the header length 0 is read`, () => {
+      const { decoder, handler } = decoderWith();
+      decoder.push(prefix(0, 4).subarray(0, 4));
+      expect(handler.errors.map((e) => e.code)).toEqual([ErrorCode.BAD_LENGTH]);
+    });
+
     it('emits the frames before the error, then nothing more', () => {
       const { decoder, handler } = decoderWith();
       decoder.push(concat(ping, prefix(0, 0), emit));

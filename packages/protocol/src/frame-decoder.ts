@@ -2,6 +2,9 @@ import { DEFAULT_MAX_FRAME_BYTES, FRAME_PREFIX_BYTES } from './constants.js';
 import { ErrorCode, ProtocolError } from './errors.js';
 import { readU32 } from './msgpack-scan.js';
 
+/** The prefix's first field, the header length: enough on its own to refuse a frame. */
+const HEADER_LENGTH_BYTES = 4;
+
 /**
  * Receives what a {@link FrameDecoder} finds in the byte stream.
  *
@@ -126,15 +129,17 @@ export class FrameDecoder {
         this.#prefix.set(chunk.subarray(pos, pos + n), this.#prefixFill);
         this.#prefixFill += n;
         pos += n;
-        if (this.#prefixFill < FRAME_PREFIX_BYTES) return;
+        if (this.#prefixFill < FRAME_PREFIX_BYTES) {
+          // [GUARANTEE: memory] a header length alone too large is refused at once: a client
+          // that sends only part of the prefix must not hold its connection until the hello deadline.
+          if (this.#prefixFill >= HEADER_LENGTH_BYTES) this.#checkHeaderLength(readU32(this.#prefix, 0));
+          return;
+        }
         headerLength = readU32(this.#prefix, 0);
         payloadLength = readU32(this.#prefix, 4);
       }
 
-      if (headerLength === 0) {
-        this.#fail(new ProtocolError(ErrorCode.BAD_LENGTH, 'frame header length is 0'));
-        return;
-      }
+      if (!this.#checkHeaderLength(headerLength)) return;
       const frameBytes = headerLength + payloadLength;
       // [GUARANTEE: memory] refused from the prefix alone, before any body byte is buffered.
       if (frameBytes > this.#maxFrameBytes) {
@@ -165,6 +170,24 @@ export class FrameDecoder {
       this.#headerLength = headerLength;
       return;
     }
+  }
+
+  /** False (after reporting the error) when the header length alone makes the frame invalid. */
+  #checkHeaderLength(headerLength: number): boolean {
+    if (headerLength === 0) {
+      this.#fail(new ProtocolError(ErrorCode.BAD_LENGTH, 'frame header length is 0'));
+      return false;
+    }
+    if (headerLength > this.#maxFrameBytes) {
+      this.#fail(
+        new ProtocolError(
+          ErrorCode.FRAME_TOO_LARGE,
+          `frame header of ${headerLength} bytes exceeds maxFrameBytes ${this.#maxFrameBytes}`,
+        ),
+      );
+      return false;
+    }
+    return true;
   }
 
   #emit(header: Uint8Array, payload: Uint8Array): void {

@@ -30,6 +30,8 @@ export interface WsListener {
 export interface WsRejections {
   token: number;
   origin: number;
+  /** The identity was at maxConnectionsPerIdentity or maxHelloPending. */
+  limit: number;
 }
 
 /**
@@ -49,13 +51,16 @@ export async function listenWs(daemon: Daemon, options: WsListenerOptions): Prom
     // [GUARANTEE: isolation] the HTTP server no longer handles this socket's errors: a refused
     // client that resets must not take the daemon down with an unhandled 'error'.
     socket.on('error', (error) => daemon.log.debug('upgrade socket error', { error: error.message }));
-    const refusal = checkUpgrade(req, options, ownOrigins(server, options.host));
-    const identity = refusal === undefined ? identify(tokenOf(req), options.token, daemon) : undefined;
+    const identity = identify(tokenOf(req), options.token, daemon);
+    const refusal =
+      checkUpgrade(req, options, ownOrigins(server, options.host)) ??
+      (identity === undefined ? BAD_TOKEN : checkLimits(daemon, identity));
     if (refusal !== undefined || identity === undefined) {
       const kind = refusal?.kind ?? 'token';
       daemon.wsRejections[kind]++;
       daemon.log.warn('websocket refused', {
         reason: kind,
+        ...(refusal?.limit === undefined ? {} : { identity, limit: refusal.limit }),
         origin: req.headers.origin,
         remote: req.socket.remoteAddress,
       });
@@ -115,18 +120,37 @@ function tokenMatches(given: string | undefined, expected: string): boolean {
   return a.length === b.length && timingSafeEqual(a, b);
 }
 
+interface Refusal {
+  readonly kind: keyof WsRejections;
+  readonly status: string;
+  /** For kind `limit`: which one. */
+  readonly limit?: string;
+}
+
+const BAD_TOKEN: Refusal = { kind: 'token', status: '401 Unauthorized' };
+
 // [GUARANTEE: access] a browser page from a foreign Origin is refused (403) and counted.
 function checkUpgrade(
   req: IncomingMessage,
   options: WsListenerOptions,
   own: readonly string[],
-): { kind: keyof WsRejections; status: string } | undefined {
+): Refusal | undefined {
   const origin = req.headers.origin;
   // Browsers always send Origin; Node clients and tools send none and rely on the token alone.
   if (origin !== undefined && !own.includes(origin) && !options.allowedOrigins.includes(origin)) {
     return { kind: 'origin', status: '403 Forbidden' };
   }
   return undefined;
+}
+
+/**
+ * The identity is known at the upgrade, so its limits apply before any WebSocket exists: a token
+ * cannot hold slots with connections that never say hello (the session counts it from then on).
+ */
+function checkLimits(daemon: Daemon, identity: string): Refusal | undefined {
+  // [GUARANTEE: memory] maxConnectionsPerIdentity and maxHelloPending, checked at the upgrade: 429.
+  const limit = daemon.wsAdmission(identity);
+  return limit === undefined ? undefined : { kind: 'limit', status: '429 Too Many Requests', limit };
 }
 
 /** The default token is the identity `ws`; a named token from the config, its name. */
