@@ -1,14 +1,14 @@
 /*
  * Encoding through one shared @msgpack/msgpack Encoder (creating one allocates its 2 KiB buffer,
  * so it is made once and reused: calls are synchronous); decoding of untrusted bytes as a
- * structure check (msgpack-scan.ts) followed by our decoder (msgpack-decoder.ts).
+ * structure check (msgpack-scan.ts) followed by our decoder (fast/msgpack-decoder.ts).
  */
 
 import { Encoder } from '@msgpack/msgpack';
 import { ErrorCode, ProtocolError } from './errors.js';
-import type { HeaderMap } from './fields.js';
-import { decodeChecked } from './msgpack-decoder.js';
+import { decodeChecked } from './fast/msgpack-decoder.js';
 import { findSerial, scanValue, startsWithMap } from './msgpack-scan.js';
+import type { HeaderMap } from './reference/fields.js';
 
 // `undefined` properties are left out, as JSON.stringify does: an optional field set to
 // undefined must not reach the wire as nil, and `{ a: undefined }` payloads decode as `{}`.

@@ -7,8 +7,11 @@
  * a class instance, another typed array, a bigint, a function, a string over 50 units with a lone
  * surrogate (the generic encoder's TextEncoder writes U+FFFD for it), nesting deeper than the
  * generic encoder allows, a payload over MAX_SCRATCH_BYTES, a getter that throws) makes it give
- * up, and the generic encoder decides: the same bytes, or the same error (frame-encoder.test.ts
- * compares them on random values, through encodeEmitValueFrame).
+ * up, and the generic encoder decides: the same bytes, or the same error.
+ *
+ * Reference: the shared @msgpack/msgpack Encoder (withEncoded, msgpack.ts), through encodePayload.
+ * fast/frame-encoder.test.ts compares the two on random values and at every format edge, through
+ * encodeEmitValueFrame.
  */
 
 import { isHighSurrogate, isLowSurrogate, isSurrogate, writeUtf8 } from './utf8.js';

@@ -6,12 +6,13 @@
  * Why not @msgpack/msgpack's Decoder (still used to encode): every subscriber decodes one
  * payload per delivered signal, and that Decoder costs about 0.4 µs for `{ i, t, pad }` (a
  * DataView per call, a state stack, key cache lookups) where this one takes a fraction of it.
- * The values are the same as that Decoder's (`msgpack-decoder.test.ts` compares the two on
- * random values): nil → null, maps → plain objects with string or number keys (`__proto__`
- * refused), 64-bit integers → numbers (rounded beyond 2^53), bin → views of the input, ext → the
- * default ExtensionCodec (timestamps → Date, others → ExtData), strings as that Decoder does for
- * valid input (a leading U+FEFF kept; a lone surrogate, written as its 3 bytes, back as itself);
- * bytes that are not UTF-8 become U+FFFD.
+ * Reference: that Decoder. The values are the same as its values: nil → null, maps → plain
+ * objects with string or number keys (`__proto__` refused), 64-bit integers → numbers (rounded
+ * beyond 2^53), bin → views of the input, ext → the default ExtensionCodec (timestamps → Date,
+ * others → ExtData), strings as that Decoder does for valid input (a leading U+FEFF kept; a lone
+ * surrogate, written as its 3 bytes, back as itself); bytes that are not UTF-8 become U+FFFD.
+ * fast/msgpack-decoder.test.ts compares the two on random values and on random bytes that pass
+ * the structure check.
  */
 
 import { ExtensionCodec } from '@msgpack/msgpack';
