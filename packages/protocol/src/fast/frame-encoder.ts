@@ -28,7 +28,7 @@ import {
   SIG_MAP_RETAINED,
   SIG_T_AND_SEQ,
 } from './layouts.js';
-import { encodePlainValue } from './msgpack-encoder.js';
+import { encodePlainValue, releasePlainValue } from './msgpack-encoder.js';
 import { utf8Length, writeUtf8 } from './utf8.js';
 
 const EMPTY = new Uint8Array(0);
@@ -170,6 +170,11 @@ function emitFrame(
  * an emitter mostly sends the same signal of the same group over and over, and comparing two
  * strings costs less than encoding them. The bytes are made on the second emit in a row with the
  * same pair, so an emitter that alternates does not allocate them each time.
+ *
+ * Re-entrancy: emitFrame calls the caller's `allocate` between taking `lastNames` and copying
+ * it, and `allocate` may emit (another pair). That is safe because a `lastNames` array is never
+ * written after it is made: another pair replaces it with a new array, and the outer emit still
+ * copies the one it took.
  */
 let lastGroup: string | undefined;
 let lastSignal: string | undefined;
@@ -225,7 +230,15 @@ export function encodeEmitValueFrame(
   // `undefined` is the empty payload (encodePayload's rule), not MessagePack nil.
   if (value === undefined) return encodeEmitFrame(serial, group, signal, EMPTY, allocate);
   const bytes = encodePlainValue(value);
-  if (bytes !== undefined) return emitFrame(serial, group, signal, bytes, bytes.length, allocate);
+  if (bytes !== undefined) {
+    // The bytes are the plain encoder's scratch, lent until copied into the frame: `allocate`
+    // may emit meanwhile (then that emit declines the scratch and writes elsewhere).
+    try {
+      return emitFrame(serial, group, signal, bytes, bytes.length, allocate);
+    } finally {
+      releasePlainValue();
+    }
+  }
   return withEncoded(value, 'payload', (bytes) => encodeEmitFrame(serial, group, signal, bytes, allocate));
 }
 
