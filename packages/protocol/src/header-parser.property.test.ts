@@ -6,9 +6,9 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { MAX_SERIAL } from './constants.js';
 import { ErrorCode, isProtocolError } from './errors.js';
-import { encodeFrame } from './frame-encoder.js';
 import { parseClientHeader, parseServerHeader } from './header-parser.js';
 import type { ClientMessage, Filter, ServerMessage } from './messages.js';
+import { encodeFrame } from './reference/frame-encoder.js';
 
 const { CI } = process.env;
 const RUNS = CI === undefined ? 200 : 2_000;

@@ -5,9 +5,9 @@
 import { encode } from '@msgpack/msgpack';
 import { describe, expect, it } from 'vitest';
 import { ErrorCode, ProtocolError } from './errors.js';
-import { encodeFrame } from './frame-encoder.js';
 import { parseClientHeader, parseServerHeader } from './header-parser.js';
 import type { ClientMessage, ServerMessage } from './messages.js';
+import { encodeFrame } from './reference/frame-encoder.js';
 
 /** Bytes from hex text; spaces and line breaks are ignored. */
 function hex(...parts: string[]): Uint8Array {

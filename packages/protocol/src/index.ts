@@ -1,4 +1,6 @@
 // The public API of @chorus/protocol: named re-exports only, values and types apart.
+// Layout: reference/ holds the generic codec (any message, every rule checked), fast/ the
+// hand-written paths for the hot messages, each tested against the reference; the rest is shared.
 
 export {
   DEFAULT_MAX_FRAME_BYTES,
@@ -9,17 +11,16 @@ export {
 } from './constants.js';
 export type { ProtocolErrorOptions } from './errors.js';
 export { ErrorCode, isProtocolError, ProtocolError } from './errors.js';
-export type { FrameDecoderOptions, FrameHandler } from './frame-decoder.js';
-export { FrameDecoder } from './frame-decoder.js';
-export type { FrameAllocator } from './frame-encoder.js';
+export type { FrameAllocator } from './fast/frame-encoder.js';
 export {
   encodeEmitFrame,
   encodeEmitReplyFrame,
   encodeEmitValueFrame,
-  encodeFrame,
   encodeSignalFrame,
-} from './frame-encoder.js';
-export { readEmitReplyHeader } from './header-fast-path.js';
+} from './fast/frame-encoder.js';
+export { readEmitReplyHeader } from './fast/header-reader.js';
+export type { FrameDecoderOptions, FrameHandler } from './frame-decoder.js';
+export { FrameDecoder } from './frame-decoder.js';
 export { parseClientHeader, parseServerHeader } from './header-parser.js';
 export type {
   AbortMessage,
@@ -60,3 +61,4 @@ export type {
   Welcome,
 } from './messages.js';
 export { decodePayload, encodePayload } from './payload.js';
+export { encodeFrame } from './reference/frame-encoder.js';

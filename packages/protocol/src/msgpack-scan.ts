@@ -30,8 +30,10 @@ export function scanFailureText(failure: ScanFailure): string {
   return FAILURE_TEXT[failure];
 }
 
-// Values still expected by each open container, innermost last. Shared: scans are synchronous and
-// never re-entered. Float64Array because a map32 can expect 2 * (2^32 - 1) values.
+// Values still expected by each open container, innermost last; Float64Array because a map32 can
+// expect 2 * (2^32 - 1) values. Shared by every scan, so that scanning allocates nothing.
+// Re-entrancy: used from the start of skipValue to its return, and skipValue calls no user code
+// and no other scan, so no scan can start while one is in progress.
 const pending = new Float64Array(MAX_NESTING_DEPTH);
 
 /**

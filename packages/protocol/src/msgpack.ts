@@ -1,14 +1,14 @@
 /*
  * Encoding through one shared @msgpack/msgpack Encoder (creating one allocates its 2 KiB buffer,
  * so it is made once and reused: calls are synchronous); decoding of untrusted bytes as a
- * structure check (msgpack-scan.ts) followed by our decoder (msgpack-decoder.ts).
+ * structure check (msgpack-scan.ts) followed by our decoder (fast/msgpack-decoder.ts).
  */
 
 import { Encoder } from '@msgpack/msgpack';
 import { ErrorCode, ProtocolError } from './errors.js';
-import type { HeaderMap } from './fields.js';
-import { decodeChecked } from './msgpack-decoder.js';
+import { decodeChecked } from './fast/msgpack-decoder.js';
 import { findSerial, scanValue, startsWithMap } from './msgpack-scan.js';
+import type { HeaderMap } from './reference/fields.js';
 
 // `undefined` properties are left out, as JSON.stringify does: an optional field set to
 // undefined must not reach the wire as nil, and `{ a: undefined }` payloads decode as `{}`.
@@ -18,26 +18,40 @@ const ENCODER_OPTIONS = { ignoreUndefined: true } as const;
 // replaced after use, so one big payload does not pin megabytes for the life of the process.
 const MAX_RETAINED_ENCODER_BYTES = 65_536;
 
+/*
+ * The shared Encoder, and whether its buffer is lent to a `use` callback.
+ *
+ * Re-entrancy: while it encodes, the Encoder protects itself (a getter that encodes again gets a
+ * clone, @msgpack/msgpack's `entered` flag). After that its bytes are lent to `use`, which may run
+ * user code (encodeEmitValueFrame's `use` calls the transport's `allocate`, which may emit). A
+ * withEncoded called while `lent` encodes with an Encoder of its own, so it never writes over the
+ * bytes being used.
+ */
 let encoder = new Encoder(ENCODER_OPTIONS);
+let lent = false;
 
 /**
- * Encodes `value` and hands the bytes to `use` while they are valid (they live in the shared
- * encoder's buffer and are overwritten by the next encode).
+ * Encodes `value` and hands the bytes to `use` while they are valid (they live in an encoder's
+ * buffer, and are overwritten by a later encode once `use` has returned).
  */
 export function withEncoded<TResult>(
   value: unknown,
   what: string,
   use: (bytes: Uint8Array) => TResult,
 ): TResult {
+  const shared = !lent;
   let bytes: Uint8Array;
   try {
-    bytes = encoder.encodeSharedRef(value);
+    bytes = (shared ? encoder : new Encoder(ENCODER_OPTIONS)).encodeSharedRef(value);
   } catch (cause) {
     throw new ProtocolError(ErrorCode.BAD_MSGPACK, `cannot encode ${what}: ${describe(cause)}`, { cause });
   }
+  if (!shared) return use(bytes);
+  lent = true;
   try {
     return use(bytes);
   } finally {
+    lent = false;
     if (bytes.length > MAX_RETAINED_ENCODER_BYTES) encoder = new Encoder(ENCODER_OPTIONS);
   }
 }

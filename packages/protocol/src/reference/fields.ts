@@ -7,7 +7,7 @@
  * an unset optional field.
  */
 
-import { MAX_SERIAL } from './constants.js';
+import { MAX_SERIAL } from '../constants.js';
 
 /** A bad field: where (keys and indexes from the header root) and what is wrong. */
 export class FieldIssue extends Error {

@@ -7,8 +7,11 @@
  * a class instance, another typed array, a bigint, a function, a string over 50 units with a lone
  * surrogate (the generic encoder's TextEncoder writes U+FFFD for it), nesting deeper than the
  * generic encoder allows, a payload over MAX_SCRATCH_BYTES, a getter that throws) makes it give
- * up, and the generic encoder decides: the same bytes, or the same error (frame-encoder.test.ts
- * compares them on random values, through encodeEmitValueFrame).
+ * up, and the generic encoder decides: the same bytes, or the same error.
+ *
+ * Reference: the shared @msgpack/msgpack Encoder (withEncoded, msgpack.ts), through encodePayload.
+ * fast/frame-encoder.test.ts compares the two on random values and at every format edge, through
+ * encodeEmitValueFrame.
  */
 
 import { isHighSurrogate, isLowSurrogate, isSurrogate, writeUtf8 } from './utf8.js';
@@ -19,20 +22,29 @@ const MAX_ENCODER_DEPTH = 100;
 // Above this many UTF-16 units, @msgpack/msgpack encodes strings with TextEncoder.
 const TEXT_ENCODER_THRESHOLD = 50;
 
+/*
+ * Scratch shared by every encode of the process, so that encoding allocates nothing: the buffer
+ * (grown up to MAX_SCRATCH_BYTES, never shrunk), a view of it, and the write position.
+ *
+ * Re-entrancy: the scratch is in use from the start of encodePlainValue until the caller calls
+ * releasePlainValue, after copying the bytes. Both ends run user code: writing reads the value's
+ * getters and proxies, and the caller copies into a buffer from the transport's `allocate`. Any
+ * of them may emit, and so call encodePlainValue again: while `inUse`, that call declines
+ * (returns undefined) and its caller takes the generic encoder, which writes elsewhere.
+ */
 let scratch = new Uint8Array(1024);
 let scratchView = new DataView(scratch.buffer);
-// The write position in `scratch`. Module-level (the writer is synchronous) so writing allocates nothing.
 let end = 0;
-// Set while writing: a getter that emits re-enters, and must not write over the outer payload.
-let writing = false;
+let inUse = false;
 
 /**
- * The MessagePack bytes of `value` (a view of a shared buffer, valid until the next call), or
- * undefined when the generic encoder must decide.
+ * The MessagePack bytes of `value`, or undefined when the generic encoder must decide. The bytes
+ * are a view of the shared scratch, lent: the caller copies them, then calls releasePlainValue
+ * (in a `finally`), and until then every other call declines.
  */
 export function encodePlainValue(value: unknown): Uint8Array | undefined {
-  if (writing) return undefined;
-  writing = true;
+  if (inUse) return undefined;
+  inUse = true;
   end = 0;
   let written: boolean;
   try {
@@ -41,8 +53,14 @@ export function encodePlainValue(value: unknown): Uint8Array | undefined {
     // A getter or a proxy threw: the generic encoder runs it again and reports it as it does.
     written = false;
   }
-  writing = false;
-  return written ? scratch.subarray(0, end) : undefined;
+  if (written) return scratch.subarray(0, end);
+  inUse = false;
+  return undefined;
+}
+
+/** Ends the loan of the bytes encodePlainValue returned: the scratch may be written again. */
+export function releasePlainValue(): void {
+  inUse = false;
 }
 
 function writeValue(value: unknown, depth: number): boolean {

@@ -1,8 +1,8 @@
 import { Decoder, decode, ExtData, encode } from '@msgpack/msgpack';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { skipValue } from '../msgpack-scan.js';
 import { decodeChecked, MsgpackDecodeError } from './msgpack-decoder.js';
-import { skipValue } from './msgpack-scan.js';
 
 const { CI } = process.env;
 const RUNS = CI === undefined ? 300 : 3_000;

@@ -1,42 +1,54 @@
 /*
  * Hand-written readers for the headers on the hot path: the `sig` the daemon writes with
  * encodeSignalFrame (read by every subscriber, once per delivery), the `emit` the SDK writes with
- * encodeFrame (read by the daemon, once per emit), and the `ok` to an emit the daemon writes with
- * encodeEmitReplyFrame (read by the emitter, once per emit). Each recognizes one exact byte layout:
+ * encodeEmitFrame or encodeFrame (read by the daemon, once per emit), and the `ok` to an emit the
+ * daemon writes with encodeEmitReplyFrame (read by the emitter, once per emit). Each recognizes one
+ * exact byte layout, declared in layouts.ts and shared with those encoders.
  *
- *   sig:  map(6|7) | a1 't' a3 "sig" | a3 "seq" count | a4 "gseq" count | a1 'g' str
- *                  | a3 "sig" str | a4 "from" str | [a1 'r' c3]
- *   emit: map(4)   | a1 't' a4 "emit" | a1 's' uint | a1 'g' str | a3 "sig" str
- *   ok:   map(3)   | a1 't' a2 "ok" | a1 's' uint | a1 'r' map(3)
- *                  | a3 "seq" count | a4 "gseq" count | a1 'n' count
- *
- * with uint in positive fixint, uint8, uint16 or uint32 format, count a uint or a uint64 below
+ * Values: uint in positive fixint, uint8, uint16 or uint32 format, count a uint or a uint64 below
  * 2^53 (bus sequence numbers pass 2^32 on a busy, long-lived bus), and str a non-empty fixstr or
  * str8 of ASCII bytes (where every UTF-8 decoder agrees). Anything else (other key orders, a
  * uint64 serial, str16, non-ASCII names, trailing bytes, a serial of 0, ...) returns undefined,
- * and the caller falls back to the generic parser, which gives the answer or the error. So for
- * every input these readers accept, the result is what the generic parser returns
- * (header-fast-path.test.ts).
+ * and the caller falls back to the reference parser (reference/header-parser.ts), which gives the
+ * answer or the error.
+ *
+ * Reference: parseClientHeaderGeneric and parseServerHeaderGeneric. For every input these readers
+ * accept, the result is what the reference returns, key order included; on headers the encoders
+ * write and on randomly mutated ones (fast/header-reader.test.ts, property tests).
  */
 
-import type { EmitRequest, Reply, SignalMessage } from './messages.js';
+import type { EmitRequest, Reply, SignalMessage } from '../messages.js';
+import * as layouts from './layouts.js';
 
-// Keys, as fixstr: the bytes after the map marker, in encodeSignalFrame's order.
-const SIG_T_AND_SEQ = [0xa1, 0x74, 0xa3, 0x73, 0x69, 0x67, 0xa3, 0x73, 0x65, 0x71]; // 't' 'sig' 'seq'
-const KEY_GSEQ = [0xa4, 0x67, 0x73, 0x65, 0x71];
-const KEY_G = [0xa1, 0x67];
-const KEY_SIG = [0xa3, 0x73, 0x69, 0x67];
-const KEY_FROM = [0xa4, 0x66, 0x72, 0x6f, 0x6d];
-const KEY_R_TRUE = [0xa1, 0x72, 0xc3];
-const EMIT_T_AND_S = [0xa1, 0x74, 0xa4, 0x65, 0x6d, 0x69, 0x74, 0xa1, 0x73]; // 't' 'emit' 's'
-const OK_T_AND_S = [0xa1, 0x74, 0xa2, 0x6f, 0x6b, 0xa1, 0x73]; // 't' 'ok' 's'
-const OK_R_AND_SEQ = [0xa1, 0x72, 0x83, 0xa3, 0x73, 0x65, 0x71]; // 'r' map(3) 'seq'
-const KEY_N = [0xa1, 0x6e];
+// Module-local copies of the layouts: V8 folds a local const into the code that reads it, but
+// reads an imported binding through its module cell, with a check, on every use (measured: these
+// readers and encoders took up to twice as long with the imports used directly).
+const {
+  EMIT_MAP,
+  EMIT_REPLY_MAP,
+  EMIT_REPLY_R_AND_SEQ,
+  EMIT_REPLY_T_AND_S,
+  EMIT_T_AND_S,
+  KEY_FROM,
+  KEY_G,
+  KEY_GSEQ,
+  KEY_N,
+  KEY_R_TRUE,
+  KEY_SIG,
+  SIG_MAP,
+  SIG_MAP_RETAINED,
+  SIG_T_AND_SEQ,
+} = layouts;
 
 /** Names shorter than this are remembered (one per slot), so a repeated name is not rebuilt. */
 const CACHED_NAME_BYTES = 64;
 
-/** The last name read in one position of a header: its bytes and its string. */
+/**
+ * The last name read in one position of a header: its bytes and its string. Scratch shared by
+ * every call of its reader; re-entrancy: written and compared only inside readName, which calls
+ * nothing that could re-enter a reader, and what a caller gets is the string (immutable), never
+ * the bytes. So a stale slot can only cost a rebuild, never a wrong name.
+ */
 class NameSlot {
   readonly bytes = new Uint8Array(CACHED_NAME_BYTES);
   length = -1;
@@ -50,16 +62,18 @@ const EMIT_GROUP = new NameSlot();
 const EMIT_SIGNAL = new NameSlot();
 
 // Reader state: the position after the last field read, or -1 once the layout did not match.
-// Module-level (the readers are synchronous and not re-entrant) so that reading allocates nothing.
+// Module-level so that reading allocates nothing. Re-entrancy: set at the start of each reader and
+// used until it returns; a reader calls no user code and no other reader, and JS runs it to the end
+// before anything else can, so no second read ever starts while one is in progress.
 let pos = 0;
 
 /**
  * The `sig` message of a header in encodeSignalFrame's layout, or undefined when the header is
- * anything else (the caller then uses parseServerHeader).
+ * anything else (the caller then uses the reference parser).
  */
 export function readSignalHeader(header: Uint8Array): SignalMessage | undefined {
   const first = header[0];
-  if (first !== 0x86 && first !== 0x87) return undefined;
+  if (first !== SIG_MAP && first !== SIG_MAP_RETAINED) return undefined;
   pos = 1;
   if (!expect(header, SIG_T_AND_SEQ)) return undefined;
   const seq = readCount(header);
@@ -72,7 +86,7 @@ export function readSignalHeader(header: Uint8Array): SignalMessage | undefined 
   if (sig === undefined || !expect(header, KEY_FROM)) return undefined;
   const from = readName(header, SIG_FROM);
   if (from === undefined) return undefined;
-  if (first === 0x87) {
+  if (first === SIG_MAP_RETAINED) {
     if (!expect(header, KEY_R_TRUE) || pos !== header.length) return undefined;
     return { t: 'sig', seq, gseq, g, sig, from, r: true };
   }
@@ -82,10 +96,10 @@ export function readSignalHeader(header: Uint8Array): SignalMessage | undefined 
 
 /**
  * The `emit` request of a header in the SDK's layout (`{ t, s, g, sig }` in that order), or
- * undefined when the header is anything else (the caller then uses parseClientHeader).
+ * undefined when the header is anything else (the caller then uses the reference parser).
  */
 export function readEmitHeader(header: Uint8Array): EmitRequest | undefined {
-  if (header[0] !== 0x84) return undefined;
+  if (header[0] !== EMIT_MAP) return undefined;
   pos = 1;
   if (!expect(header, EMIT_T_AND_S)) return undefined;
   const s = readUint(header);
@@ -101,15 +115,15 @@ export function readEmitHeader(header: Uint8Array): EmitRequest | undefined {
 /**
  * The `ok` answering an emit, in encodeEmitReplyFrame's layout (`{ t, s, r: { seq, gseq, n } }`
  * in that order), or undefined when the header is anything else (the caller then uses
- * parseServerHeader).
+ * the reference parser).
  */
 export function readEmitReplyHeader(header: Uint8Array): Reply | undefined {
-  if (header[0] !== 0x83) return undefined;
+  if (header[0] !== EMIT_REPLY_MAP) return undefined;
   pos = 1;
-  if (!expect(header, OK_T_AND_S)) return undefined;
+  if (!expect(header, EMIT_REPLY_T_AND_S)) return undefined;
   const s = readUint(header);
   // Serials are 1..MAX_SERIAL (0xffffffff): any uint up to uint32 but 0.
-  if (pos < 0 || s === 0 || !expect(header, OK_R_AND_SEQ)) return undefined;
+  if (pos < 0 || s === 0 || !expect(header, EMIT_REPLY_R_AND_SEQ)) return undefined;
   const seq = readCount(header);
   if (pos < 0 || !expect(header, KEY_GSEQ)) return undefined;
   const gseq = readCount(header);
