@@ -34,7 +34,6 @@ import {
 import { matchesFilters, sameFilters, toWireFilters } from './filter.js';
 import type { Link } from './held-requests.js';
 import type { MonitorGuard } from './monitor-mode.js';
-import type { Names } from './names.js';
 import type { AutoJoin, ReconnectSettings } from './options.js';
 import {
   type SubscriptionEndReason,
@@ -49,7 +48,17 @@ export interface MembershipsHost {
   readonly link: Link;
   readonly limits: SubscriptionLimits;
   readonly monitor: MonitorGuard;
-  readonly names: Pick<Names, 'watchLeaving' | 'assertNoWatch' | 'waiting' | 'observe'>;
+  /** The waitForName side of org.chorus.Bus (names.ts). */
+  readonly names: {
+    /** Settles once the watch being left (if any) is gone. */
+    readonly watchLeaving: Promise<void> | undefined;
+    /** Refuses joining org.chorus.Bus while the bus holds the watch. */
+    assertNoWatch(): void;
+    /** Whether anyone waits for a NameOwnerChanged. */
+    readonly waiting: boolean;
+    /** A NameAcquired/NameLost/NameOwnerChanged, decoded (undefined if unreadable). */
+    observe(message: SignalMessage, value: unknown): void;
+  };
   /** The groups this connection owns: not joined by a hello, and where sendToPeer signals arrive. */
   readonly groups: {
     owns(group: string): boolean;

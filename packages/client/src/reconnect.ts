@@ -16,18 +16,20 @@
  *   open  ◀── restored: the held requests go out in call order; 'reconnected', 'gap'
  */
 
-import { ErrorCode, type JoinSpec, type Limits, type Reply, type Welcome } from '@chorus/protocol';
+import {
+  ErrorCode,
+  type JoinResult,
+  type JoinSpec,
+  type Limits,
+  type Reply,
+  type Welcome,
+} from '@chorus/protocol';
 import { backoffDelay, isFinalFailure } from './backoff.js';
 import type { BusEventSink, Reconnector } from './bus-types.js';
 import { Connection, type ConnectionListener, type RequestMessage } from './connection.js';
 import { BusError, type ChorusError, ConnectionClosedError, isChorusError, TimeoutError } from './errors.js';
-import type { Groups } from './groups.js';
 import { HeldRequests, type Link, type WaitBounds } from './held-requests.js';
-import type { Memberships } from './memberships.js';
-import type { MonitorMode } from './monitor-mode.js';
-import type { Names } from './names.js';
 import type { Settings } from './options.js';
-import type { ServiceRegistry } from './service.js';
 import type { CongestionLevel, SubscriptionGap, SubscriptionImpl } from './subscription.js';
 import type { Transport } from './transports/transport.js';
 import { type HelloFields, helloMessage } from './wire-requests.js';
@@ -36,24 +38,55 @@ import { type HelloFields, helloMessage } from './wire-requests.js';
 // tests that import them from here.
 export { backoffDelay } from './backoff.js';
 
-/** What the reconnection puts back, and in which order; each part is its own module's. */
+/**
+ * What the reconnection puts back, part by part (each implemented by its own module: names.ts,
+ * groups.ts, memberships.ts, monitor-mode.ts, service.ts); #restore says in which order.
+ */
 export interface ReconnectionParts {
-  readonly names: Pick<Names, 'helloJoin' | 'restore' | 'restoreWatch' | 'reopened'>;
-  readonly groups: Pick<Groups, 'lost' | 'restore'>;
-  readonly memberships: Pick<
-    Memberships,
-    | 'autoJoins'
-    | 'welcomed'
-    | 'suspend'
-    | 'helloJoins'
-    | 'rejoinedInHello'
-    | 'restore'
-    | 'leaveStale'
-    | 'pending'
-    | 'retryPending'
-  >;
-  readonly monitor: Pick<MonitorMode, 'active' | 'suspend' | 'restore'>;
-  readonly services: Pick<ServiceRegistry, 'abortAll'>;
+  readonly names: {
+    /** The waitForName watch, if a reconnection's hello must join it again. */
+    helloJoin(): JoinSpec | undefined;
+    /** Requests each name again (one step per name). */
+    restore(connection: Connection): Promise<void>[];
+    /** Joins the watch again unless the hello did. */
+    restoreWatch(connection: Connection, inHello: boolean): Promise<void>[];
+    reopened(): void;
+  };
+  readonly groups: {
+    lost(error: ChorusError): void;
+    /** Creates each owned group again (one step per group). */
+    restore(connection: Connection): Promise<void>[];
+  };
+  readonly memberships: {
+    /** What the first hello joins (`connect({ join })`). */
+    autoJoins(): JoinSpec[];
+    /** The first welcome. */
+    welcomed(joined: readonly JoinResult[]): void;
+    suspend(): void;
+    /** What a reconnection's hello joins again. */
+    helloJoins(): { specs: JoinSpec[]; subs: (SubscriptionImpl | undefined)[] };
+    rejoinedInHello(
+      sub: SubscriptionImpl,
+      startSeq: number,
+      startGroupSeq: number,
+    ): SubscriptionGap | undefined;
+    /** Joins again what the hello did not (one step per membership). */
+    restore(
+      connection: Connection,
+      inHello: ReadonlySet<SubscriptionImpl | undefined>,
+      gaps: SubscriptionGap[],
+    ): Promise<void>[];
+    leaveStale(connection: Connection, inHello: ReadonlySet<SubscriptionImpl | undefined>): void;
+    /** The groups whose memberships still wait for their group. */
+    pending(): string[];
+    retryPending(): void;
+  };
+  readonly monitor: {
+    readonly active: boolean;
+    suspend(): void;
+    restore(connection: Connection): Promise<SubscriptionGap>;
+  };
+  readonly services: { abortAll(reason: string): void };
 }
 
 /** What the reconnection needs from the bus. */
