@@ -1,7 +1,9 @@
 /*
  * A set of event handlers where one throwing handler cannot break delivery to the others, nor
- * the read loop that called it.
+ * the read loop that called it; and a typed emitter of several named events built on it.
  */
+
+import { InvalidArgumentError } from './errors.js';
 
 /** Handlers of one event. `emit` calls them in registration order. */
 export class Listeners<TArgs extends unknown[]> {
@@ -37,5 +39,33 @@ export class Listeners<TArgs extends unknown[]> {
         });
       }
     }
+  }
+}
+
+/**
+ * Named events, each with its own `Listeners`: `TEvents` maps an event's name to its handler's
+ * arguments, so `on` and `emit` are typed once, by the map, instead of once per event.
+ */
+export class Emitter<TEvents extends { [TEvent in keyof TEvents]: unknown[] }> {
+  readonly #kind: string;
+  readonly #events = new Map<keyof TEvents, Listeners<never[]>>();
+
+  /** `kind` names the emitter in the error for an unknown event ("unknown bus event 'x'"). */
+  constructor(kind: string, events: readonly (keyof TEvents)[]) {
+    this.#kind = kind;
+    for (const event of events) this.#events.set(event, new Listeners());
+  }
+
+  /** Adds `handler` for `event`; returns the function that removes it. */
+  on<TEvent extends keyof TEvents>(event: TEvent, handler: (...args: TEvents[TEvent]) => void): () => void {
+    const listeners = this.#events.get(event);
+    if (listeners === undefined) {
+      throw new InvalidArgumentError(`unknown ${this.#kind} event '${String(event)}'`);
+    }
+    return (listeners as unknown as Listeners<TEvents[TEvent]>).add(handler);
+  }
+
+  emit<TEvent extends keyof TEvents>(event: TEvent, ...args: TEvents[TEvent]): void {
+    (this.#events.get(event) as unknown as Listeners<TEvents[TEvent]> | undefined)?.emit(...args);
   }
 }
