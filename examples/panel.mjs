@@ -7,7 +7,7 @@
 //
 //   npm run example:panel
 import { setTimeout as sleep } from 'node:timers/promises';
-import { connect, ErrorCode, isChorusError } from '@chorus/client';
+import { ClientErrorCode, connect, ErrorCode, isChorusError } from '@chorus/client';
 import { Battery } from './battery.mjs';
 
 let bus;
@@ -20,22 +20,29 @@ async function stop() {
 process.once('SIGINT', stop);
 process.once('SIGTERM', stop);
 
-let waiting = false;
+let waiting;
 let asked = false;
 while (!stopping) {
   try {
     bus = await connect({ join: [Battery] });
   } catch (error) {
-    if (!isChorusError(error, ErrorCode.UNKNOWN_GROUP)) {
-      console.error(`cannot connect to the bus (is chorusd running? try npm start): ${error.message}`);
+    // No group yet (the service is not there), or no bus at all (stopped, restarting): wait for
+    // it either way, saying so once; anything else (a bad address, a refused token) is final.
+    const what = isChorusError(error, ErrorCode.UNKNOWN_GROUP)
+      ? Battery.name
+      : transient(error)
+        ? 'the bus (is chorusd running? try npm start)'
+        : undefined;
+    if (what === undefined) {
+      console.error(`cannot connect to the bus: ${error.message}`);
       process.exit(1);
     }
-    if (!waiting) console.log(`waiting for ${Battery.name}...`);
-    waiting = true;
+    if (waiting !== what) console.log(`waiting for ${what}...`);
+    waiting = what;
     await sleep(1000);
     continue;
   }
-  waiting = false;
+  waiting = undefined;
   if (!asked) {
     asked = true;
     try {
@@ -53,10 +60,12 @@ while (!stopping) {
     );
   });
   const [reason, error] = await new Promise((resolve) => sub.on('closed', (...end) => resolve(end)));
-  if (error !== undefined) {
-    console.error(`lost the bus: ${error.message}`);
-    process.exit(1);
-  }
-  console.log(`${Battery.name} ended (${reason})`);
+  console.log(`${Battery.name} ended (${error === undefined ? reason : error.message})`);
   await bus.close();
+}
+
+/** The bus is not there now but may be soon: not running, shutting down, restarting. */
+function transient(error) {
+  const codes = [ClientErrorCode.CONNECT_FAILED, ClientErrorCode.CONNECTION_CLOSED, ClientErrorCode.TIMEOUT];
+  return [...codes, ErrorCode.BUS_CLOSING].includes(error?.code);
 }
