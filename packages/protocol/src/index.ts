@@ -1,5 +1,13 @@
 // The public API of @chorus/protocol: named re-exports only, values and types apart.
 
+export type {
+  BusMethodInput,
+  BusMethodName,
+  BusMethodOutput,
+  BusSignalName,
+  BusSignalPayload,
+} from './bus-contract.js';
+export { BUS_NAME, busMethods, busSignals } from './bus-contract.js';
 export {
   DEFAULT_MAX_FRAME_BYTES,
   FRAME_PREFIX_BYTES,
@@ -7,6 +15,7 @@ export {
   MAX_SERIAL,
   PROTOCOL_VERSION,
 } from './constants.js';
+export { contractJsonSchema } from './contract-schema.js';
 export type { ProtocolErrorOptions } from './errors.js';
 export { ErrorCode, isProtocolError, ProtocolError } from './errors.js';
 export type { FrameDecoderOptions, FrameHandler } from './frame-decoder.js';
