@@ -71,15 +71,17 @@ describe('org.chorus.Bus', () => {
             RequestName: {
               properties: {
                 input: { required: ['name'] },
-                output: { properties: { result: { enum: ['primary-owner', 'in-queue', 'exists', 'already-owner'] } } },
+                output: {
+                  properties: { result: { enum: ['primary-owner', 'in-queue', 'exists', 'already-owner'] } },
+                },
               },
             },
           },
         },
       },
     });
-    const methods = (schema?.['properties'] as { methods: { properties: object } }).methods.properties;
-    expect(Object.keys(methods)).toEqual(Object.keys(busMethods));
+    const { methods } = schema?.['properties'] as { methods: { properties: object } };
+    expect(Object.keys(methods.properties)).toEqual(Object.keys(busMethods));
   });
 });
 

@@ -62,7 +62,8 @@ describe('browser safety', () => {
       expect(code).not.toMatch(/from\s+'node:|require\(|\bBuffer\b|\bprocess\b/);
       for (const [, specifier] of code.matchAll(/from\s+'([^']+)'/g)) {
         // zod runs in browsers too: the bus contract and contract schemas are zod schemas.
-        const allowed = specifier === '@msgpack/msgpack' || specifier === 'zod' || specifier!.startsWith('./');
+        const allowed =
+          specifier === '@msgpack/msgpack' || specifier === 'zod' || specifier!.startsWith('./');
         expect(allowed, specifier).toBe(true);
       }
     });
