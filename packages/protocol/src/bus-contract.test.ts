@@ -80,7 +80,7 @@ describe('org.chorus.Bus', () => {
         },
       },
     });
-    const { methods } = schema?.['properties'] as { methods: { properties: object } };
+    const { methods } = (schema ?? {})['properties'] as { methods: { properties: object } };
     expect(Object.keys(methods.properties)).toEqual(Object.keys(busMethods));
   });
 });
