@@ -80,7 +80,8 @@ describe('org.chorus.Bus', () => {
         },
       },
     });
-    const { methods } = (schema ?? {})['properties'] as { methods: { properties: object } };
+    if (schema === undefined) throw new Error('the bus contract has a JSON form');
+    const { methods } = schema['properties'] as { methods: { properties: object } };
     expect(Object.keys(methods.properties)).toEqual(Object.keys(busMethods));
   });
 });
