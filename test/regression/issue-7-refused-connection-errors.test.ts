@@ -86,5 +86,5 @@ it('a WebSocket upgrade refused for its token whose client resets', async () => 
     else socket.destroy();
   }
   await expectAlive();
-  expect((await observer.stats()).wsRejections.token).toBeGreaterThanOrEqual(200);
+  expect((await observer.stats()).wsRejections['token']).toBeGreaterThanOrEqual(200);
 });
