@@ -41,9 +41,6 @@ export type Outgoing = ServerMessage | { readonly message: ServerMessage; readon
 /** How the daemon answers one message: a list of frames to send, or undefined to stay silent. */
 export type Responder = (received: Received, daemon: FakeDaemon<Transport>) => Outgoing[] | undefined;
 
-/** Unique names of fake connections, `:1.7` onwards, distinct within a test run. */
-let nextConnection = 7;
-
 export class FakeDaemon<TTransport extends Transport = MemoryTransport> {
   readonly transport: TTransport;
   readonly received: Received[] = [];
@@ -65,9 +62,10 @@ export class FakeDaemon<TTransport extends Transport = MemoryTransport> {
   /** Settles when the client's side is closed (EOF or reset). */
   readonly ended: Promise<void>;
 
-  constructor(transport: TTransport) {
+  /** `name`: the unique name the welcome gives the client. */
+  constructor(transport: TTransport, name = ':1.7') {
     this.transport = transport;
-    this.name = `:1.${nextConnection++}`;
+    this.name = name;
     this.ended = this.#read().then(() => {
       this.gone = true;
     });
@@ -266,7 +264,8 @@ export class FakeDialer {
     this.dials++;
     if (this.down !== undefined) throw this.down;
     const [client, server] = createMemoryTransportPair();
-    const daemon = new FakeDaemon(server);
+    // Each connection gets a unique name of its own, as from one daemon.
+    const daemon = new FakeDaemon(server, `:1.${7 + this.daemons.length}`);
     this.setup?.(daemon);
     this.daemons.push(daemon);
     return client;
