@@ -228,10 +228,11 @@ describe('introspection and monitors', () => {
 });
 
 /**
- * Paths of `value` that `schema` does not name (loose objects let them through a parse): a field
- * the daemon sends must be in the contract, which is the wire spec.
+ * Where `value` and `schema` disagree on fields: paths of `value` the schema does not name (loose
+ * objects let them through a parse) and fields the schema names that `value` lacks (optional ones
+ * included). The contract is the wire spec: the daemon sends exactly the fields it names.
  */
-function unnamed(schema: z.ZodType, value: unknown, path = '$'): string[] {
+function fieldMismatches(schema: z.ZodType, value: unknown, path = '$'): string[] {
   const def = schema._zod.def as {
     type: string;
     shape?: Record<string, z.ZodType>;
@@ -240,15 +241,22 @@ function unnamed(schema: z.ZodType, value: unknown, path = '$'): string[] {
     valueType?: z.ZodType;
   };
   if ((def.type === 'nullable' || def.type === 'optional') && value !== null && value !== undefined)
-    return unnamed(def.innerType as z.ZodType, value, path);
+    return fieldMismatches(def.innerType as z.ZodType, value, path);
   if (def.type === 'array' && Array.isArray(value))
-    return value.flatMap((item, i) => unnamed(def.element as z.ZodType, item, `${path}[${i}]`));
+    return value.flatMap((item, i) => fieldMismatches(def.element as z.ZodType, item, `${path}[${i}]`));
   if (def.type === 'record' && typeof value === 'object' && value !== null)
-    return Object.entries(value).flatMap(([k, v]) => unnamed(def.valueType as z.ZodType, v, `${path}.${k}`));
+    return Object.entries(value).flatMap(([k, v]) =>
+      fieldMismatches(def.valueType as z.ZodType, v, `${path}.${k}`),
+    );
   if (def.type === 'object' && typeof value === 'object' && value !== null) {
     const shape = def.shape as Record<string, z.ZodType>;
-    return Object.entries(value).flatMap(([k, v]) =>
-      shape[k] === undefined ? [`${path}.${k}`] : unnamed(shape[k], v, `${path}.${k}`),
+    const missing = Object.keys(shape).flatMap((k) =>
+      Object.hasOwn(value, k) ? [] : [`${path}.${k} missing`],
+    );
+    return missing.concat(
+      Object.entries(value).flatMap(([k, v]) =>
+        shape[k] === undefined ? [`${path}.${k} unnamed`] : fieldMismatches(shape[k], v, `${path}.${k}`),
+      ),
     );
   }
   return [];
@@ -303,7 +311,7 @@ describe('the contract of org.chorus.Bus (defined once, in @chorus/protocol)', (
     for (const [method, reply] of Object.entries(replies)) {
       const output = busMethods[method as BusMethodName].output;
       expect(output.safeParse(reply).error, method).toBeUndefined();
-      expect(unnamed(output, reply), `${method}: fields the contract does not name`).toEqual([]);
+      expect(fieldMismatches(output, reply), `${method}: fields`).toEqual([]);
     }
 
     await watcher.waitFor(() => signals(watcher, 'org.chorus.Bus').length >= 2);
@@ -316,7 +324,7 @@ describe('the contract of org.chorus.Bus (defined once, in @chorus/protocol)', (
     for (const { sig, payload } of seen) {
       const schema = busSignals[sig as keyof typeof busSignals];
       expect(schema.safeParse(payload).error, sig).toBeUndefined();
-      expect(unnamed(schema, payload), `${sig}: fields the contract does not name`).toEqual([]);
+      expect(fieldMismatches(schema, payload), `${sig}: fields`).toEqual([]);
     }
     for (const c of [watcher, monitor, a, b]) c.close();
   });

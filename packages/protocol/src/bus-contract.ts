@@ -23,12 +23,15 @@ export const BUS_NAME = 'org.chorus.Bus';
 /** A connection's unique name, `:1.N`, given by the bus. */
 const uniqueName = z.string();
 
+// chorusd sends every option and field below (test/bus-interface.test.ts checks it); those marked
+// optional were optional or absent in the SDK's public types (GroupInfo, ConnectionInfo), and tools
+// read them as such.
 const groupOptions = z.object({
-  emitters: z.enum(['owner', 'members', 'anyone']),
-  loopback: z.boolean(),
-  sendToPeer: z.boolean(),
-  onFull: z.enum(['block', 'reject', 'evict']),
-  retain: z.boolean(),
+  emitters: z.enum(['owner', 'members', 'anyone']).optional(),
+  loopback: z.boolean().optional(),
+  sendToPeer: z.boolean().optional(),
+  onFull: z.enum(['block', 'reject', 'evict']).optional(),
+  retain: z.boolean().optional(),
 });
 
 const nameInfo = z.object({
@@ -58,7 +61,7 @@ const connectionInfo = z.looseObject({
   /** `unix` or `ws`. */
   transport: z.string(),
   /** Who the policy sees: `owner`, `ws`, or the name of a token from the config. */
-  identity: z.string(),
+  identity: z.string().optional(),
   /** Groups it is a member of. */
   groups: z.array(z.string()),
   /** Groups it owns. */
@@ -69,7 +72,7 @@ const connectionInfo = z.looseObject({
   queuedBytes: z.number(),
   monitor: z.boolean(),
   /** Calls it made that wait for an answer. */
-  pendingCalls: z.number(),
+  pendingCalls: z.number().optional(),
 });
 
 const counters = z.object({ messages: z.number(), deliveries: z.number(), bytes: z.number() });
