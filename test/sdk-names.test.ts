@@ -155,7 +155,7 @@ describe('waitForName', () => {
     expect(link.all('join')[0]?.message).toMatchObject({ g: BUS_NAME, f: [{ sig: 'NameOwnerChanged' }] });
   });
 
-  it('is race-free: an owner appearing right after the join or GetNameOwner is not missed', async () => {
+  it('is race-free: an owner appearing between the join and GetNameOwner is not missed', async () => {
     const daemon = inProcessDaemon();
     const owner = await daemon.connect();
     let appeared = false;
