@@ -1,6 +1,7 @@
 import { BusContract, type z } from '@chorus/client';
 import {
   type BusMethodName,
+  type BusMethodOutput,
   busMethods,
   busSignals,
   contractJsonSchema,
@@ -164,27 +165,20 @@ describe('introspection and monitors', () => {
       schema: { signals: { X: { type: 'object' } } },
     });
     const b = await RawClient.hello(daemon.socketPath, { join: [{ g: 'org.test.Listed' }] });
-    const { groups } = (await busCall(b, 'ListGroups')) as {
-      groups: { name: string; owner: string; members: number }[];
-    };
+    const { groups } = (await busCall(b, 'ListGroups')) as BusMethodOutput<'ListGroups'>;
     expect(groups.find((g) => g.name === 'org.test.Listed')).toMatchObject({ owner: a.name, members: 1 });
     expect(groups.find((g) => g.name === 'org.chorus.Bus')).toMatchObject({ owner: 'org.chorus.Bus' });
     expect(await busCall(b, 'GetGroupSchema', { group: 'org.test.Listed' })).toEqual({
       schema: { signals: { X: { type: 'object' } } },
     });
-    const { connections } = (await busCall(b, 'ListConnections')) as {
-      connections: { name: string; groups: string[]; transport: string }[];
-    };
+    const { connections } = (await busCall(b, 'ListConnections')) as BusMethodOutput<'ListConnections'>;
     expect(connections.find((c) => c.name === b.name)).toMatchObject({
       groups: ['org.test.Listed'],
       transport: 'unix',
     });
     a.send({ t: 'emit', s: 2, g: 'org.test.Listed', sig: 'X' }, encodePayload({}));
     await b.waitFor((r) => r.message.t === 'sig');
-    const stats = (await busCall(b, 'GetStats')) as {
-      groups: Record<string, { messages: number }>;
-      total: { messages: number };
-    };
+    const stats = (await busCall(b, 'GetStats')) as BusMethodOutput<'GetStats'>;
     expect(stats.groups['org.test.Listed']?.messages).toBe(1);
     expect(stats.total.messages).toBeGreaterThanOrEqual(1);
     a.close();
@@ -269,7 +263,7 @@ describe('the contract of org.chorus.Bus (defined once, in @chorus/protocol)', (
     expect(expected).toBeDefined();
     expect(BusContract.jsonSchema()).toEqual(expected);
     expect(await busCall(a, 'GetGroupSchema', { group: 'org.chorus.Bus' })).toEqual({ schema: expected });
-    const { groups } = (await busCall(a, 'ListGroups')) as { groups: { name: string; schema: unknown }[] };
+    const { groups } = (await busCall(a, 'ListGroups')) as BusMethodOutput<'ListGroups'>;
     expect(groups.find((g) => g.name === 'org.chorus.Bus')?.schema).toEqual(expected);
     a.close();
   });
@@ -307,7 +301,7 @@ describe('the contract of org.chorus.Bus (defined once, in @chorus/protocol)', (
     expect(replies.ListNames).toEqual({
       names: [{ name: 'org.test.Contract', owner: a.name, queue: [b.name] }],
     });
-    expect((replies.GetStats as { pendingCalls: number }).pendingCalls).toBe(1);
+    expect((replies.GetStats as BusMethodOutput<'GetStats'>).pendingCalls).toBe(1);
     for (const [method, reply] of Object.entries(replies)) {
       const output = busMethods[method as BusMethodName].output;
       expect(output.safeParse(reply).error, method).toBeUndefined();
