@@ -16,7 +16,6 @@ import {
   decodePayload,
   encodeFrame,
   encodePayload,
-  type Filter,
   FrameDecoder,
   type Limits,
   parseClientHeader,
@@ -46,10 +45,6 @@ export class FakeDaemon<TTransport extends Transport = MemoryTransport> {
   readonly received: Received[] = [];
   name: string;
   seq = 0;
-  /** Groups this connection joined (with their filters), as far as the default answers know. */
-  readonly memberships = new Map<string, Filter[] | undefined>();
-  /** Set once the client sent `monitor` (the groups it watches; undefined: all). */
-  monitor: { groups: string[] | undefined } | undefined;
   /** Whether the client's side is gone. */
   gone = false;
   limits: Limits = { maxFrameBytes: DEFAULT_MAX_FRAME_BYTES, maxQueueBytes: 8 * DEFAULT_MAX_FRAME_BYTES };
@@ -172,7 +167,6 @@ const defaultResponder: Responder = (received, daemon) => {
   const { message } = received;
   switch (message.t) {
     case 'hello':
-      for (const spec of message.join ?? []) daemon.memberships.set(spec.g, spec.f);
       return [
         {
           t: 'welcome',
@@ -188,19 +182,11 @@ const defaultResponder: Responder = (received, daemon) => {
         },
       ];
     case 'join':
-      daemon.memberships.set(message.g, message.f);
       return [{ t: 'ok', s: message.s, r: { startSeq: daemon.seq + 1, startGroupSeq: 1 } }];
-    case 'leave':
-      daemon.memberships.delete(message.g);
-      return [{ t: 'ok', s: message.s, r: {} }];
-    case 'create':
-      return [{ t: 'ok', s: message.s, r: {} }];
     case 'emit':
       daemon.seq++;
       return [{ t: 'ok', s: message.s, r: { seq: daemon.seq, gseq: daemon.seq, n: 1 } }];
     case 'monitor':
-      daemon.monitor = { groups: message.g };
-      daemon.memberships.clear();
       return [{ t: 'ok', s: message.s, r: { startSeq: daemon.seq + 1 } }];
     case 'call':
       // No routing and no bus methods here: a test scripts the answers it needs (respond, answerBus).
