@@ -1,4 +1,13 @@
-import { decodePayload, encodePayload } from '@chorus/protocol';
+import { BusContract, type z } from '@chorus/client';
+import {
+  type BusMethodName,
+  type BusMethodOutput,
+  busMethods,
+  busSignals,
+  contractJsonSchema,
+  decodePayload,
+  encodePayload,
+} from '@chorus/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningDaemon, withDaemon } from './harness/daemon.js';
 import { RawClient, type Received } from './harness/raw-client.js';
@@ -156,27 +165,20 @@ describe('introspection and monitors', () => {
       schema: { signals: { X: { type: 'object' } } },
     });
     const b = await RawClient.hello(daemon.socketPath, { join: [{ g: 'org.test.Listed' }] });
-    const { groups } = (await busCall(b, 'ListGroups')) as {
-      groups: { name: string; owner: string; members: number }[];
-    };
+    const { groups } = (await busCall(b, 'ListGroups')) as BusMethodOutput<'ListGroups'>;
     expect(groups.find((g) => g.name === 'org.test.Listed')).toMatchObject({ owner: a.name, members: 1 });
     expect(groups.find((g) => g.name === 'org.chorus.Bus')).toMatchObject({ owner: 'org.chorus.Bus' });
     expect(await busCall(b, 'GetGroupSchema', { group: 'org.test.Listed' })).toEqual({
       schema: { signals: { X: { type: 'object' } } },
     });
-    const { connections } = (await busCall(b, 'ListConnections')) as {
-      connections: { name: string; groups: string[]; transport: string }[];
-    };
+    const { connections } = (await busCall(b, 'ListConnections')) as BusMethodOutput<'ListConnections'>;
     expect(connections.find((c) => c.name === b.name)).toMatchObject({
       groups: ['org.test.Listed'],
       transport: 'unix',
     });
     a.send({ t: 'emit', s: 2, g: 'org.test.Listed', sig: 'X' }, encodePayload({}));
     await b.waitFor((r) => r.message.t === 'sig');
-    const stats = (await busCall(b, 'GetStats')) as {
-      groups: Record<string, { messages: number }>;
-      total: { messages: number };
-    };
+    const stats = (await busCall(b, 'GetStats')) as BusMethodOutput<'GetStats'>;
     expect(stats.groups['org.test.Listed']?.messages).toBe(1);
     expect(stats.total.messages).toBeGreaterThanOrEqual(1);
     a.close();
@@ -216,5 +218,108 @@ describe('introspection and monitors', () => {
       code: 'MONITOR_ONLY',
     });
     for (const c of [monitor, a, b, member]) c.close();
+  });
+});
+
+/**
+ * Where `value` and `schema` disagree on fields: paths of `value` the schema does not name (loose
+ * objects let them through a parse) and fields the schema names that `value` lacks (optional ones
+ * included). The contract is the wire spec: the daemon sends exactly the fields it names.
+ */
+function fieldMismatches(schema: z.ZodType, value: unknown, path = '$'): string[] {
+  const def = schema._zod.def as {
+    type: string;
+    shape?: Record<string, z.ZodType>;
+    element?: z.ZodType;
+    innerType?: z.ZodType;
+    valueType?: z.ZodType;
+  };
+  if ((def.type === 'nullable' || def.type === 'optional') && value !== null && value !== undefined)
+    return fieldMismatches(def.innerType as z.ZodType, value, path);
+  if (def.type === 'array' && Array.isArray(value))
+    return value.flatMap((item, i) => fieldMismatches(def.element as z.ZodType, item, `${path}[${i}]`));
+  if (def.type === 'record' && typeof value === 'object' && value !== null)
+    return Object.entries(value).flatMap(([k, v]) =>
+      fieldMismatches(def.valueType as z.ZodType, v, `${path}.${k}`),
+    );
+  if (def.type === 'object' && typeof value === 'object' && value !== null) {
+    const shape = def.shape as Record<string, z.ZodType>;
+    const missing = Object.keys(shape).flatMap((k) =>
+      Object.hasOwn(value, k) ? [] : [`${path}.${k} missing`],
+    );
+    return missing.concat(
+      Object.entries(value).flatMap(([k, v]) =>
+        shape[k] === undefined ? [`${path}.${k} unnamed`] : fieldMismatches(shape[k], v, `${path}.${k}`),
+      ),
+    );
+  }
+  return [];
+}
+
+describe('the contract of org.chorus.Bus (defined once, in @chorus/protocol)', () => {
+  it('is what the daemon publishes as its schema, and what the SDK would publish for it', async () => {
+    const a = await RawClient.hello(daemon.socketPath);
+    const expected = contractJsonSchema(busSignals, busMethods);
+    expect(expected).toBeDefined();
+    expect(BusContract.jsonSchema()).toEqual(expected);
+    expect(await busCall(a, 'GetGroupSchema', { group: 'org.chorus.Bus' })).toEqual({ schema: expected });
+    const { groups } = (await busCall(a, 'ListGroups')) as BusMethodOutput<'ListGroups'>;
+    expect(groups.find((g) => g.name === 'org.chorus.Bus')?.schema).toEqual(expected);
+    a.close();
+  });
+
+  it('describes every reply of every method, and every signal, field by field', async () => {
+    const watcher = await RawClient.hello(daemon.socketPath, { join: [{ g: 'org.chorus.Bus' }] });
+    const monitor = await RawClient.hello(daemon.socketPath);
+    await monitor.request({ t: 'monitor', s: 1 });
+    const a = await RawClient.hello(daemon.socketPath);
+    const b = await RawClient.hello(daemon.socketPath);
+    await a.request({ t: 'create', s: 1, g: 'org.test.Contract', schema: { signals: {} } });
+    await b.request({ t: 'join', s: 1, g: 'org.test.Contract' });
+    a.send({ t: 'emit', s: 2, g: 'org.test.Contract', sig: 'X' }, encodePayload({}));
+    await b.waitFor((r) => r.message.t === 'sig');
+    // A call left pending, so that pendingCalls counts one.
+    b.send({ t: 'call', s: 50, dest: a.name, m: 'Wait' });
+    await a.waitFor((r) => r.message.t === 'invoke');
+    const replies: Partial<Record<BusMethodName, unknown>> = {
+      RequestName: await busCall(a, 'RequestName', {
+        name: 'org.test.Contract',
+        flags: { allowReplacement: true },
+      }),
+    };
+    // b waits in the queue, then takes the name over: NameLost, NameAcquired and two changes.
+    await busCall(b, 'RequestName', { name: 'org.test.Contract' });
+    replies.GetNameOwner = await busCall(b, 'GetNameOwner', { name: 'org.test.Contract' });
+    replies.ListNames = await busCall(b, 'ListNames');
+    replies.ListGroups = await busCall(b, 'ListGroups');
+    replies.ListConnections = await busCall(b, 'ListConnections');
+    replies.GetGroupSchema = await busCall(b, 'GetGroupSchema', { group: 'org.test.Contract' });
+    replies.GetStats = await busCall(b, 'GetStats');
+    await busCall(b, 'RequestName', { name: 'org.test.Contract', flags: { replaceExisting: true } });
+    replies.ReleaseName = await busCall(a, 'ReleaseName', { name: 'org.test.Contract' });
+    expect(Object.keys(replies).sort()).toEqual(Object.keys(busMethods).sort());
+    expect(replies.ListNames).toEqual({
+      names: [{ name: 'org.test.Contract', owner: a.name, queue: [b.name] }],
+    });
+    expect((replies.GetStats as BusMethodOutput<'GetStats'>).pendingCalls).toBe(1);
+    for (const [method, reply] of Object.entries(replies)) {
+      const output = busMethods[method as BusMethodName].output;
+      expect(output.safeParse(reply).error, method).toBeUndefined();
+      expect(fieldMismatches(output, reply), `${method}: fields`).toEqual([]);
+    }
+
+    await watcher.waitFor(() => signals(watcher, 'org.chorus.Bus').length >= 2);
+    const seen = [
+      ...signals(watcher, 'org.chorus.Bus'),
+      ...signals(a, 'org.chorus.Bus'),
+      ...signals(b, 'org.chorus.Bus'),
+    ];
+    expect(new Set(seen.map((s) => s.sig))).toEqual(new Set(Object.keys(busSignals)));
+    for (const { sig, payload } of seen) {
+      const schema = busSignals[sig as keyof typeof busSignals];
+      expect(schema.safeParse(payload).error, sig).toBeUndefined();
+      expect(fieldMismatches(schema, payload), `${sig}: fields`).toEqual([]);
+    }
+    for (const c of [watcher, monitor, a, b]) c.close();
   });
 });

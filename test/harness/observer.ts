@@ -1,39 +1,13 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { BusMethodOutput } from '@chorus/protocol';
 import { expect } from 'vitest';
 import { Peer } from './peer.js';
 
-/** A connection as `ListConnections` describes it. */
-export interface ListedConnection {
-  readonly name: string;
-  readonly transport: 'unix' | 'ws';
-  readonly identity: string;
-  readonly groups: readonly string[];
-  readonly owned: readonly string[];
-  readonly names: readonly string[];
-  readonly queuedBytes: number;
-  readonly monitor: boolean;
-  readonly pendingCalls: number;
-}
+/** A connection as `ListConnections` describes it (the contract's output, @chorus/protocol). */
+export type ListedConnection = BusMethodOutput<'ListConnections'>['connections'][number];
 
-/** What `GetStats` answers (the fields these tests read). */
-export interface Stats {
-  readonly total: { messages: number; deliveries: number; bytes: number; evictions: number; errors: number };
-  readonly connections: number;
-  readonly names: number;
-  readonly monitors: number;
-  readonly pendingCalls: number;
-  readonly seq: number;
-  readonly groups: Record<string, { messages: number; deliveries: number; bytes: number }>;
-  readonly daemon: {
-    accepted: number;
-    refused: number;
-    protocolErrors: number;
-    requestErrors: number;
-    fatalErrors: number;
-    policyDenials: number;
-  };
-  readonly wsRejections: { token: number; origin: number; limit: number };
-}
+/** What `GetStats` answers (the contract's output, @chorus/protocol). */
+export type Stats = BusMethodOutput<'GetStats'>;
 
 /**
  * A connection that only asks the bus what it holds (GetStats, ListConnections, ListGroups), to
@@ -55,11 +29,11 @@ export class Observer {
   }
 
   async connections(): Promise<ListedConnection[]> {
-    return (await this.peer.bus<{ connections: ListedConnection[] }>('ListConnections')).connections;
+    return (await this.peer.bus<BusMethodOutput<'ListConnections'>>('ListConnections')).connections;
   }
 
   async groups(): Promise<string[]> {
-    const { groups } = await this.peer.bus<{ groups: { name: string }[] }>('ListGroups');
+    const { groups } = await this.peer.bus<BusMethodOutput<'ListGroups'>>('ListGroups');
     return groups.map((g) => g.name).filter((name) => name !== 'org.chorus.Bus');
   }
 

@@ -95,6 +95,6 @@ it('a no-rights token that keeps reopening silent WebSockets never keeps the own
   // The attacker was held to maxHelloPending at once, and told so with a 429 at the upgrade.
   expect(statuses.some((s) => s.includes('101'))).toBe(true);
   expect(statuses.some((s) => s.includes('429'))).toBe(true);
-  expect((await observer.stats()).wsRejections.limit).toBeGreaterThan(0);
+  expect((await observer.stats()).wsRejections['limit']).toBeGreaterThan(0);
   expect(daemon.stderr()).toContain('websocket refused');
 });

@@ -89,6 +89,6 @@ it('a WebSocket upgrade refused for its token whose client resets', async () => 
   // A reset may discard the request before the daemon reads it (the kernel drops unread data on
   // RST), so only the 100 closed with a FIN are sure to arrive; they arrive in their own time.
   await expect
-    .poll(async () => (await observer.stats()).wsRejections.token, { timeout: 10_000 })
+    .poll(async () => (await observer.stats()).wsRejections['token'], { timeout: 10_000 })
     .toBeGreaterThanOrEqual(100);
 });

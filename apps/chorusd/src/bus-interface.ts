@@ -1,36 +1,26 @@
 import { BUS_NAME, isEngineError, uniqueName } from '@chorus/core';
-import { decodePayload, ErrorCode, isProtocolError } from '@chorus/protocol';
-import { z } from 'zod';
+import {
+  type BusMethodInput,
+  type BusMethodName,
+  type BusMethodOutput,
+  busMethods,
+  busSignals,
+  contractJsonSchema,
+  decodePayload,
+  ErrorCode,
+  isProtocolError,
+} from '@chorus/protocol';
 import type { Daemon } from './daemon.js';
 import type { Session } from './session.js';
 
 /**
- * `org.chorus.Bus`: the methods the bus answers itself, as D-Bus's org.freedesktop.DBus.
- * Inputs and outputs are MessagePack maps; inputs are checked with zod (INVALID_ARGS).
+ * `org.chorus.Bus`: the methods the bus answers itself, as D-Bus's org.freedesktop.DBus. The
+ * contract (inputs, outputs, signals) is defined once in @chorus/protocol: inputs are checked with
+ * it (INVALID_ARGS), replies are typed by it, and its JSON Schema is what the bus publishes for its
+ * own group.
  */
 
-const nameInput = z.object({ name: z.string() });
-const inputs = {
-  RequestName: z.object({
-    name: z.string(),
-    flags: z
-      .object({
-        allowReplacement: z.boolean().optional(),
-        replaceExisting: z.boolean().optional(),
-        doNotQueue: z.boolean().optional(),
-      })
-      .optional(),
-  }),
-  ReleaseName: nameInput,
-  GetNameOwner: nameInput,
-  ListNames: z.object({}),
-  ListGroups: z.object({}),
-  ListConnections: z.object({}),
-  GetGroupSchema: z.object({ group: z.string() }),
-  GetStats: z.object({}),
-} as const;
-
-export type BusMethod = keyof typeof inputs;
+export type BusMethod = BusMethodName;
 
 export class BusMethodError extends Error {
   readonly code: string;
@@ -42,46 +32,65 @@ export class BusMethodError extends Error {
 }
 
 /**
- * JSON Schema of the bus's own contract, in the shape the SDK publishes for any group
- * (`properties.signals.properties.<Signal>`), so tools read it like any other.
+ * JSON Schema of the bus's own contract, computed by the function the SDK's `createGroup` uses for
+ * any group (`properties.signals.properties.<Signal>`, `properties.methods.properties.<Method>`),
+ * so tools read it like any other.
  */
-const nameSignal = { type: 'object', properties: { name: { type: 'string' } }, required: ['name'] };
-const busSchema = {
-  $schema: 'https://json-schema.org/draft/2020-12/schema',
-  type: 'object',
-  properties: {
-    signals: {
-      type: 'object',
-      properties: {
-        NameOwnerChanged: {
-          type: 'object',
-          properties: {
-            name: { type: 'string' },
-            oldOwner: { type: ['string', 'null'] },
-            newOwner: { type: ['string', 'null'] },
-          },
-          required: ['name', 'oldOwner', 'newOwner'],
-        },
-        NameAcquired: nameSignal,
-        NameLost: nameSignal,
-      },
-    },
-    methods: {
-      type: 'object',
-      properties: Object.fromEntries(
-        Object.keys(inputs).map((method) => [
-          method,
-          { type: 'object', properties: { input: z.toJSONSchema(inputs[method as BusMethod]) } },
-        ]),
-      ),
-    },
+const busSchema = contractJsonSchema(busSignals, busMethods) ?? null;
+
+/** One bus method: its validated input in, its reply (typed by the contract's output) out. */
+type Handler<TMethod extends BusMethodName> = (
+  daemon: Daemon,
+  session: Session,
+  input: BusMethodInput<TMethod>,
+) => BusMethodOutput<TMethod>;
+
+const handlers: { readonly [TMethod in BusMethodName]: Handler<TMethod> } = {
+  RequestName(daemon, session, { name, flags }) {
+    if (!daemon.permits(session, 'own-name', name)) {
+      throw new BusMethodError(
+        ErrorCode.NOT_PERMITTED,
+        `the policy does not let '${session.identity}' own '${name}'`,
+      );
+    }
+    return { result: daemon.engine.requestName(session.id, name, flags) };
   },
+  ReleaseName: (daemon, session, { name }) => ({ result: daemon.engine.releaseName(session.id, name) }),
+  GetNameOwner(daemon, _session, { name }) {
+    const owner = daemon.engine.nameOwner(name);
+    return { owner: owner === undefined ? null : uniqueName(owner) };
+  },
+  ListNames: (daemon) => ({
+    names: daemon.engine
+      .names()
+      .map((n) => ({ name: n.name, owner: uniqueName(n.owner), queue: n.queue.map(uniqueName) })),
+  }),
+  ListGroups: (daemon) => ({
+    groups: [...daemon.engine.groups()].map((g) => ({
+      name: g.name,
+      owner: uniqueName(g.owner),
+      members: g.members,
+      options: g.options,
+      seq: g.seq,
+      schema: g.owner === 0 ? busSchema : (g.meta ?? null),
+    })),
+  }),
+  // The daemon describes its connections and counters itself; test/bus-interface.test.ts checks
+  // every reply against the contract's output, field by field.
+  ListConnections: (daemon) => ({
+    connections: daemon.describeConnections() as BusMethodOutput<'ListConnections'>['connections'],
+  }),
+  GetGroupSchema(daemon, _session, { group: name }) {
+    const group = daemon.engine.group(name);
+    if (group === undefined) throw new BusMethodError(ErrorCode.UNKNOWN_GROUP, `no group named '${name}'`);
+    return { schema: group.owner === 0 ? busSchema : (group.meta ?? null) };
+  },
+  GetStats: (daemon) => daemon.describeStats() as BusMethodOutput<'GetStats'>,
 };
 
 /** Answers one call to the bus; throws BusMethodError or an engine error. */
 export function callBus(daemon: Daemon, session: Session, method: string, payload: Uint8Array): unknown {
-  const caller = session.id;
-  if (!Object.hasOwn(inputs, method)) {
+  if (!Object.hasOwn(busMethods, method)) {
     throw new BusMethodError(ErrorCode.UNKNOWN_METHOD, `org.chorus.Bus has no method '${method}'`);
   }
   let raw: unknown;
@@ -93,7 +102,7 @@ export function callBus(daemon: Daemon, session: Session, method: string, payloa
       isProtocolError(error) ? error.message : 'undecodable input',
     );
   }
-  const parsed = inputs[method as BusMethod].safeParse(raw ?? {});
+  const parsed = busMethods[method as BusMethod].input.safeParse(raw ?? {});
   if (!parsed.success) {
     const issues = parsed.error.issues
       .map((i) => `${i.path.join('.') || '(input)'}: ${i.message}`)
@@ -106,57 +115,9 @@ export function callBus(daemon: Daemon, session: Session, method: string, payloa
       `the policy does not let '${session.identity}' call '${BUS_NAME}'`,
     );
   }
-  const input = parsed.data as Record<string, unknown>;
-  const engine = daemon.engine;
-  switch (method as BusMethod) {
-    case 'RequestName': {
-      const { name, flags } = input as z.infer<(typeof inputs)['RequestName']>;
-      if (!daemon.permits(session, 'own-name', name)) {
-        throw new BusMethodError(
-          ErrorCode.NOT_PERMITTED,
-          `the policy does not let '${session.identity}' own '${name}'`,
-        );
-      }
-      return { result: engine.requestName(caller, name, flags) };
-    }
-    case 'ReleaseName':
-      return { result: engine.releaseName(caller, (input as { name: string }).name) };
-    case 'GetNameOwner': {
-      const owner = engine.nameOwner((input as { name: string }).name);
-      return { owner: owner === undefined ? null : uniqueName(owner) };
-    }
-    case 'ListNames':
-      return {
-        names: engine
-          .names()
-          .map((n) => ({ name: n.name, owner: uniqueName(n.owner), queue: n.queue.map(uniqueName) })),
-      };
-    case 'ListGroups':
-      return {
-        groups: [...engine.groups()].map((g) => ({
-          name: g.name,
-          owner: uniqueName(g.owner),
-          members: g.members,
-          options: g.options,
-          seq: g.seq,
-          schema: g.owner === 0 ? busSchema : (g.meta ?? null),
-        })),
-      };
-    case 'ListConnections':
-      return { connections: daemon.describeConnections() };
-    case 'GetGroupSchema': {
-      const group = engine.group((input as { group: string }).group);
-      if (group === undefined) {
-        throw new BusMethodError(
-          ErrorCode.UNKNOWN_GROUP,
-          `no group named '${(input as { group: string }).group}'`,
-        );
-      }
-      return { schema: group.owner === 0 ? busSchema : (group.meta ?? null) };
-    }
-    case 'GetStats':
-      return daemon.describeStats();
-  }
+  // The input was parsed with this method's own schema just above.
+  const handler = handlers[method as BusMethod] as Handler<BusMethod>;
+  return handler(daemon, session, parsed.data as BusMethodInput<BusMethod>);
 }
 
 export function busErrorCode(error: unknown): { code: string; message: string } | undefined {

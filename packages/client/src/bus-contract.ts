@@ -1,16 +1,16 @@
 /*
  * The bus's own interface, `org.chorus.Bus`, as a contract: the signals about name ownership and
- * the methods the daemon answers itself. The wrappers on Bus (requestName, listGroups, ...) call
- * through it, so the daemon's answers are validated like any service's.
+ * the methods the daemon answers itself. Its schemas are defined once, in @chorus/protocol (the
+ * daemon validates and publishes with the same ones); this file only makes them a group contract.
+ * The wrappers on Bus (requestName, listGroups, ...) call through it, so the daemon's answers are
+ * validated like any service's.
  */
 
-import { z } from 'zod';
+import { BUS_NAME, busMethods, busSignals } from '@chorus/protocol';
+import type { z } from 'zod';
 import { defineGroup } from './contract.js';
 
-/** The name of the bus's own group and service. */
-export const BUS_NAME = 'org.chorus.Bus';
-
-const uniqueName = z.string();
+export { BUS_NAME };
 
 /**
  * What `bus.requestName` resolves to (as in D-Bus): the name is now ours, we wait in its queue,
@@ -21,7 +21,7 @@ const uniqueName = z.string();
  * const result: NameRequestResult = await bus.requestName('org.example.Battery');
  * ```
  */
-export type NameRequestResult = 'primary-owner' | 'in-queue' | 'exists' | 'already-owner';
+export type NameRequestResult = z.output<typeof busMethods.RequestName.output>['result'];
 
 /**
  * What `bus.releaseName` resolves to (as in D-Bus): `released` when we owned the name (the next in
@@ -33,62 +33,7 @@ export type NameRequestResult = 'primary-owner' | 'in-queue' | 'exists' | 'alrea
  * const result: NameReleaseResult = await bus.releaseName('org.example.Battery');
  * ```
  */
-export type NameReleaseResult = 'released' | 'non-existent' | 'not-owner';
-
-const groupOptions = z.object({
-  emitters: z.enum(['owner', 'members', 'anyone']).optional(),
-  loopback: z.boolean().optional(),
-  sendToPeer: z.boolean().optional(),
-  onFull: z.enum(['block', 'reject', 'evict']).optional(),
-  retain: z.boolean().optional(),
-});
-
-const nameInfo = z.object({
-  name: z.string(),
-  /** Unique name of the primary owner. */
-  owner: uniqueName,
-  /** Unique names waiting for the name, in order (the owner not included). */
-  queue: z.array(uniqueName),
-});
-
-// Loose: what the daemon adds beyond the agreed fields (identity, pendingCalls, ...) reaches tools.
-const groupInfo = z.looseObject({
-  name: z.string(),
-  /** Unique name of the owner (`org.chorus.Bus` for the bus's own group). */
-  owner: z.string(),
-  /** Member count. */
-  members: z.number(),
-  options: groupOptions,
-  /** The contract's JSON Schema as published by `createGroup` (absent or null when none). */
-  schema: z.unknown(),
-  /** The group's last sequence number. */
-  seq: z.number(),
-});
-
-const connectionInfo = z.looseObject({
-  name: uniqueName,
-  /** `unix`, `ws`, ... */
-  transport: z.string(),
-  /** Groups it is a member of. */
-  groups: z.array(z.string()),
-  /** Groups it owns. */
-  owned: z.array(z.string()),
-  /** Well-known names it owns. */
-  names: z.array(z.string()),
-  /** Bytes queued towards it. */
-  queuedBytes: z.number(),
-  monitor: z.boolean(),
-});
-
-const counters = z.object({ messages: z.number(), deliveries: z.number(), bytes: z.number() });
-
-const stats = z.looseObject({
-  total: counters.extend({ evictions: z.number(), errors: z.number() }),
-  groups: z.record(z.string(), counters),
-  /** Connections open now. */
-  connections: z.number(),
-  uptimeMs: z.number(),
-});
+export type NameReleaseResult = z.output<typeof busMethods.ReleaseName.output>['result'];
 
 /**
  * The bus's own interface. Join it to watch name ownership; the Bus methods (`requestName`,
@@ -102,45 +47,7 @@ const stats = z.looseObject({
  * const { names } = await bus.call(BusContract, 'ListNames', {});
  * ```
  */
-export const BusContract = defineGroup(BUS_NAME, {
-  signals: {
-    NameOwnerChanged: z.object({
-      name: z.string(),
-      oldOwner: uniqueName.nullable(),
-      newOwner: uniqueName.nullable(),
-    }),
-    NameAcquired: z.object({ name: z.string() }),
-    NameLost: z.object({ name: z.string() }),
-  },
-  methods: {
-    RequestName: {
-      input: z.object({
-        name: z.string(),
-        flags: z
-          .object({
-            allowReplacement: z.boolean().optional(),
-            replaceExisting: z.boolean().optional(),
-            doNotQueue: z.boolean().optional(),
-          })
-          .optional(),
-      }),
-      output: z.object({ result: z.enum(['primary-owner', 'in-queue', 'exists', 'already-owner']) }),
-    },
-    ReleaseName: {
-      input: z.object({ name: z.string() }),
-      output: z.object({ result: z.enum(['released', 'non-existent', 'not-owner']) }),
-    },
-    GetNameOwner: {
-      input: z.object({ name: z.string() }),
-      output: z.object({ owner: uniqueName.nullable() }),
-    },
-    ListNames: { input: z.object({}), output: z.object({ names: z.array(nameInfo) }) },
-    ListGroups: { input: z.object({}), output: z.object({ groups: z.array(groupInfo) }) },
-    ListConnections: { input: z.object({}), output: z.object({ connections: z.array(connectionInfo) }) },
-    GetGroupSchema: { input: z.object({ group: z.string() }), output: z.object({ schema: z.unknown() }) },
-    GetStats: { input: z.object({}), output: stats },
-  },
-});
+export const BusContract = defineGroup(BUS_NAME, { signals: busSignals, methods: busMethods });
 
 /**
  * An entry of `bus.listNames()`.
@@ -150,7 +57,7 @@ export const BusContract = defineGroup(BUS_NAME, {
  * for (const { name, owner, queue } of await bus.listNames()) console.log(name, owner, queue.length);
  * ```
  */
-export type NameInfo = z.output<typeof nameInfo>;
+export type NameInfo = z.output<typeof busMethods.ListNames.output>['names'][number];
 
 /**
  * An entry of `bus.listGroups()`.
@@ -160,7 +67,7 @@ export type NameInfo = z.output<typeof nameInfo>;
  * const busy = (await bus.listGroups()).filter((g: GroupInfo) => g.members > 10);
  * ```
  */
-export type GroupInfo = z.output<typeof groupInfo>;
+export type GroupInfo = z.output<typeof busMethods.ListGroups.output>['groups'][number];
 
 /**
  * An entry of `bus.listConnections()`.
@@ -170,7 +77,7 @@ export type GroupInfo = z.output<typeof groupInfo>;
  * const monitors = (await bus.listConnections()).filter((c: ConnectionInfo) => c.monitor);
  * ```
  */
-export type ConnectionInfo = z.output<typeof connectionInfo>;
+export type ConnectionInfo = z.output<typeof busMethods.ListConnections.output>['connections'][number];
 
 /**
  * What `bus.getStats()` resolves to: counters since the daemon started, in total and per group.
@@ -180,4 +87,4 @@ export type ConnectionInfo = z.output<typeof connectionInfo>;
  * const { total, uptimeMs }: BusStats = await bus.getStats();
  * ```
  */
-export type BusStats = z.output<typeof stats>;
+export type BusStats = z.output<typeof busMethods.GetStats.output>;

@@ -5,7 +5,8 @@
  */
 
 import { groupNameProblem, signalNameProblem } from '@chorus/core';
-import { z } from 'zod';
+import { contractJsonSchema } from '@chorus/protocol';
+import type { z } from 'zod';
 import { InvalidArgumentError, PayloadValidationError, type ValidationIssue } from './errors.js';
 
 /**
@@ -222,20 +223,8 @@ class GroupContractImpl<TName extends string, TSignals extends SignalSchemas, TM
   }
 
   jsonSchema(): Record<string, unknown> | undefined {
-    if (this.#jsonSchema === null) {
-      try {
-        const methods: Record<string, z.ZodType> = {};
-        for (const [method, { input, output }] of this.#methods)
-          methods[method] = z.object({ input, output });
-        // io 'input': the wire carries what emit and call accept (and what services return);
-        // receivers run the transforms.
-        const contract = z.object({ signals: z.object(this.signals), methods: z.object(methods) });
-        this.#jsonSchema = z.toJSONSchema(contract, { io: 'input' }) as Record<string, unknown>;
-      } catch {
-        // Not every schema has a JSON form; the schema is only informative for tools.
-        this.#jsonSchema = undefined;
-      }
-    }
+    // One function for every contract, the bus's own included (the daemon publishes it the same way).
+    if (this.#jsonSchema === null) this.#jsonSchema = contractJsonSchema(this.signals, this.methods);
     return this.#jsonSchema;
   }
 }

@@ -1,4 +1,4 @@
-import { decodePayload, ErrorCode, encodePayload, type ServerMessage } from '@chorus/protocol';
+import { BUS_NAME, decodePayload, ErrorCode, encodePayload, type ServerMessage } from '@chorus/protocol';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import type { BusGap } from './bus.js';
@@ -8,10 +8,11 @@ import { type ChorusError, isChorusError } from './errors.js';
 import { defaultReconnectOptions, resolveReconnect } from './options.js';
 import { backoffDelay } from './reconnect.js';
 import type { SignalMeta, SubscriptionGap } from './subscription.js';
-import { type FakeDaemon, FakeDialer, FakeHub, settle } from './testing/fake-daemon.js';
+import { type FakeDaemon, FakeDialer, settle } from './testing/fake-daemon.js';
 
-// Reconnection against fake daemons: each dial of the bus's transport factory makes a new one,
-// a dropped transport plays a crashed daemon, a new FakeHub a restarted one (numbers from 1).
+// Reconnection against scripted fake daemons: each dial of the bus's transport factory makes a new
+// one (numbering from 1, as a restarted daemon), and a dropped transport plays a crashed daemon.
+// What reconnection does to names and calls on a real daemon: test/sdk-reconnect.test.ts.
 // Delays are a few ms; nothing here asserts a timing.
 
 const ADDRESS = 'unix:path=/nonexistent/bus.sock';
@@ -58,6 +59,16 @@ function log(daemon: FakeDaemon): string[] {
         return message.t;
     }
   });
+}
+
+/** Answers RequestName as chorusd does for a free name: NameAcquired first, then primary-owner. */
+function ownsEveryName(daemon: FakeDaemon): void {
+  daemon.answerBus(
+    'RequestName',
+    () => ({ result: 'primary-owner' }),
+    (input, d) =>
+      d.signal(BUS_NAME, 'NameAcquired', { name: (input as { name: string }).name }, { from: BUS_NAME }),
+  );
 }
 
 async function connectWith(dialer: FakeDialer, options: Parameters<typeof connect>[0] = {}) {
@@ -114,6 +125,7 @@ describe('connect({ reconnect }) options', () => {
 describe('reconnecting', () => {
   it('requests its names, creates its groups and joins its memberships again, in that order', async () => {
     const dialer = new FakeDialer();
+    dialer.setup = ownsEveryName;
     const bus = await connectWith(dialer, { join: [{ group: Battery, filter: { signal: 'LevelChanged' } }] });
     const first = dialer.current;
     const group = await bus.createGroup(Own, { emitters: 'owner', retain: true });
@@ -179,7 +191,7 @@ describe('reconnecting', () => {
       name: 'org.example.Own',
       flags: { allowReplacement: true },
     });
-    expect(dialer.hub.owner('org.example.Own')).toBe(second);
+    // That the real daemon names the new connection owner again: test/sdk-reconnect.test.ts.
     expect(gaps).toEqual([
       {
         group: Battery.name,
@@ -263,7 +275,7 @@ describe('reconnecting', () => {
     dialer.current.signal('org.example.G', 'x', 'b');
     await bus.ping();
 
-    dialer.hub = new FakeHub(); // a restarted daemon: its numbers start again
+    // The next fake daemon numbers from 1 again, as a restarted daemon would.
     const reconnected = next((handler) => bus.on('reconnected', handler));
     dialer.drop();
     await reconnected;
@@ -475,58 +487,6 @@ describe('reconnecting', () => {
     expect(await fixed.closed).toMatchObject({ code: 'CONNECTION_CLOSED' });
     expect(events).toEqual([]);
     expect(dialer.dials).toBe(2);
-  });
-
-  it('keeps serving: a call in progress is aborted, calls after the reconnection are answered', async () => {
-    const dialer = new FakeDialer();
-    const service = await connectWith(dialer);
-    const aborted: string[] = [];
-    let started: () => void = () => undefined;
-    const hangStarted = new Promise<void>((resolve) => {
-      started = resolve;
-    });
-    service.serve('org.example.Echo', {
-      Echo: (input) => input,
-      Hang: (_input, ctx) =>
-        new Promise((_resolve, reject) => {
-          started();
-          ctx.signal.addEventListener('abort', () => {
-            aborted.push((ctx.signal.reason as { reason?: string }).reason ?? '?');
-            reject(ctx.signal.reason);
-          });
-        }),
-    });
-    expect(await service.requestName('org.example.Echo')).toBe('primary-owner');
-    const { bus: caller } = await dialer.hub.connect({ reconnect: false });
-    expect(await caller.call('org.example.Echo', 'Echo', 1)).toBe(1);
-    const hanging = rejection(caller.call('org.example.Echo', 'Hang', {}));
-    await hangStarted;
-    const reacquired = next<[string, unknown, unknown]>((handler) => service.on('nameRequest', handler));
-    dialer.drop();
-    expect((await hanging).code).toBe('NO_REPLY');
-    expect(aborted).toEqual(['disconnected']);
-    expect((await reacquired)[1]).toBe('primary-owner');
-    expect(await caller.call('org.example.Echo', 'Echo', 2)).toBe(2);
-    await Promise.all([service.close(), caller.close()]);
-  });
-
-  it('a waitForName that waited across the loss sees an owner that appeared meanwhile', async () => {
-    const dialer = new FakeDialer();
-    const bus = await connectWith(dialer);
-    const waiting = bus.waitForName('org.example.Late');
-    await dialer.current.take('call'); // GetNameOwner: the watch is in place
-    dialer.down = new Error('connect ECONNREFUSED');
-    const reconnecting = next((handler) => bus.on('reconnecting', handler));
-    dialer.drop();
-    await reconnecting;
-    const { bus: owner } = await dialer.hub.connect({ reconnect: false });
-    await owner.requestName('org.example.Late');
-    dialer.down = undefined;
-    expect(await waiting).toBe(owner.name);
-    expect(dialer.current.received[0]?.message).toMatchObject({
-      join: [{ g: 'org.chorus.Bus', f: [{ sig: 'NameOwnerChanged' }] }],
-    });
-    await Promise.all([bus.close(), owner.close()]);
   });
 
   it('a monitor watches again, and reports its gap', async () => {

@@ -3,8 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { DEFAULT_MAX_FRAME_BYTES, FRAME_PREFIX_BYTES } from './constants.js';
 import { ErrorCode, type ProtocolError } from './errors.js';
 import { FrameDecoder, type FrameDecoderOptions } from './frame-decoder.js';
-import { encodeFrame } from './reference/frame-encoder.js';
 import { parseClientHeader } from './header-parser.js';
+import { encodeFrame } from './reference/frame-encoder.js';
 
 // Property budgets: quick locally, longer in CI (undici's fuzzing tests do the same).
 const { CI } = process.env;

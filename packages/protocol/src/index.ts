@@ -2,6 +2,14 @@
 // Layout: reference/ holds the generic codec (any message, every rule checked), fast/ the
 // hand-written paths for the hot messages, each tested against the reference; the rest is shared.
 
+export type {
+  BusMethodInput,
+  BusMethodName,
+  BusMethodOutput,
+  BusSignalName,
+  BusSignalPayload,
+} from './bus-contract.js';
+export { BUS_NAME, busMethods, busSignals } from './bus-contract.js';
 export {
   DEFAULT_MAX_FRAME_BYTES,
   FRAME_PREFIX_BYTES,
@@ -9,6 +17,7 @@ export {
   MAX_SERIAL,
   PROTOCOL_VERSION,
 } from './constants.js';
+export { contractJsonSchema } from './contract-schema.js';
 export type { ProtocolErrorOptions } from './errors.js';
 export { ErrorCode, isProtocolError, ProtocolError } from './errors.js';
 export type { FrameAllocator } from './fast/frame-encoder.js';
