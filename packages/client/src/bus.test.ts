@@ -142,18 +142,33 @@ describe('autojoin', () => {
     await bus.close();
   });
 
-  it('pauses reading when the held messages reach maxHeldMessages, and resumes once consumed', async () => {
+  it('pauses reading when a claimed subscription holds maxHeldMessages, and resumes once consumed', async () => {
     const { bus, daemon, client } = await connectToFake({ join: [Battery], maxHeldMessages: 2 });
+    // Claimed (bus.join) but not consumed yet: held, and reading pauses at the bound.
+    const sub = await bus.join(Battery);
     for (let i = 0; i < 6; i++) daemon.signal(Battery.name, 'LevelChanged', { percent: i });
     await settle();
     expect(client.paused).toBe(true);
     expect(client.bufferedBytes).toBeGreaterThan(0);
-    const sub = await bus.join(Battery);
     const seen: number[] = [];
     sub.on('LevelChanged', ({ percent }) => seen.push(percent));
     await settle();
     expect(seen).toEqual([0, 1, 2, 3, 4, 5]);
     expect(client.paused).toBe(false);
+    await bus.close();
+  });
+
+  // Issue 13: an autojoin the app never claims must not pause the connection (that stalled the
+  // group's emitters until the app was evicted): at the bound it is left and reported at once.
+  it('leaves an unclaimed autojoin at maxHeldMessages and reports it, without pausing', async () => {
+    const { bus, daemon, client } = await connectToFake({ join: [Battery], maxHeldMessages: 2 });
+    const errors: { code: string; group?: string }[] = [];
+    bus.on('error', (error) => errors.push(error as never));
+    for (let i = 0; i < 6; i++) daemon.signal(Battery.name, 'LevelChanged', { percent: i });
+    await settle();
+    expect(client.paused).toBe(false);
+    expect(errors).toEqual([expect.objectContaining({ code: 'UNCLAIMED_JOIN', group: Battery.name })]);
+    expect((await daemon.take('leave')).message).toMatchObject({ t: 'leave', g: Battery.name });
     await bus.close();
   });
 

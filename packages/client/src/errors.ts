@@ -24,6 +24,7 @@ export const ClientErrorCode = {
   UNSUPPORTED_TRANSPORT: 'UNSUPPORTED_TRANSPORT',
   PROTOCOL_VIOLATION: 'PROTOCOL_VIOLATION',
   INVALID_ARGUMENT: 'INVALID_ARGUMENT',
+  UNCLAIMED_JOIN: 'UNCLAIMED_JOIN',
 } as const;
 
 /** One of the values of {@link ClientErrorCode}. */
@@ -341,6 +342,33 @@ export class InvalidArgumentError extends ChorusError {
 
   constructor(message: string, options?: ErrorOptions) {
     super(ClientErrorCode.INVALID_ARGUMENT, message, options);
+  }
+}
+
+/**
+ * `connect({ join: [G] })` joined G at the handshake, but `bus.join(G)` never claimed it: its
+ * messages were held until `maxHeldMessages`, then the membership was left so that the group's
+ * emitters go on. Reported on the bus's `error` event, at once.
+ *
+ * @example
+ * ```ts
+ * bus.on('error', (e) => { if (e.code === 'UNCLAIMED_JOIN') console.error(e.group); });
+ * ```
+ */
+export class UnclaimedJoinError extends ChorusError {
+  override name = 'UnclaimedJoinError';
+  readonly group: string;
+  readonly held: number;
+
+  constructor(group: string, held: number) {
+    super(
+      ClientErrorCode.UNCLAIMED_JOIN,
+      `connect({ join }) joined ${group}, but bus.join(${group}) never claimed it: ${held} messages were ` +
+        `held (maxHeldMessages), so the membership was left to keep the bus going. Call bus.join() for ` +
+        'every group in join right after connect(), or leave it out of join',
+    );
+    this.group = group;
+    this.held = held;
   }
 }
 

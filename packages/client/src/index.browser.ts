@@ -62,6 +62,7 @@ export {
   RemoteError,
   ServiceUnknownError,
   TimeoutError,
+  UnclaimedJoinError,
   UnknownMethodError,
   UnsupportedTransportError,
 } from './errors.js';

@@ -30,6 +30,7 @@ import {
   InvalidArgumentError,
   isChorusError,
   ProtocolViolationError,
+  UnclaimedJoinError,
 } from './errors.js';
 import { matchesFilters, sameFilters, toWireFilters } from './filter.js';
 import type { Link } from './held-requests.js';
@@ -103,6 +104,7 @@ export class Memberships {
       const name = groupName(target);
       if (this.#held.has(name)) throw new InvalidArgumentError(`${name} is listed twice in join`);
       const sub = this.#subscription(name, contractOf(target));
+      sub.holdUnclaimed();
       const held = { sub, filters: toWireFilters(filter) };
       if (name === BUS_NAME) this.#busFilters = held.filters;
       this.#autoJoin.push(held);
@@ -313,9 +315,25 @@ export class Memberships {
     return new SubscriptionImpl(
       name,
       contract,
-      { congestion: this.#link.congestion, leave: (group, sub) => this.#leave(group, sub) },
+      {
+        congestion: this.#link.congestion,
+        leave: (group, sub) => this.#leave(group, sub),
+        unclaimedOverflow: (sub, held) => this.#unclaimedOverflow(sub, held),
+      },
       this.#host.limits,
     );
+  }
+
+  /** An autojoined membership nobody claimed filled up: left, and the app told which one. */
+  #unclaimedOverflow(sub: SubscriptionImpl, held: number): void {
+    const name = sub.group;
+    if (this.#held.get(name)?.sub !== sub) return;
+    this.#held.delete(name);
+    const at = this.#autoJoin.findIndex((entry) => entry.sub === sub);
+    if (at >= 0) this.#autoJoin.splice(at, 1);
+    if (name === BUS_NAME) this.#busFilters = undefined;
+    this.#host.events.emit('error', new UnclaimedJoinError(name, held));
+    this.#leave(name, sub).catch((error: unknown) => this.#host.events.emit('error', error as ChorusError));
   }
 
   #leave(name: string, sub: object): Promise<void> {

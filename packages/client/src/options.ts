@@ -31,7 +31,8 @@ export const defaultConnectOptions = {
   /**
    * Messages a subscription holds before anyone consumes it (count): for an autojoined group,
    * until `bus.join()` claims it; for any group, until a handler or an iterator is attached.
-   * Reading pauses at this bound; nothing is dropped.
+   * Reading pauses at this bound; nothing is dropped. Except for an autojoined group never claimed:
+   * it is left at this bound and reported (UNCLAIMED_JOIN), so a forgotten join stalls nobody.
    */
   maxHeldMessages: 1024,
   /** Largest frame accepted from the daemon (bytes, header + payload); a larger one is fatal. */

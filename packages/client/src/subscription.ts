@@ -151,6 +151,11 @@ export interface SubscriptionHost {
   congestion(subscription: object, level: CongestionLevel): void;
   /** Sends `leave`; resolves when the membership is gone. */
   leave(group: string, subscription: object): Promise<void>;
+  /**
+   * An autojoined membership that the app never claimed with `bus.join()` holds
+   * `maxHeldMessages`: it must not hold the bus up (see {@link SubscriptionImpl.holdUnclaimed}).
+   */
+  unclaimedOverflow?(subscription: SubscriptionImpl, held: number): void;
 }
 
 /** 0: room; 1: at the bound; 2: at twice the bound. */
@@ -203,6 +208,8 @@ export class SubscriptionImpl implements Subscription {
   #endAnnounced = false;
   #leaving: Promise<void> | undefined;
   #level: CongestionLevel = 0;
+  /** Autojoined and not yet handed to the app by `bus.join()`. */
+  #unclaimed = false;
 
   /** The last message accepted since the membership (re)started, for the next gap. */
   // Two numbers rather than an object: set once per delivered signal. #lastSeq -1: none yet.
@@ -250,6 +257,16 @@ export class SubscriptionImpl implements Subscription {
    */
   claim(contract: AnyGroupContract | undefined): void {
     this.#contract = contract;
+    this.#unclaimed = false;
+  }
+
+  /**
+   * Autojoined (`connect({ join })`): held until `bus.join()` claims it. Held past
+   * `maxHeldMessages` it reports `unclaimedOverflow` instead of pausing the connection: a
+   * forgotten `join()` must cost the app that membership, never stall the group's emitters.
+   */
+  holdUnclaimed(): void {
+    this.#unclaimed = true;
   }
 
   /**
@@ -523,6 +540,17 @@ export class SubscriptionImpl implements Subscription {
   }
 
   #updateLevel(): void {
+    // [GUARANTEE: isolation] an unclaimed autojoin is dropped at its bound, never a cause of backpressure.
+    if (this.#unclaimed && this.#accepting && this.#backlog.length >= this.#limits.maxHeldMessages) {
+      const held = this.#backlog.length;
+      this.#unclaimed = false;
+      this.#accepting = false;
+      this.#backlog = [];
+      this.#end = { reason: 'left', error: undefined };
+      this.#endAnnounced = true; // nobody holds it to be told
+      this.#host.unclaimedOverflow?.(this, held);
+      return;
+    }
     let level: CongestionLevel = 0;
     if (this.#accepting) {
       const fill = Math.max(
