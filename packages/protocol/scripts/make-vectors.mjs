@@ -542,6 +542,8 @@ const payloadVectors = payloads.map(([name, bytesHex, value, kind]) => {
   // Whether the TypeScript encoder writes exactly these bytes for the value (it cannot write a
   // bigint, and writes an integral float as an int).
   vector.tsEncodes = encoded === vector.hex;
+  // The smallest encoding (what encoders SHOULD write): TypeScript's, or one it cannot write.
+  vector.canonical = vector.tsEncodes || /"\$(int|float)"/.test(JSON.stringify(value));
   return vector;
 });
 function plain(value) {
