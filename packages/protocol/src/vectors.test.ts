@@ -30,10 +30,10 @@ function untag(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(untag);
   if (value !== null && typeof value === 'object') {
     const tagged = value as Record<string, unknown>;
-    if ('$bin' in tagged) return fromHex(tagged.$bin as string);
+    if ('$bin' in tagged) return fromHex(tagged['$bin'] as string);
     // TypeScript reads an integer beyond 2^53 as the nearest double.
-    if ('$int' in tagged) return Number(BigInt(tagged.$int as string));
-    if ('$float' in tagged) return tagged.$float;
+    if ('$int' in tagged) return Number(BigInt(tagged['$int'] as string));
+    if ('$float' in tagged) return tagged['$float'];
     return Object.fromEntries(Object.entries(tagged).map(([k, v]) => [k, untag(v)]));
   }
   return value;
@@ -62,7 +62,7 @@ describe('vectors/frames.json', () => {
 
   it('covers every message type of both directions', () => {
     const types = (direction: Direction) =>
-      [...new Set(frames.filter((f) => f.direction === direction).map((f) => f.header.t))].sort();
+      [...new Set(frames.filter((f) => f.direction === direction).map((f) => f.header['t']))].sort();
     expect(types('client')).toEqual(
       [
         'call',
