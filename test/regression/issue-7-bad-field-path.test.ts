@@ -3,7 +3,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { type RunningDaemon, withDaemon } from '../harness/daemon.js';
 import { Peer } from '../harness/peer.js';
 
-// Issue 7: the wire spec (packages/protocol/README.md §7) says a BAD_FIELD `err` carries
+// Issue 7: the wire spec (packages/protocol/README.md, Errors) says a BAD_FIELD `err` carries
 // `data: { path }`, the keys from the header root to the bad field; the daemon sent only code and
 // message, so a client could not tell which field it got wrong. Found by test/fuzz.test.ts, whose
 // oracle is the codec's own `toErrorReply()`.

@@ -266,7 +266,8 @@ export class Session {
       const e = error as ProtocolError;
       this.#daemon.stats.protocolErrors++;
       if (this.#state === 'hello') {
-        this.#fatal(new ProtocolError(e.code, e.message, { fatal: true }));
+        // Its BAD_FIELD keeps data.path, as every BAD_FIELD does (the spec, section 7).
+        this.#fatal(new ProtocolError(e.code, e.message, { fatal: true, data: e.data }));
       } else {
         // [GUARANTEE: isolation] the codec's own reply: its code, the serial if readable, BAD_FIELD's path.
         this.#post(e.toErrorReply());
@@ -689,7 +690,8 @@ export class Session {
       for (const item of this.#daemon.engine.take(this.id)) this.#socket.write(this.#encode(item));
       this.#daemon.engine.disconnect(this.id);
     }
-    this.#socket.end(encodeFrame({ t: 'err', code: error.code, msg: error.message, fatal: true }));
+    const data = error.data === undefined ? {} : { data: error.data };
+    this.#socket.end(encodeFrame({ t: 'err', code: error.code, msg: error.message, fatal: true, ...data }));
     const timer = setTimeout(() => this.#socket.destroy(), 1000);
     timer.unref?.();
   }
