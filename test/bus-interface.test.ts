@@ -278,8 +278,9 @@ describe('the contract of org.chorus.Bus (defined once, in @chorus/protocol)', (
     await b.request({ t: 'join', s: 1, g: 'org.test.Contract' });
     a.send({ t: 'emit', s: 2, g: 'org.test.Contract', sig: 'X' }, encodePayload({}));
     await b.waitFor((r) => r.message.t === 'sig');
-    // A call left pending, so that pendingCalls counts one.
-    b.send({ t: 'call', s: 50, dest: a.name, m: 'Wait' });
+    // A call left pending, so that pendingCalls counts one. By unique name, it names its interface:
+    // the daemon checks the call against it (a has no name yet that could stand for one).
+    b.send({ t: 'call', s: 50, dest: a.name, m: 'Wait', g: 'org.test.Contract' });
     await a.waitFor((r) => r.message.t === 'invoke');
     const replies: Partial<Record<BusMethodName, unknown>> = {
       RequestName: await busCall(a, 'RequestName', {

@@ -3,9 +3,8 @@
 // markers) from the one definition of that contract, so the spec cannot drift from it.
 //   node packages/protocol/scripts/bus-spec.mjs          rewrites the section
 //   node packages/protocol/scripts/bus-spec.mjs --check  exits 1 when the section differs
-// The definition today is the SDK's BusContract (packages/client/src/bus-contract.ts, built), read
-// through its published JSON Schema — what GetGroupSchema('org.chorus.Bus')'s contract says. To
-// retarget at a shared definition, change `loadSchema` only.
+// The definition is packages/protocol/src/bus-contract.ts (built), read through the JSON Schema
+// the daemon publishes for it (GetGroupSchema('org.chorus.Bus')).
 
 import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -15,9 +14,10 @@ const BEGIN = '<!-- bus-contract:begin -->';
 const END = '<!-- bus-contract:end -->';
 const readme = join(dirname(fileURLToPath(import.meta.url)), '..', 'README.md');
 
+/** The JSON Schema of org.chorus.Bus, from its one definition (what the daemon publishes). */
 async function loadSchema() {
-  const { BusContract } = await import('@chorus/client');
-  return BusContract.jsonSchema();
+  const { busMethods, busSignals, contractJsonSchema } = await import('@chorus/protocol');
+  return contractJsonSchema(busSignals, busMethods);
 }
 
 /** A JSON Schema as a compact type: `{ name: string, flags?: { … } }`, `'a' | 'b'`, `T[]`. */
