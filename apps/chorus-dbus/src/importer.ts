@@ -141,7 +141,7 @@ export class ServiceImport {
       owner,
     });
     if (owner === null) {
-      // [GUARANTEE: dbus-owner] the groups stay (members keep their subscriptions); their state says so.
+      // [GUARANTEE: dbus] the groups stay (members keep their subscriptions); their state says so.
       for (const object of this.#objects.values())
         this.#emit(object, BRIDGE_SIGNALS.serviceOwner, { owner: null });
       return;
@@ -307,7 +307,7 @@ export class ServiceImport {
   }
 
   #emit(object: ImportedObject, signal: string, payload: unknown): void {
-    // Not awaited: the SDK sends emits in call order ([GUARANTEE: dbus-order]), with its own window.
+    // Not awaited: the SDK sends emits in call order ([GUARANTEE: dbus]), with its own window.
     (object.group.emit as unknown as UntypedEmit)(signal, payload).catch((error: unknown) =>
       this.#log('warn', 'emit-failed', { group: object.group.name, signal, error: describe(error) }),
     );
