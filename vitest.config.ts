@@ -13,6 +13,7 @@ export default defineConfig({
       { resolve, test: { name: 'client', root: 'packages/client', include: ['src/**/*.test.ts'] } },
       { resolve, test: { name: 'chorusd', root: 'apps/chorusd', include: ['src/**/*.test.ts'] } },
       { resolve, test: { name: 'cli', root: 'apps/chorus', include: ['src/**/*.test.ts'] } },
+      { resolve, test: { name: 'dbus', root: 'apps/chorus-dbus', include: ['src/**/*.test.ts'] } },
       {
         resolve,
         test: {
