@@ -1,7 +1,8 @@
-import { BUS_NAME, isEngineError, uniqueName } from '@chorus/core';
+import { BUS_NAME, uniqueName } from '@chorus/core';
 import { decodePayload, ErrorCode, isProtocolError } from '@chorus/protocol';
 import { z } from 'zod';
 import type { Daemon } from './daemon.js';
+import { RequestError } from './request-error.js';
 import type { Session } from './session.js';
 
 /**
@@ -31,15 +32,6 @@ const inputs = {
 } as const;
 
 export type BusMethod = keyof typeof inputs;
-
-export class BusMethodError extends Error {
-  readonly code: string;
-  constructor(code: string, message: string) {
-    super(message);
-    this.name = 'BusMethodError';
-    this.code = code;
-  }
-}
 
 /**
  * JSON Schema of the bus's own contract, in the shape the SDK publishes for any group
@@ -78,17 +70,17 @@ const busSchema = {
   },
 };
 
-/** Answers one call to the bus; throws BusMethodError or an engine error. */
+/** Answers one call to the bus; throws RequestError or an engine error. */
 export function callBus(daemon: Daemon, session: Session, method: string, payload: Uint8Array): unknown {
   const caller = session.id;
   if (!Object.hasOwn(inputs, method)) {
-    throw new BusMethodError(ErrorCode.UNKNOWN_METHOD, `org.chorus.Bus has no method '${method}'`);
+    throw new RequestError(ErrorCode.UNKNOWN_METHOD, `org.chorus.Bus has no method '${method}'`);
   }
   let raw: unknown;
   try {
     raw = payload.byteLength === 0 ? {} : decodePayload(payload);
   } catch (error) {
-    throw new BusMethodError(
+    throw new RequestError(
       ErrorCode.INVALID_ARGS,
       isProtocolError(error) ? error.message : 'undecodable input',
     );
@@ -98,10 +90,10 @@ export function callBus(daemon: Daemon, session: Session, method: string, payloa
     const issues = parsed.error.issues
       .map((i) => `${i.path.join('.') || '(input)'}: ${i.message}`)
       .join('; ');
-    throw new BusMethodError(ErrorCode.INVALID_ARGS, `${method}: ${issues}`);
+    throw new RequestError(ErrorCode.INVALID_ARGS, `${method}: ${issues}`);
   }
   if (method !== 'RequestName' && !daemon.permits(session, 'call', BUS_NAME)) {
-    throw new BusMethodError(
+    throw new RequestError(
       ErrorCode.NOT_PERMITTED,
       `the policy does not let '${session.identity}' call '${BUS_NAME}'`,
     );
@@ -112,7 +104,7 @@ export function callBus(daemon: Daemon, session: Session, method: string, payloa
     case 'RequestName': {
       const { name, flags } = input as z.infer<(typeof inputs)['RequestName']>;
       if (!daemon.permits(session, 'own-name', name)) {
-        throw new BusMethodError(
+        throw new RequestError(
           ErrorCode.NOT_PERMITTED,
           `the policy does not let '${session.identity}' own '${name}'`,
         );
@@ -147,7 +139,7 @@ export function callBus(daemon: Daemon, session: Session, method: string, payloa
     case 'GetGroupSchema': {
       const group = engine.group((input as { group: string }).group);
       if (group === undefined) {
-        throw new BusMethodError(
+        throw new RequestError(
           ErrorCode.UNKNOWN_GROUP,
           `no group named '${(input as { group: string }).group}'`,
         );
@@ -157,10 +149,4 @@ export function callBus(daemon: Daemon, session: Session, method: string, payloa
     case 'GetStats':
       return daemon.describeStats();
   }
-}
-
-export function busErrorCode(error: unknown): { code: string; message: string } | undefined {
-  if (error instanceof BusMethodError) return { code: error.code, message: error.message };
-  if (isEngineError(error)) return { code: error.code, message: error.message };
-  return undefined;
 }

@@ -28,11 +28,11 @@ import {
   type ServerMessage,
   type Filter as WireFilter,
 } from '@chorus/protocol';
-import { busErrorCode, callBus } from './bus-interface.js';
+import { callBus } from './bus-interface.js';
 import { checkCall } from './call-access.js';
-import { CallError } from './call-router.js';
 import type { Daemon } from './daemon.js';
 import { type Action, nameCovers } from './policy.js';
+import { RequestError } from './request-error.js';
 
 /**
  * What a session needs of its byte stream; `net.Socket` has it, and the WebSocket listener
@@ -154,7 +154,7 @@ export class Session {
     // Hooks run inside an engine call; replying is an engine call, so do it right after.
     queueMicrotask(() => {
       if (this.#state !== 'open') return;
-      if (isEngineError(outcome)) this.#replyError(serial, outcome.code, outcome.message);
+      if (isEngineError(outcome)) this.#refused(serial, outcome);
       else this.#replyEmit(serial, outcome);
       this.#drainBacklog();
     });
@@ -286,14 +286,7 @@ export class Session {
     try {
       this.#dispatch(message, header, payload);
     } catch (error) {
-      const serial = 's' in message ? message.s : undefined;
-      if (isEngineError(error)) {
-        this.#daemon.stats.requestErrors++;
-        this.#replyError(serial, error.code, error.message);
-      } else {
-        this.#daemon.log.error('internal error', { conn: this.name, type: message.t, error: String(error) });
-        this.#replyError(serial, ErrorCode.INTERNAL, 'internal error');
-      }
+      this.#refused('s' in message ? message.s : undefined, error, message.t);
     }
   }
 
@@ -381,20 +374,14 @@ export class Session {
   #dispatch(message: ClientMessage, header: Uint8Array, payload: Uint8Array): void {
     const engine = this.#daemon.engine;
     if (this.#monitor && message.t !== 'ping') {
-      this.#replyError(
-        's' in message ? message.s : undefined,
-        ErrorCode.MONITOR_ONLY,
-        'a monitor may only watch',
-      );
-      return;
+      throw new RequestError(ErrorCode.MONITOR_ONLY, 'a monitor may only watch');
     }
     switch (message.t) {
       case 'emit':
         this.#emit(message, header, payload);
         return;
       case 'hello':
-        this.#replyError(undefined, ErrorCode.DUPLICATE_HELLO, 'hello was already received');
-        return;
+        throw new RequestError(ErrorCode.DUPLICATE_HELLO, 'hello was already received');
       case 'create':
         this.#require('create-group', message.g);
         if (this.#daemon.access.policy.groupsRequireName) {
@@ -462,34 +449,20 @@ export class Session {
   #call(message: CallRequest, payload: Uint8Array): void {
     const daemon = this.#daemon;
     if (message.dest === BUS_NAME) {
-      let result: unknown;
-      try {
-        result = callBus(daemon, this, message.m, payload);
-      } catch (error) {
-        const known = busErrorCode(error);
-        if (known === undefined) throw error;
-        this.#replyError(message.s, known.code, known.message);
-        return;
-      }
+      const result = callBus(daemon, this, message.m, payload);
       this.#post({ t: 'ok', s: message.s }, encodePayload(result));
       return;
     }
-    let checked: CallRequest;
-    try {
-      checked = checkCall(message, {
-        require: (name) => this.#require('call', name),
-        callee: (dest) => {
-          const owner = daemon.engine.nameOwner(dest);
-          return owner === undefined ? undefined : this.#callee(owner);
-        },
-        names: (id) => daemon.engine.connection(id)?.names ?? [],
-      });
-      // A monitor cannot answer (it may send nothing but pings): as if nobody owned the name.
-      daemon.calls.call(this, checked, payload, (id) => this.#callee(id));
-    } catch (error) {
-      if (!(error instanceof CallError)) throw error;
-      this.#replyError(message.s, error.code, error.message, error.data);
-    }
+    const checked = checkCall(message, {
+      require: (name) => this.#require('call', name),
+      callee: (dest) => {
+        const owner = daemon.engine.nameOwner(dest);
+        return owner === undefined ? undefined : this.#callee(owner);
+      },
+      names: (id) => daemon.engine.connection(id)?.names ?? [],
+    });
+    // A monitor cannot answer (it may send nothing but pings): as if nobody owned the name.
+    daemon.calls.call(this, checked, payload, (id) => this.#callee(id));
   }
 
   #callee(id: number): Session | undefined {
@@ -581,12 +554,10 @@ export class Session {
     // [GUARANTEE: memory] no frame the daemon sends exceeds maxFrameBytes.
     const delivered = FRAME_PREFIX_BYTES + header.byteLength + SIGNAL_HEADER_GROWTH + payload.byteLength;
     if (delivered > this.#daemon.limits.maxFrameBytes) {
-      this.#replyError(
-        message.s,
+      throw new RequestError(
         ErrorCode.LIMIT_EXCEEDED,
         `message too large: ${delivered} bytes once delivered, maxFrameBytes is ${this.#daemon.limits.maxFrameBytes}`,
       );
-      return;
     }
     // [GUARANTEE: memory] a queued payload cannot pin a whole socket read.
     const owned = payload.byteLength * PIN_RATIO < payload.buffer.byteLength ? payload.slice() : payload;
@@ -659,11 +630,19 @@ export class Session {
     this.#daemon.engine.post(this.id, frame, frame.byteLength);
   }
 
-  #replyError(serial: number | undefined, code: string, msg: string, data?: unknown): void {
-    const extra = data === undefined ? {} : { data };
-    this.#post(
-      serial === undefined ? { t: 'err', code, msg, ...extra } : { t: 'err', s: serial, code, msg, ...extra },
-    );
+  /**
+   * The one way a request fails: a RequestError or an engine error is the client's `err` reply
+   * (and counted); anything else is a bug, logged, and answered INTERNAL without its details.
+   */
+  #refused(serial: number | undefined, error: unknown, type?: string): void {
+    const refusal = RequestError.from(error);
+    if (refusal === undefined) {
+      this.#daemon.log.error('internal error', { conn: this.name, type, error: String(error) });
+      this.#post(new RequestError(ErrorCode.INTERNAL, 'internal error').toReply(serial));
+      return;
+    }
+    this.#daemon.stats.requestErrors++;
+    this.#post(refusal.toReply(serial));
   }
 
   #post(message: ServerMessage, payload?: Uint8Array): void {
