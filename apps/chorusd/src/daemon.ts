@@ -3,7 +3,7 @@ import { Engine } from '@chorus/core';
 import { decodePayload, ErrorCode, encodeFrame, encodePayload } from '@chorus/protocol';
 import { CallRouter } from './call-router.js';
 import { type Access, type DaemonLimits, defaultDaemonLimits } from './config.js';
-import type { WsRejections } from './listeners/ws.js';
+import { Counters } from './counters.js';
 import { createLogger, type Logger } from './logger.js';
 import { type Action, defaultRules, Policy } from './policy.js';
 import { RunClock } from './run-clock.js';
@@ -14,15 +14,6 @@ export interface DaemonOptions {
   readonly log?: Logger;
   /** Policy and named tokens; default: the built-in rules and no named token. */
   readonly access?: Access;
-}
-
-export interface DaemonStats {
-  accepted: number;
-  refused: number;
-  protocolErrors: number;
-  requestErrors: number;
-  fatalErrors: number;
-  policyDenials: number;
 }
 
 /**
@@ -38,16 +29,7 @@ export class Daemon {
   readonly clock: RunClock;
   readonly startedAt = Date.now();
   readonly log: Logger;
-  readonly stats: DaemonStats = {
-    accepted: 0,
-    refused: 0,
-    protocolErrors: 0,
-    requestErrors: 0,
-    fatalErrors: 0,
-    policyDenials: 0,
-  };
-  /** WebSocket upgrades (and /metrics requests) refused, by reason. */
-  readonly wsRejections: WsRejections = { token: 0, origin: 0, limit: 0 };
+  readonly counters = new Counters();
   /** Sessions that said hello, by engine connection id. */
   readonly #byId = new Map<number, Session>();
   /** Every live session, including those still waiting for hello. */
@@ -152,7 +134,7 @@ export class Daemon {
     // [GUARANTEE: access] the last matching rule decides; a denial is counted and logged.
     const allowed = this.allows(session.identity, session.transport, action, name);
     if (!allowed) {
-      this.stats.policyDenials++;
+      this.counters.count('policyDenials');
       this.log.info('policy denied', { conn: session.name, identity: session.identity, action, name });
     }
     return allowed;
@@ -231,7 +213,7 @@ export class Daemon {
       return this.#refuse(socket, transport, 'maxConnectionsPerIdentity');
     const session = new Session(this, socket, transport, identity);
     if (transport === 'ws') this.admit(session);
-    this.stats.accepted++;
+    this.counters.count('accepted');
     this.#sessions.add(session);
     this.#helloPending.set(session, pool);
     this.#helloPendingByPool.set(pool, pending + 1);
@@ -243,7 +225,7 @@ export class Daemon {
     transport: TransportKind,
     reason: 'closing' | 'maxConnections' | 'maxHelloPending' | 'maxConnectionsPerIdentity',
   ): undefined {
-    this.stats.refused++;
+    this.counters.count('refused');
     const [code, msg] =
       reason === 'closing'
         ? [ErrorCode.BUS_CLOSING, 'the bus is shutting down']
@@ -285,14 +267,13 @@ export class Daemon {
     const engine = this.engine.stats();
     const groups: Record<string, unknown> = {};
     for (const group of this.engine.groups()) groups[group.name] = group.stats;
-    const errors = this.stats.protocolErrors + this.stats.requestErrors + this.stats.fatalErrors;
     return {
       total: {
         messages: engine.messages,
         deliveries: engine.deliveries,
         bytes: engine.bytes,
         evictions: engine.evictions,
-        errors,
+        errors: this.counters.errors,
       },
       groups,
       connections: engine.connections,
@@ -301,8 +282,8 @@ export class Daemon {
       pendingCalls: this.calls.size,
       seq: engine.seq,
       uptimeMs: Date.now() - this.startedAt,
-      daemon: { ...this.stats },
-      wsRejections: { ...this.wsRejections },
+      daemon: this.counters.stats(),
+      wsRejections: this.counters.wsRejections(),
     };
   }
 

@@ -264,7 +264,7 @@ export class Session {
       message = parseClientHeader(header);
     } catch (error) {
       const e = error as ProtocolError;
-      this.#daemon.stats.protocolErrors++;
+      this.#daemon.counters.count('protocolErrors');
       if (this.#state === 'hello') {
         this.#fatal(new ProtocolError(e.code, e.message, { fatal: true }));
       } else {
@@ -307,7 +307,7 @@ export class Session {
     if (this.transport === 'unix' && hello.token !== undefined) {
       const identity = daemon.identityOf(hello.token);
       if (identity === undefined) {
-        daemon.stats.policyDenials++;
+        daemon.counters.count('policyDenials');
         this.#fatal(new ProtocolError(ErrorCode.NOT_PERMITTED, 'unknown token', { fatal: true }));
         return;
       }
@@ -387,7 +387,7 @@ export class Session {
         if (this.#daemon.access.policy.groupsRequireName) {
           const names = engine.connection(this.id)?.names ?? [];
           if (!names.some((name) => nameCovers(name, message.g))) {
-            this.#daemon.stats.policyDenials++;
+            this.#daemon.counters.count('policyDenials');
             throw new NotPermittedError(
               message.g,
               `only the primary owner of '${message.g}' (or of a name above it) may create it`,
@@ -542,7 +542,7 @@ export class Session {
       // Bounded: a client cycling through group names gets decided afresh, not remembered.
       if (this.#emitAllowed.size < 1024) this.#emitAllowed.set(group, allowed);
     } else if (!allowed) {
-      daemon.stats.policyDenials++;
+      daemon.counters.count('policyDenials');
     }
     return allowed;
   }
@@ -641,7 +641,7 @@ export class Session {
       this.#post(new RequestError(ErrorCode.INTERNAL, 'internal error').toReply(serial));
       return;
     }
-    this.#daemon.stats.requestErrors++;
+    this.#daemon.counters.count('requestErrors');
     this.#post(refusal.toReply(serial));
   }
 
@@ -657,7 +657,7 @@ export class Session {
     if (this.#state === 'closing' || this.#state === 'closed') return;
     clearTimeout(this.#helloTimer);
     this.#state = 'closing';
-    this.#daemon.stats.fatalErrors++;
+    this.#daemon.counters.count('fatalErrors');
     this.#daemon.log.info('closing connection', {
       conn: this.name || undefined,
       code: error.code,

@@ -3,6 +3,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { type WebSocket, WebSocketServer } from 'ws';
+import type { WsRejections } from '../counters.js';
 import type { Daemon } from '../daemon.js';
 import type { SessionSocket } from '../session.js';
 
@@ -25,13 +26,6 @@ export interface WsListener {
   readonly url: string;
   readonly port: number;
   close(): Promise<void>;
-}
-
-export interface WsRejections {
-  token: number;
-  origin: number;
-  /** The identity was at maxConnectionsPerIdentity or maxHelloPending. */
-  limit: number;
 }
 
 /**
@@ -57,7 +51,7 @@ export async function listenWs(daemon: Daemon, options: WsListenerOptions): Prom
       (identity === undefined ? BAD_TOKEN : checkLimits(daemon, identity));
     if (refusal !== undefined || identity === undefined) {
       const kind = refusal?.kind ?? 'token';
-      daemon.wsRejections[kind]++;
+      daemon.counters.wsRejected(kind);
       daemon.log.warn('websocket refused', {
         reason: kind,
         ...(refusal?.limit === undefined ? {} : { identity, limit: refusal.limit }),
@@ -175,7 +169,7 @@ function serveHttp(
   if (url.pathname === '/metrics') {
     const identity = identify(tokenOf(req), options.token, daemon);
     if (identity === undefined) {
-      daemon.wsRejections.token++;
+      daemon.counters.wsRejected('token');
       res.writeHead(401, { 'Content-Type': 'text/plain' }).end('token required\n');
       return;
     }
