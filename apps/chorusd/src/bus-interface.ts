@@ -1,9 +1,8 @@
-import { BUS_NAME, uniqueName } from '@chorus/core';
+import { BUS_NAME, type Engine, uniqueName } from '@chorus/core';
 import { decodePayload, ErrorCode, isProtocolError } from '@chorus/protocol';
 import { z } from 'zod';
-import type { Daemon } from './daemon.js';
+import type { AccessControl, Requester } from './access.js';
 import { RequestError } from './request-error.js';
-import type { Session } from './session.js';
 
 /**
  * `org.chorus.Bus`: the methods the bus answers itself, as D-Bus's org.freedesktop.DBus.
@@ -32,6 +31,16 @@ const inputs = {
 } as const;
 
 export type BusMethod = keyof typeof inputs;
+
+/** What the bus's own methods need of the daemon. */
+export interface BusHost {
+  readonly engine: Engine<Uint8Array>;
+  readonly access: Pick<AccessControl, 'permits'>;
+  /** For `ListConnections`. */
+  describeConnections(): Record<string, unknown>[];
+  /** For `GetStats`. */
+  describeStats(): Record<string, unknown>;
+}
 
 /**
  * JSON Schema of the bus's own contract, in the shape the SDK publishes for any group
@@ -71,7 +80,7 @@ const busSchema = {
 };
 
 /** Answers one call to the bus; throws RequestError or an engine error. */
-export function callBus(daemon: Daemon, session: Session, method: string, payload: Uint8Array): unknown {
+export function callBus(daemon: BusHost, session: Requester, method: string, payload: Uint8Array): unknown {
   const caller = session.id;
   if (!Object.hasOwn(inputs, method)) {
     throw new RequestError(ErrorCode.UNKNOWN_METHOD, `org.chorus.Bus has no method '${method}'`);
@@ -92,7 +101,7 @@ export function callBus(daemon: Daemon, session: Session, method: string, payloa
       .join('; ');
     throw new RequestError(ErrorCode.INVALID_ARGS, `${method}: ${issues}`);
   }
-  if (method !== 'RequestName' && !daemon.permits(session, 'call', BUS_NAME)) {
+  if (method !== 'RequestName' && !daemon.access.permits(session, 'call', BUS_NAME)) {
     throw new RequestError(
       ErrorCode.NOT_PERMITTED,
       `the policy does not let '${session.identity}' call '${BUS_NAME}'`,
@@ -103,7 +112,7 @@ export function callBus(daemon: Daemon, session: Session, method: string, payloa
   switch (method as BusMethod) {
     case 'RequestName': {
       const { name, flags } = input as z.infer<(typeof inputs)['RequestName']>;
-      if (!daemon.permits(session, 'own-name', name)) {
+      if (!daemon.access.permits(session, 'own-name', name)) {
         throw new RequestError(
           ErrorCode.NOT_PERMITTED,
           `the policy does not let '${session.identity}' own '${name}'`,

@@ -23,9 +23,8 @@ export function renderMetrics(daemon: Daemon, identity: string): string {
   };
   // [GUARANTEE: access] a group's name, members and traffic only to a token that may monitor it
   // (over ws, where /metrics is served); the totals below name no group.
-  const perGroup = [...daemon.engine.groups()].filter((g) =>
-    daemon.allows(identity, 'ws', 'monitor', g.name),
-  );
+  const viewer = { identity, transport: 'ws' } as const;
+  const perGroup = [...daemon.engine.groups()].filter((g) => daemon.access.allows(viewer, 'monitor', g.name));
   const byGroup = (pick: (g: (typeof perGroup)[number]) => number): [string, number][] =>
     perGroup.map((g) => [`{group="${label(g.name)}"}`, pick(g)]);
   metric(

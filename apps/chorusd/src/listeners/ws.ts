@@ -151,7 +151,7 @@ function checkLimits(daemon: Daemon, identity: string): Refusal | undefined {
 function identify(token: string | undefined, defaultToken: string, daemon: Daemon): string | undefined {
   if (token === undefined) return undefined;
   if (tokenMatches(token, defaultToken)) return 'ws';
-  return daemon.identityOf(token);
+  return daemon.access.identityOf(token);
 }
 
 function serveHttp(
@@ -226,7 +226,7 @@ export function attachWebSocket(daemon: Daemon, ws: WebSocket, identity = 'ws'):
   );
   const session = daemon.accept(socket, 'ws', identity);
   if (session === undefined) return;
-  onDrain = () => daemon.scheduleFlush(session);
+  onDrain = () => daemon.writes.schedule(session);
   let alive = true;
   const ping = setInterval(() => {
     // Half-open connections never answer: cut them instead of holding their state forever.
