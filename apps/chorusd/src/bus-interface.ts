@@ -1,4 +1,4 @@
-import { BUS_NAME, isEngineError, uniqueName } from '@chorus/core';
+import { BUS_NAME, type Engine, uniqueName } from '@chorus/core';
 import {
   type BusMethodInput,
   type BusMethodName,
@@ -10,8 +10,8 @@ import {
   ErrorCode,
   isProtocolError,
 } from '@chorus/protocol';
-import type { Daemon } from './daemon.js';
-import type { Session } from './session.js';
+import type { AccessControl, Requester } from './access.js';
+import { RequestError } from './request-error.js';
 
 /**
  * `org.chorus.Bus`: the methods the bus answers itself, as D-Bus's org.freedesktop.DBus. The
@@ -22,13 +22,14 @@ import type { Session } from './session.js';
 
 export type BusMethod = BusMethodName;
 
-export class BusMethodError extends Error {
-  readonly code: string;
-  constructor(code: string, message: string) {
-    super(message);
-    this.name = 'BusMethodError';
-    this.code = code;
-  }
+/** What the bus's own methods need of the daemon. */
+export interface BusHost {
+  readonly engine: Engine<Uint8Array>;
+  readonly access: Pick<AccessControl, 'permits'>;
+  /** For `ListConnections`. */
+  describeConnections(): Record<string, unknown>[];
+  /** For `GetStats`. */
+  describeStats(): Record<string, unknown>;
 }
 
 /**
@@ -40,15 +41,15 @@ const busSchema = contractJsonSchema(busSignals, busMethods) ?? null;
 
 /** One bus method: its validated input in, its reply (typed by the contract's output) out. */
 type Handler<TMethod extends BusMethodName> = (
-  daemon: Daemon,
-  session: Session,
+  daemon: BusHost,
+  session: Requester,
   input: BusMethodInput<TMethod>,
 ) => BusMethodOutput<TMethod>;
 
 const handlers: { readonly [TMethod in BusMethodName]: Handler<TMethod> } = {
   RequestName(daemon, session, { name, flags }) {
-    if (!daemon.permits(session, 'own-name', name)) {
-      throw new BusMethodError(
+    if (!daemon.access.permits(session, 'own-name', name)) {
+      throw new RequestError(
         ErrorCode.NOT_PERMITTED,
         `the policy does not let '${session.identity}' own '${name}'`,
       );
@@ -82,22 +83,22 @@ const handlers: { readonly [TMethod in BusMethodName]: Handler<TMethod> } = {
   }),
   GetGroupSchema(daemon, _session, { group: name }) {
     const group = daemon.engine.group(name);
-    if (group === undefined) throw new BusMethodError(ErrorCode.UNKNOWN_GROUP, `no group named '${name}'`);
+    if (group === undefined) throw new RequestError(ErrorCode.UNKNOWN_GROUP, `no group named '${name}'`);
     return { schema: group.owner === 0 ? busSchema : (group.meta ?? null) };
   },
   GetStats: (daemon) => daemon.describeStats() as BusMethodOutput<'GetStats'>,
 };
 
-/** Answers one call to the bus; throws BusMethodError or an engine error. */
-export function callBus(daemon: Daemon, session: Session, method: string, payload: Uint8Array): unknown {
+/** Answers one call to the bus; throws RequestError or an engine error. */
+export function callBus(daemon: BusHost, session: Requester, method: string, payload: Uint8Array): unknown {
   if (!Object.hasOwn(busMethods, method)) {
-    throw new BusMethodError(ErrorCode.UNKNOWN_METHOD, `org.chorus.Bus has no method '${method}'`);
+    throw new RequestError(ErrorCode.UNKNOWN_METHOD, `org.chorus.Bus has no method '${method}'`);
   }
   let raw: unknown;
   try {
     raw = payload.byteLength === 0 ? {} : decodePayload(payload);
   } catch (error) {
-    throw new BusMethodError(
+    throw new RequestError(
       ErrorCode.INVALID_ARGS,
       isProtocolError(error) ? error.message : 'undecodable input',
     );
@@ -107,10 +108,10 @@ export function callBus(daemon: Daemon, session: Session, method: string, payloa
     const issues = parsed.error.issues
       .map((i) => `${i.path.join('.') || '(input)'}: ${i.message}`)
       .join('; ');
-    throw new BusMethodError(ErrorCode.INVALID_ARGS, `${method}: ${issues}`);
+    throw new RequestError(ErrorCode.INVALID_ARGS, `${method}: ${issues}`);
   }
-  if (method !== 'RequestName' && !daemon.permits(session, 'call', BUS_NAME)) {
-    throw new BusMethodError(
+  if (method !== 'RequestName' && !daemon.access.permits(session, 'call', BUS_NAME)) {
+    throw new RequestError(
       ErrorCode.NOT_PERMITTED,
       `the policy does not let '${session.identity}' call '${BUS_NAME}'`,
     );
@@ -118,10 +119,4 @@ export function callBus(daemon: Daemon, session: Session, method: string, payloa
   // The input was parsed with this method's own schema just above.
   const handler = handlers[method as BusMethod] as Handler<BusMethod>;
   return handler(daemon, session, parsed.data as BusMethodInput<BusMethod>);
-}
-
-export function busErrorCode(error: unknown): { code: string; message: string } | undefined {
-  if (error instanceof BusMethodError) return { code: error.code, message: error.message };
-  if (isEngineError(error)) return { code: error.code, message: error.message };
-  return undefined;
 }

@@ -1,6 +1,7 @@
 import { type CallRequest, ErrorCode } from '@chorus/protocol';
-import { CallError, type CallParty } from './call-router.js';
+import type { CallParty } from './call-router.js';
 import { nameCovers } from './policy.js';
+import { RequestError } from './request-error.js';
 
 /** What checking a call needs: the caller's policy, and who a destination reaches. */
 export interface CallAccess {
@@ -21,7 +22,7 @@ export interface CallAccess {
  * which contract would answer, so the call is refused (BAD_FIELD on `g`). The caller needs `call`
  * on the destination if it is well-known, on I, and on every well-known name D owns that covers I
  * (I itself, or a name above it): a rule on a name holds whatever the call was addressed to.
- * Throws NOT_PERMITTED, or CallError (SERVICE_UNKNOWN, BAD_FIELD).
+ * Throws NOT_PERMITTED, or RequestError (SERVICE_UNKNOWN, BAD_FIELD).
  */
 export function checkCall(message: CallRequest, access: CallAccess): CallRequest {
   // [GUARANTEE: access] a call is checked against the connection and interface it reaches.
@@ -30,14 +31,14 @@ export function checkCall(message: CallRequest, access: CallAccess): CallRequest
   if (message.g !== undefined) access.require(message.g);
   const callee = access.callee(message.dest);
   if (callee === undefined) {
-    throw new CallError(ErrorCode.SERVICE_UNKNOWN, `no connection owns the name '${message.dest}'`);
+    throw new RequestError(ErrorCode.SERVICE_UNKNOWN, `no connection owns the name '${message.dest}'`);
   }
   const names = access.names(callee.id);
   let iface = message.g ?? (unique ? undefined : message.dest);
   if (iface === undefined) {
     if (names.length !== 1) {
       const owns = names.length === 0 ? 'no well-known name' : 'several well-known names';
-      throw new CallError(
+      throw new RequestError(
         ErrorCode.BAD_FIELD,
         `${message.dest} owns ${owns}: say which interface you call (g, as a typed call does), or call a well-known name`,
         { path: ['g'] },

@@ -7,6 +7,7 @@ import {
   type FailMessage,
   type ServerMessage,
 } from '@chorus/protocol';
+import { RequestError } from './request-error.js';
 
 /** The codes a service may answer a call with; anything else arrives as REMOTE_ERROR. */
 const SERVICE_CODES = new Set<string>([
@@ -28,18 +29,6 @@ interface PendingCall {
   readonly serial: number;
   readonly callee: CallParty;
   timer: ReturnType<typeof setTimeout> | undefined;
-}
-
-export class CallError extends Error {
-  readonly code: string;
-  /** Sent as `err.data` (for BAD_FIELD: `{ path }`). */
-  readonly data: unknown;
-  constructor(code: string, message: string, data?: unknown) {
-    super(message);
-    this.name = 'CallError';
-    this.code = code;
-    this.data = data;
-  }
 }
 
 /**
@@ -74,7 +63,7 @@ export class CallRouter {
     return this.#byCaller.get(id)?.size ?? 0;
   }
 
-  /** Forwards a call; throws CallError (SERVICE_UNKNOWN, LIMIT_EXCEEDED, BAD_FIELD) when it cannot. */
+  /** Forwards a call; throws RequestError (SERVICE_UNKNOWN, LIMIT_EXCEEDED, BAD_FIELD) when it cannot. */
   call(
     caller: CallParty,
     message: CallRequest,
@@ -84,14 +73,14 @@ export class CallRouter {
     const calleeId = this.#engine.nameOwner(message.dest);
     const callee = calleeId === undefined ? undefined : resolve(calleeId);
     if (callee === undefined) {
-      throw new CallError(ErrorCode.SERVICE_UNKNOWN, `no connection owns the name '${message.dest}'`);
+      throw new RequestError(ErrorCode.SERVICE_UNKNOWN, `no connection owns the name '${message.dest}'`);
     }
     let mine = this.#byCaller.get(caller.id);
     if (mine?.has(message.s)) {
-      throw new CallError(ErrorCode.BAD_FIELD, `serial ${message.s} is already used by a pending call`);
+      throw new RequestError(ErrorCode.BAD_FIELD, `serial ${message.s} is already used by a pending call`);
     }
     if ((mine?.size ?? 0) >= this.#maxPendingCalls) {
-      throw new CallError(
+      throw new RequestError(
         ErrorCode.LIMIT_EXCEEDED,
         `limit maxPendingCalls (${this.#maxPendingCalls}) exceeded`,
       );

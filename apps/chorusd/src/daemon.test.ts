@@ -271,7 +271,7 @@ describe('write batching', () => {
 
     // Room for a little: it takes one batch, up to maxSocketBufferBytes, then waits for 'drain'.
     slow.socket.held = 0;
-    daemon.scheduleFlush(slow.session); // what 'drain' does
+    daemon.writes.schedule(slow.session); // what 'drain' does
     await pass();
     const firstBatch = slow.socket.chunks.length - start;
     expect(firstBatch).toBeGreaterThan(0);
@@ -284,7 +284,7 @@ describe('write batching', () => {
 
     slow.socket.stuck = false;
     slow.socket.held = 0;
-    daemon.scheduleFlush(slow.session);
+    daemon.writes.schedule(slow.session);
     await pass();
     const got = signals(slow.socket, start);
     expect(got.map((s) => s.what)).toEqual(Array.from({ length: 40 }, (_, n) => `org.test.A:${n}`));

@@ -1,13 +1,14 @@
-import { Buffer } from 'node:buffer';
 import { Engine } from '@chorus/core';
 import { decodePayload, ErrorCode, encodeFrame, encodePayload } from '@chorus/protocol';
-import { CallRouter } from './call-router.js';
+import { AccessControl } from './access.js';
+import { type CallParty, CallRouter } from './call-router.js';
 import { type Access, type DaemonLimits, defaultDaemonLimits } from './config.js';
-import type { WsRejections } from './listeners/ws.js';
+import { Counters } from './counters.js';
 import { createLogger, type Logger } from './logger.js';
-import { type Action, defaultRules, Policy } from './policy.js';
 import { RunClock } from './run-clock.js';
 import { Session, type SessionSocket, type TransportKind } from './session.js';
+import type { SessionHost } from './session-host.js';
+import { WriteScheduler } from './write-scheduler.js';
 
 export interface DaemonOptions {
   readonly limits?: Partial<DaemonLimits>;
@@ -16,21 +17,12 @@ export interface DaemonOptions {
   readonly access?: Access;
 }
 
-export interface DaemonStats {
-  accepted: number;
-  refused: number;
-  protocolErrors: number;
-  requestErrors: number;
-  fatalErrors: number;
-  policyDenials: number;
-}
-
 /**
- * The bus: one engine, the sessions that drive it, and the write scheduling that turns the
- * engine's queues into socket writes. Listeners hand it sockets; it knows nothing of sockets
- * beyond `SessionSocket`, so tests can give it any duplex.
+ * The bus: one engine, the sessions that drive it, and what they share (calls, access, counters,
+ * write scheduling). Listeners hand it sockets; it knows nothing of sockets beyond
+ * `SessionSocket`, so tests can give it any duplex.
  */
-export class Daemon {
+export class Daemon implements SessionHost<Session> {
   readonly engine: Engine<Uint8Array>;
   readonly calls: CallRouter;
   readonly limits: DaemonLimits;
@@ -38,44 +30,16 @@ export class Daemon {
   readonly clock: RunClock;
   readonly startedAt = Date.now();
   readonly log: Logger;
-  readonly stats: DaemonStats = {
-    accepted: 0,
-    refused: 0,
-    protocolErrors: 0,
-    requestErrors: 0,
-    fatalErrors: 0,
-    policyDenials: 0,
-  };
-  /** WebSocket upgrades (and /metrics requests) refused, by reason. */
-  readonly wsRejections: WsRejections = { token: 0, origin: 0, limit: 0 };
+  readonly counters = new Counters();
+  /** Identities of tokens and the policy's decisions; replaced on SIGHUP (setAccess). */
+  readonly access: AccessControl;
+  readonly writes = new WriteScheduler<Session>();
   /** Sessions that said hello, by engine connection id. */
   readonly #byId = new Map<number, Session>();
   /** Every live session, including those still waiting for hello. */
   readonly #sessions = new Set<Session>();
-  /** Sessions with queued items to write; flushed once per event-loop turn, so writes batch. */
-  readonly #dirty = new Set<Session>();
-  #flushScheduled = false;
-  /** True while #flushAll runs: the only time a batch's chunks may be kept for the next session. */
-  #flushing = false;
-  /**
-   * The last batch written in this flush pass, kept for the next session: a fan-out queues the
-   * same message objects, encoded once, to every member, so their batches are usually the same.
-   *
-   *   #batchFrames  [f1, f2, f3, BIG, f4]      frames as taken, compared by identity, in order
-   *   #batchChunks  [f1+f2+f3, BIG, f4]        what was written for them (#batchShared: joined
-   *                                            for sharing, see chunksOf)
-   *
-   * Holds at most one batch and is released at the end of the pass. A chunk is never written to
-   * after it was handed to a socket, which may hold it until it is flushed.
-   */
-  #batchFrames: readonly Uint8Array[] | undefined;
-  #batchChunks: readonly Uint8Array[] | undefined;
-  #batchShared = false;
   readonly #ticker: NodeJS.Timeout;
   #closing = false;
-  #access: Access;
-  /** Bumped on every policy change, so sessions know their cached decisions are stale. */
-  #accessVersion = 0;
   readonly #perIdentity = new Map<string, number>();
   /** Sessions counted in #perIdentity: a WebSocket from its upgrade, a Unix-socket one from hello. */
   readonly #counted = new Set<Session>();
@@ -87,10 +51,7 @@ export class Daemon {
   constructor(options: DaemonOptions = {}) {
     this.limits = Object.freeze({ ...defaultDaemonLimits, ...options.limits });
     this.log = options.log ?? createLogger('silent');
-    this.#access = options.access ?? {
-      policy: new Policy({ rules: defaultRules, groupsRequireName: false }),
-      tokens: new Map(),
-    };
+    this.access = new AccessControl(options.access, this.counters, this.log);
     this.engine = new Engine<Uint8Array>({
       limits: this.limits,
       // Field filters decode a payload only when they need it, with one decoder for all.
@@ -102,7 +63,7 @@ export class Daemon {
       hooks: {
         readable: (id) => {
           const session = this.#byId.get(id);
-          if (session !== undefined) this.scheduleFlush(session);
+          if (session !== undefined) this.writes.schedule(session);
         },
         evicted: (id) => this.#byId.get(id)?.evicted(),
         settled: (id, outcome) => this.#byId.get(id)?.settled(outcome),
@@ -123,44 +84,14 @@ export class Daemon {
     this.#ticker.unref();
   }
 
-  get access(): Access {
-    return this.#access;
-  }
-
-  get accessVersion(): number {
-    return this.#accessVersion;
-  }
-
   /**
    * Replaces the policy and tokens at once (SIGHUP); connections keep their identity, and lose
    * at once the memberships and monitors the new policy no longer allows.
    */
   setAccess(access: Access): void {
-    this.#access = access;
-    this.#accessVersion++;
+    this.access.replace(access);
     // [GUARANTEE: access] a revoked right stops working now, not at the next connection.
     for (const session of [...this.#byId.values()]) session.accessChanged();
-  }
-
-  /** The identity a token stands for: a named token's name, or undefined if unknown. */
-  identityOf(token: string): string | undefined {
-    return this.#access.tokens.get(token);
-  }
-
-  /** Whether the policy lets `session` do `action` on `name`; a denial is counted and logged. */
-  permits(session: Session, action: Action, name: string): boolean {
-    // [GUARANTEE: access] the last matching rule decides; a denial is counted and logged.
-    const allowed = this.allows(session.identity, session.transport, action, name);
-    if (!allowed) {
-      this.stats.policyDenials++;
-      this.log.info('policy denied', { conn: session.name, identity: session.identity, action, name });
-    }
-    return allowed;
-  }
-
-  /** The policy's answer alone, not counted: for filtering what a client sees rather than refusing it. */
-  allows(identity: string, transport: TransportKind, action: Action, name: string): boolean {
-    return this.#access.policy.decide(identity, transport, action, name).allowed;
   }
 
   /**
@@ -231,7 +162,7 @@ export class Daemon {
       return this.#refuse(socket, transport, 'maxConnectionsPerIdentity');
     const session = new Session(this, socket, transport, identity);
     if (transport === 'ws') this.admit(session);
-    this.stats.accepted++;
+    this.counters.count('accepted');
     this.#sessions.add(session);
     this.#helloPending.set(session, pool);
     this.#helloPendingByPool.set(pool, pending + 1);
@@ -243,7 +174,7 @@ export class Daemon {
     transport: TransportKind,
     reason: 'closing' | 'maxConnections' | 'maxHelloPending' | 'maxConnectionsPerIdentity',
   ): undefined {
-    this.stats.refused++;
+    this.counters.count('refused');
     const [code, msg] =
       reason === 'closing'
         ? [ErrorCode.BUS_CLOSING, 'the bus is shutting down']
@@ -254,9 +185,10 @@ export class Daemon {
     return undefined;
   }
 
-  /** The session of a connection id, if it said hello and is still open. */
-  session(id: number): Session | undefined {
-    return this.#byId.get(id);
+  /** The session of a connection id if it may answer calls: it said hello, is open, and no monitor. */
+  answering(id: number): CallParty | undefined {
+    const session = this.#byId.get(id);
+    return session?.monitor === true ? undefined : session;
   }
 
   /** For `ListConnections`. */
@@ -285,14 +217,13 @@ export class Daemon {
     const engine = this.engine.stats();
     const groups: Record<string, unknown> = {};
     for (const group of this.engine.groups()) groups[group.name] = group.stats;
-    const errors = this.stats.protocolErrors + this.stats.requestErrors + this.stats.fatalErrors;
     return {
       total: {
         messages: engine.messages,
         deliveries: engine.deliveries,
         bytes: engine.bytes,
         evictions: engine.evictions,
-        errors,
+        errors: this.counters.errors,
       },
       groups,
       connections: engine.connections,
@@ -301,8 +232,8 @@ export class Daemon {
       pendingCalls: this.calls.size,
       seq: engine.seq,
       uptimeMs: Date.now() - this.startedAt,
-      daemon: { ...this.stats },
-      wsRejections: { ...this.wsRejections },
+      daemon: this.counters.stats(),
+      wsRejections: this.counters.wsRejections(),
     };
   }
 
@@ -316,7 +247,7 @@ export class Daemon {
   forget(session: Session): void {
     // [GUARANTEE: isolation] a closed connection leaves nothing: engine state, identity count, calls.
     this.#sessions.delete(session);
-    this.#dirty.delete(session);
+    this.writes.forget(session);
     this.#release(session);
     if (session.id !== 0) {
       this.#byId.delete(session.id);
@@ -325,56 +256,6 @@ export class Daemon {
     }
     this.log.debug('connection closed', { conn: session.name || undefined });
     if (this.#sessions.size === 0) this.#onIdle?.();
-  }
-
-  scheduleFlush(session: Session): void {
-    this.#dirty.add(session);
-    if (this.#flushScheduled) return;
-    this.#flushScheduled = true;
-    setImmediate(() => this.#flushAll());
-  }
-
-  #flushAll(): void {
-    this.#flushScheduled = false;
-    this.#flushing = true;
-    try {
-      // Flushing takes from queues, which can unblock emits and make other sessions dirty:
-      // keep going until nothing is left for this turn.
-      for (const session of this.#dirty) {
-        this.#dirty.delete(session);
-        session.flush();
-      }
-    } finally {
-      this.#flushing = false;
-      this.#batchFrames = undefined;
-      this.#batchChunks = undefined;
-    }
-  }
-
-  /**
-   * What to write for a batch of frames, in order. Writable's cost is per chunk, a copy's per
-   * byte: small frames are always joined into one chunk; larger ones only when a second session
-   * of this flush pass has the same batch (the same objects, in the same order), so that one copy
-   * serves them all; the largest are always written as they are.
-   */
-  chunksOf(frames: readonly Uint8Array[]): readonly Uint8Array[] {
-    const last = this.#batchFrames;
-    // [GUARANTEE: encode once] identical objects are identical bytes: frames are never mutated.
-    if (last !== undefined && sameFrames(last, frames)) {
-      if (!this.#batchShared) {
-        this.#batchChunks = joinFrames(frames, MAX_SHARED_JOIN_BYTES);
-        this.#batchShared = true;
-      }
-      return this.#batchChunks as readonly Uint8Array[];
-    }
-    const chunks = joinFrames(frames, MAX_JOIN_BYTES);
-    if (this.#flushing) {
-      this.#batchFrames = frames;
-      this.#batchChunks = chunks;
-      // One chunk: all joined already, as joining for sharing would (the usual small-signal fan-out).
-      this.#batchShared = chunks.length === 1 || !frames.some(joinedOnlyShared);
-    }
-    return chunks;
   }
 
   /**
@@ -399,58 +280,4 @@ export class Daemon {
       for (const session of this.#sessions) session.destroy();
     }
   }
-}
-
-/*
- * Measured on the fan-out bench (2 shared cores): a chunk through a socket's Writable costs about
- * 0.3 µs (a Buffer wrap, an entry of the writev); a copy into fresh memory about 0.2-1 µs per KiB
- * (allocation and page faults, not the memcpy). Joining 1 KiB frames for one session only was a
- * net loss; joining them once for several sessions, or 100-byte frames for one, a net gain.
- */
-/** Frames below this size are joined for any batch. */
-const MAX_JOIN_BYTES = 256;
-/** Frames below this size are joined for a batch shared by several sessions. */
-const MAX_SHARED_JOIN_BYTES = 16 * 1024;
-
-function joinedOnlyShared(frame: Uint8Array): boolean {
-  return frame.byteLength >= MAX_JOIN_BYTES && frame.byteLength < MAX_SHARED_JOIN_BYTES;
-}
-
-function sameFrames(a: readonly Uint8Array[], b: readonly Uint8Array[]): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
-}
-
-/** `frames` as chunks, in order: each run of frames below `maxFrameBytes` joined into one Buffer. */
-function joinFrames(frames: readonly Uint8Array[], maxFrameBytes: number): Uint8Array[] {
-  const chunks: Uint8Array[] = [];
-  let start = 0;
-  let bytes = 0;
-  for (let i = 0; i < frames.length; i++) {
-    const frame = frames[i] as Uint8Array;
-    if (frame.byteLength < maxFrameBytes) {
-      bytes += frame.byteLength;
-      continue;
-    }
-    if (start < i) chunks.push(joinRun(frames, start, i, bytes));
-    chunks.push(frame);
-    start = i + 1;
-    bytes = 0;
-  }
-  if (start < frames.length) chunks.push(joinRun(frames, start, frames.length, bytes));
-  return chunks;
-}
-
-function joinRun(frames: readonly Uint8Array[], start: number, end: number, bytes: number): Uint8Array {
-  if (end - start === 1) return frames[start] as Uint8Array;
-  // Unsafe (unzeroed, pooled when small) is fine: every byte is written below.
-  const out = Buffer.allocUnsafe(bytes);
-  let at = 0;
-  for (let i = start; i < end; i++) {
-    const frame = frames[i] as Uint8Array;
-    out.set(frame, at);
-    at += frame.byteLength;
-  }
-  return out;
 }

@@ -1,6 +1,7 @@
 export type { ConfigFile, DaemonLimits } from './config.js';
 export { ConfigError, defaultDaemonLimits, loadConfig, parseConfig } from './config.js';
-export type { DaemonOptions, DaemonStats } from './daemon.js';
+export type { DaemonStats } from './counters.js';
+export type { DaemonOptions } from './daemon.js';
 export { Daemon } from './daemon.js';
 export { attachSocket, ListenError, listenUnix } from './listeners/unix.js';
 export type { Logger, LogLevel } from './logger.js';

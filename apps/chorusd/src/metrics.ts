@@ -23,9 +23,8 @@ export function renderMetrics(daemon: Daemon, identity: string): string {
   };
   // [GUARANTEE: access] a group's name, members and traffic only to a token that may monitor it
   // (over ws, where /metrics is served); the totals below name no group.
-  const perGroup = [...daemon.engine.groups()].filter((g) =>
-    daemon.allows(identity, 'ws', 'monitor', g.name),
-  );
+  const viewer = { identity, transport: 'ws' } as const;
+  const perGroup = [...daemon.engine.groups()].filter((g) => daemon.access.allows(viewer, 'monitor', g.name));
   const byGroup = (pick: (g: (typeof perGroup)[number]) => number): [string, number][] =>
     perGroup.map((g) => [`{group="${label(g.name)}"}`, pick(g)]);
   metric(
@@ -60,23 +59,25 @@ export function renderMetrics(daemon: Daemon, identity: string): string {
   metric('chorus_pending_calls', 'gauge', 'Method calls waiting for a reply.', [['', daemon.calls.size]]);
   metric('chorus_evictions_total', 'counter', 'Slow consumers evicted.', [['', stats.evictions]]);
   metric('chorus_sequence', 'counter', 'Last bus sequence number assigned.', [['', stats.seq]]);
+  const counted = daemon.counters.stats();
   metric('chorus_errors_total', 'counter', 'Errors answered to clients, by kind.', [
-    ['{kind="protocol"}', daemon.stats.protocolErrors],
-    ['{kind="request"}', daemon.stats.requestErrors],
-    ['{kind="fatal"}', daemon.stats.fatalErrors],
+    ['{kind="protocol"}', counted.protocolErrors],
+    ['{kind="request"}', counted.requestErrors],
+    ['{kind="fatal"}', counted.fatalErrors],
   ]);
   metric('chorus_connections_total', 'counter', 'Connections accepted and refused.', [
-    ['{outcome="accepted"}', daemon.stats.accepted],
-    ['{outcome="refused"}', daemon.stats.refused],
+    ['{outcome="accepted"}', counted.accepted],
+    ['{outcome="refused"}', counted.refused],
   ]);
+  const rejections = daemon.counters.wsRejections();
   metric(
     'chorus_websocket_rejections_total',
     'counter',
     'WebSocket upgrades and /metrics requests refused.',
     [
-      ['{reason="token"}', daemon.wsRejections.token],
-      ['{reason="origin"}', daemon.wsRejections.origin],
-      ['{reason="limit"}', daemon.wsRejections.limit],
+      ['{reason="token"}', rejections.token],
+      ['{reason="origin"}', rejections.origin],
+      ['{reason="limit"}', rejections.limit],
     ],
   );
   metric('chorus_uptime_seconds', 'gauge', 'Seconds since the daemon started.', [

@@ -6,7 +6,6 @@ import {
   type Filter,
   InvalidNameError,
   isEngineError,
-  NotPermittedError,
   type OutboundItem,
   uniqueName,
 } from '@chorus/core';
@@ -28,11 +27,10 @@ import {
   type ServerMessage,
   type Filter as WireFilter,
 } from '@chorus/protocol';
-import { busErrorCode, callBus } from './bus-interface.js';
-import { checkCall } from './call-access.js';
-import { CallError } from './call-router.js';
-import type { Daemon } from './daemon.js';
-import { type Action, nameCovers } from './policy.js';
+import { denied, type EmitGate } from './access.js';
+import { callBus } from './bus-interface.js';
+import { RequestError } from './request-error.js';
+import type { SessionHost } from './session-host.js';
 
 /**
  * What a session needs of its byte stream; `net.Socket` has it, and the WebSocket listener
@@ -79,10 +77,9 @@ export class Session {
   name = '';
   /** Who the policy sees: `owner`, `ws`, or the name of a token from the config. */
   identity: string;
-  /** Emit decisions by group, valid while the daemon's access version is `#emitVersion`. */
-  readonly #emitAllowed = new Map<string, boolean>();
-  #emitVersion = -1;
-  readonly #daemon: Daemon;
+  readonly #host: SessionHost<Session>;
+  /** Emit decisions by group, until the policy changes. */
+  readonly #emits: EmitGate;
   readonly #socket: SessionSocket;
   readonly #decoder: FrameDecoder;
   #state: State = 'hello';
@@ -98,19 +95,25 @@ export class Session {
   /** A monitor only watches: it may send nothing but ping. */
   #monitor = false;
 
-  constructor(daemon: Daemon, socket: SessionSocket, transport: TransportKind, identity?: string) {
-    this.#daemon = daemon;
+  constructor(
+    host: SessionHost<Session>,
+    socket: SessionSocket,
+    transport: TransportKind,
+    identity?: string,
+  ) {
+    this.#host = host;
     this.#socket = socket;
     this.transport = transport;
     // A WebSocket client proved its identity at the upgrade; a Unix-socket client does at hello.
     this.identity = identity ?? 'owner';
+    this.#emits = host.access.emitGate(this);
     this.#decoder = new FrameDecoder(
       { frame: (header, payload) => this.#onFrame(header, payload), error: (error) => this.#fatal(error) },
-      { maxFrameBytes: daemon.limits.maxFrameBytes },
+      { maxFrameBytes: host.limits.maxFrameBytes },
     );
     this.#helloTimer = setTimeout(() => {
       this.#fatal(new ProtocolError(ErrorCode.HELLO_TIMEOUT, 'no hello received in time', { fatal: true }));
-    }, daemon.limits.helloTimeoutMs);
+    }, host.limits.helloTimeoutMs);
     this.#helloTimer.unref?.();
   }
 
@@ -134,12 +137,12 @@ export class Session {
     if (this.#state === 'closed') return;
     this.#state = 'closed';
     clearTimeout(this.#helloTimer);
-    this.#daemon.forget(this);
+    this.#host.forget(this);
   }
 
   /** The engine evicted this connection as a slow consumer; it no longer exists there. */
   evicted(): void {
-    this.#daemon.log.warn('evicted slow consumer', { conn: this.name });
+    this.#host.log.warn('evicted slow consumer', { conn: this.name });
     this.#fatal(
       new ProtocolError(ErrorCode.SLOW_CONSUMER, 'evicted: your queue stayed full', { fatal: true }),
       false,
@@ -154,7 +157,7 @@ export class Session {
     // Hooks run inside an engine call; replying is an engine call, so do it right after.
     queueMicrotask(() => {
       if (this.#state !== 'open') return;
-      if (isEngineError(outcome)) this.#replyError(serial, outcome.code, outcome.message);
+      if (isEngineError(outcome)) this.#refused(serial, outcome);
       else this.#replyEmit(serial, outcome);
       this.#drainBacklog();
     });
@@ -164,17 +167,17 @@ export class Session {
   flush(): void {
     if ((this.#state !== 'open' && this.#state !== 'draining') || this.id === 0) return;
     const socket = this.#socket;
-    const max = this.#daemon.limits.maxSocketBufferBytes;
+    const host = this.#host;
+    const max = host.limits.maxSocketBufferBytes;
     if (socket.writableLength >= max) return;
-    const daemon = this.#daemon;
-    const engine = daemon.engine;
+    const engine = host.engine;
     // A WebSocket carries one frame per message (the wire spec): only a byte stream may coalesce.
     const stream = this.transport === 'unix';
     socket.cork();
     try {
       // [GUARANTEE: backpressure] at most maxSocketBufferBytes handed to the socket; 'drain' calls again.
       while (socket.writableLength < max) {
-        const items = engine.take(this.id, max, daemon.clock.now());
+        const items = engine.take(this.id, max, host.clock.now());
         if (items.length === 0) break;
         if (items.length === 1 || !stream) {
           for (const item of items) socket.write(this.#encodeBuffer(item));
@@ -185,7 +188,7 @@ export class Session {
         const frames: Uint8Array[] = new Array(items.length);
         for (let i = 0; i < items.length; i++) frames[i] = this.#encode(items[i] as OutboundItem<Uint8Array>);
         // [GUARANTEE: order] the frames in the order taken, joined end to end.
-        for (const chunk of daemon.chunksOf(frames)) socket.write(chunk);
+        for (const chunk of host.writes.chunksOf(frames)) socket.write(chunk);
       }
     } finally {
       socket.uncork();
@@ -199,9 +202,9 @@ export class Session {
   shutdown(reason: string): void {
     if (this.#state === 'open') {
       // [GUARANTEE: no-loss] bye goes after everything already queued to the connection.
-      this.#daemon.engine.post(this.id, encodeFrame({ t: 'bye', reason }), 64);
+      this.#host.engine.post(this.id, encodeFrame({ t: 'bye', reason }), 64);
       this.#state = 'draining';
-      this.#daemon.scheduleFlush(this);
+      this.#host.writes.schedule(this);
     } else if (this.#state === 'hello') {
       this.#state = 'closing';
       this.#socket.end(encodeFrame({ t: 'bye', reason }));
@@ -218,7 +221,7 @@ export class Session {
     if (
       this.#blockedSerial !== undefined ||
       this.#backlog.length > 0 ||
-      this.#daemon.engine.overBound(this.id)
+      this.#host.engine.overBound(this.id)
     ) {
       // [GUARANTEE: backpressure] a blocked sender's later requests wait behind its emit.
       // [GUARANTEE: memory] and a connection over maxQueueBytes is not read: its replies would grow it.
@@ -230,7 +233,7 @@ export class Session {
   }
 
   #drainBacklog(): void {
-    const engine = this.#daemon.engine;
+    const engine = this.#host.engine;
     while (
       this.#backlog.length > 0 &&
       this.#blockedSerial === undefined &&
@@ -264,7 +267,7 @@ export class Session {
       message = parseClientHeader(header);
     } catch (error) {
       const e = error as ProtocolError;
-      this.#daemon.stats.protocolErrors++;
+      this.#host.counters.count('protocolErrors');
       if (this.#state === 'hello') {
         // Its BAD_FIELD keeps data.path, as every BAD_FIELD does (the spec, section 7).
         this.#fatal(new ProtocolError(e.code, e.message, { fatal: true, data: e.data }));
@@ -287,14 +290,7 @@ export class Session {
     try {
       this.#dispatch(message, header, payload);
     } catch (error) {
-      const serial = 's' in message ? message.s : undefined;
-      if (isEngineError(error)) {
-        this.#daemon.stats.requestErrors++;
-        this.#replyError(serial, error.code, error.message);
-      } else {
-        this.#daemon.log.error('internal error', { conn: this.name, type: message.t, error: String(error) });
-        this.#replyError(serial, ErrorCode.INTERNAL, 'internal error');
-      }
+      this.#refused('s' in message ? message.s : undefined, error, message.t);
     }
   }
 
@@ -310,27 +306,26 @@ export class Session {
       );
       return;
     }
-    const daemon = this.#daemon;
+    const host = this.#host;
     // [GUARANTEE: access] a token at hello names the identity; an unknown one is refused.
     if (this.transport === 'unix' && hello.token !== undefined) {
-      const identity = daemon.identityOf(hello.token);
+      const identity = host.access.identify(hello.token);
       if (identity === undefined) {
-        daemon.stats.policyDenials++;
         this.#fatal(new ProtocolError(ErrorCode.NOT_PERMITTED, 'unknown token', { fatal: true }));
         return;
       }
       this.identity = identity;
     }
     for (const spec of hello.join ?? []) {
-      if (!daemon.permits(this, 'join', spec.g)) {
+      if (!host.access.permits(this, 'join', spec.g)) {
         this.#fatal(
           new ProtocolError(ErrorCode.NOT_PERMITTED, denied(this.identity, 'join', spec.g), { fatal: true }),
         );
         return;
       }
     }
-    if (!daemon.admit(this)) {
-      const max = daemon.limits.maxConnectionsPerIdentity;
+    if (!host.admit(this)) {
+      const max = host.limits.maxConnectionsPerIdentity;
       this.#fatal(
         new ProtocolError(ErrorCode.LIMIT_EXCEEDED, `limit maxConnectionsPerIdentity (${max}) exceeded`, {
           fatal: true,
@@ -338,9 +333,9 @@ export class Session {
       );
       return;
     }
-    let connected: ReturnType<typeof daemon.engine.connect>;
+    let connected: ReturnType<typeof host.engine.connect>;
     try {
-      connected = daemon.engine.connect({
+      connected = host.engine.connect({
         join: (hello.join ?? []).map((spec) => ({ group: spec.g, filters: toFilters(spec.f) })),
       });
     } catch (error) {
@@ -352,15 +347,15 @@ export class Session {
     this.id = connected.id;
     this.name = `:1.${connected.id}`;
     this.#state = 'open';
-    daemon.register(this);
-    const { limits } = daemon;
+    host.register(this);
+    const { limits } = host;
     // Written before any queued item (autojoin's retained values), which flush() writes later.
     this.#socket.write(
       encodeFrame({
         t: 'welcome',
         v: PROTOCOL_VERSION,
         name: this.name,
-        seq: daemon.engine.seq,
+        seq: host.engine.seq,
         limits: {
           maxFrameBytes: limits.maxFrameBytes,
           maxQueueBytes: limits.maxQueueBytes,
@@ -375,45 +370,29 @@ export class Session {
         })),
       }),
     );
-    daemon.log.debug('hello', { conn: this.name, transport: this.transport, client: hello.client });
-    daemon.scheduleFlush(this);
+    host.log.debug('hello', { conn: this.name, transport: this.transport, client: hello.client });
+    host.writes.schedule(this);
   }
 
   #dispatch(message: ClientMessage, header: Uint8Array, payload: Uint8Array): void {
-    const engine = this.#daemon.engine;
+    const { engine, access } = this.#host;
     if (this.#monitor && message.t !== 'ping') {
-      this.#replyError(
-        's' in message ? message.s : undefined,
-        ErrorCode.MONITOR_ONLY,
-        'a monitor may only watch',
-      );
-      return;
+      throw new RequestError(ErrorCode.MONITOR_ONLY, 'a monitor may only watch');
     }
     switch (message.t) {
       case 'emit':
         this.#emit(message, header, payload);
         return;
       case 'hello':
-        this.#replyError(undefined, ErrorCode.DUPLICATE_HELLO, 'hello was already received');
-        return;
+        throw new RequestError(ErrorCode.DUPLICATE_HELLO, 'hello was already received');
       case 'create':
-        this.#require('create-group', message.g);
-        if (this.#daemon.access.policy.groupsRequireName) {
-          const names = engine.connection(this.id)?.names ?? [];
-          if (!names.some((name) => nameCovers(name, message.g))) {
-            this.#daemon.stats.policyDenials++;
-            throw new NotPermittedError(
-              message.g,
-              `only the primary owner of '${message.g}' (or of a name above it) may create it`,
-            );
-          }
-        }
+        access.requireCreate(this, message.g, engine);
         engine.createGroup(this.id, message.g, message.o ?? {}, message.schema);
-        this.#daemon.log.debug('group created', { conn: this.name, group: message.g });
+        this.#host.log.debug('group created', { conn: this.name, group: message.g });
         this.#reply(message.s, {});
         return;
       case 'join':
-        this.#require('join', message.g);
+        access.require(this, 'join', message.g);
         engine.join(this.id, message.g, toFilters(message.f), (result) => {
           const frame = encodeFrame({
             t: 'ok',
@@ -438,64 +417,42 @@ export class Session {
         this.#call(message, payload);
         return;
       case 'ret':
-        this.#daemon.calls.ret(this, message.id, payload);
+        this.#host.calls.ret(this, message.id, payload);
         return;
       case 'fail':
-        this.#daemon.calls.fail(this, message);
+        this.#host.calls.fail(this, message);
         return;
       case 'cancel':
-        this.#daemon.calls.cancel(this, message.id);
+        this.#host.calls.cancel(this, message.id);
         return;
       case 'monitor':
         // [GUARANTEE: access] watching everything needs `monitor` on `*`, and then shows only the
         // groups this identity may monitor (decided per group by the engine, once per policy).
-        for (const group of message.g ?? ['*']) this.#require('monitor', group);
-        engine.becomeMonitor(this.id, message.g, message.g === undefined ? this.#mayMonitor() : undefined);
+        for (const group of message.g ?? ['*']) access.require(this, 'monitor', group);
+        engine.becomeMonitor(
+          this.id,
+          message.g,
+          message.g === undefined ? access.monitorFilter(this) : undefined,
+        );
         this.#monitor = true;
         // A monitor answers no calls: those waiting on it end now rather than at their deadline.
-        this.#daemon.calls.stopServing(this.id, 'became a monitor');
-        this.#daemon.log.debug('monitor', { conn: this.name, groups: message.g });
+        this.#host.calls.stopServing(this.id, 'became a monitor');
+        this.#host.log.debug('monitor', { conn: this.name, groups: message.g });
         this.#reply(message.s, {});
         return;
     }
   }
 
   #call(message: CallRequest, payload: Uint8Array): void {
-    const daemon = this.#daemon;
+    const host = this.#host;
     if (message.dest === BUS_NAME) {
-      let result: unknown;
-      try {
-        result = callBus(daemon, this, message.m, payload);
-      } catch (error) {
-        const known = busErrorCode(error);
-        if (known === undefined) throw error;
-        this.#replyError(message.s, known.code, known.message);
-        return;
-      }
+      const result = callBus(host, this, message.m, payload);
       this.#post({ t: 'ok', s: message.s }, encodePayload(result));
       return;
     }
-    let checked: CallRequest;
-    try {
-      checked = checkCall(message, {
-        require: (name) => this.#require('call', name),
-        callee: (dest) => {
-          const owner = daemon.engine.nameOwner(dest);
-          return owner === undefined ? undefined : this.#callee(owner);
-        },
-        names: (id) => daemon.engine.connection(id)?.names ?? [],
-      });
-      // A monitor cannot answer (it may send nothing but pings): as if nobody owned the name.
-      daemon.calls.call(this, checked, payload, (id) => this.#callee(id));
-    } catch (error) {
-      if (!(error instanceof CallError)) throw error;
-      this.#replyError(message.s, error.code, error.message, error.data);
-    }
-  }
-
-  #callee(id: number): Session | undefined {
-    const callee = this.#daemon.session(id);
-    return callee?.monitor === true ? undefined : callee;
+    const checked = host.access.requireCall(this, message, host);
+    // A monitor cannot answer (it may send nothing but pings): as if nobody owned the name.
+    host.calls.call(this, checked, payload, (id) => host.answering(id));
   }
 
   /**
@@ -506,16 +463,13 @@ export class Session {
    */
   accessChanged(): void {
     if (this.#state !== 'open') return;
-    const daemon = this.#daemon;
-    const engine = daemon.engine;
+    const { engine, access, log } = this.#host;
     const info = engine.connection(this.id);
     if (info === undefined) return;
-    const allows = (action: Action, name: string) =>
-      daemon.allows(this.identity, this.transport, action, name);
     if (this.#monitor) {
-      const lost = (info.monitoring ?? ['*']).find((group) => !allows('monitor', group));
+      const lost = (info.monitoring ?? ['*']).find((group) => !access.allows(this, 'monitor', group));
       if (lost !== undefined) {
-        daemon.log.info('monitor ended by policy reload', {
+        log.info('monitor ended by policy reload', {
           conn: this.name,
           identity: this.identity,
           group: lost,
@@ -527,12 +481,12 @@ export class Session {
         );
         return;
       }
-      if (info.monitoring === undefined) engine.setMonitorAccess(this.id, this.#mayMonitor());
+      if (info.monitoring === undefined) engine.setMonitorAccess(this.id, access.monitorFilter(this));
       return;
     }
     for (const group of info.memberships) {
-      if (allows('join', group)) continue;
-      daemon.log.info('membership ended by policy reload', {
+      if (access.allows(this, 'join', group)) continue;
+      log.info('membership ended by policy reload', {
         conn: this.name,
         identity: this.identity,
         group,
@@ -543,55 +497,19 @@ export class Session {
     }
   }
 
-  /** What this connection may watch as a monitor of everything, under the policy of now. */
-  #mayMonitor(): (group: string) => boolean {
-    const { identity, transport } = this;
-    const access = this.#daemon.access;
-    // The policy object of this moment: a reload replaces the predicate (accessChanged).
-    return (group) => access.policy.decide(identity, transport, 'monitor', group).allowed;
-  }
-
-  /** Throws NOT_PERMITTED unless the policy allows `action` on `name`. */
-  #require(action: Action, name: string): void {
-    // [GUARANTEE: access] every action goes through the policy.
-    if (!this.#daemon.permits(this, action, name))
-      throw new NotPermittedError(name, denied(this.identity, action, name));
-  }
-
-  #emitPermitted(group: string): boolean {
-    const daemon = this.#daemon;
-    if (this.#emitVersion !== daemon.accessVersion) {
-      this.#emitAllowed.clear();
-      this.#emitVersion = daemon.accessVersion;
-    }
-    let allowed = this.#emitAllowed.get(group);
-    if (allowed === undefined) {
-      allowed = daemon.permits(this, 'emit', group);
-      // Bounded: a client cycling through group names gets decided afresh, not remembered.
-      if (this.#emitAllowed.size < 1024) this.#emitAllowed.set(group, allowed);
-    } else if (!allowed) {
-      daemon.stats.policyDenials++;
-    }
-    return allowed;
-  }
-
   #emit(message: EmitRequest, header: Uint8Array, payload: Uint8Array): void {
-    if (!this.#emitPermitted(message.g)) {
-      throw new NotPermittedError(message.g, denied(this.identity, 'emit', message.g));
-    }
+    this.#emits.require(message.g);
     // [GUARANTEE: memory] no frame the daemon sends exceeds maxFrameBytes.
     const delivered = FRAME_PREFIX_BYTES + header.byteLength + SIGNAL_HEADER_GROWTH + payload.byteLength;
-    if (delivered > this.#daemon.limits.maxFrameBytes) {
-      this.#replyError(
-        message.s,
+    if (delivered > this.#host.limits.maxFrameBytes) {
+      throw new RequestError(
         ErrorCode.LIMIT_EXCEEDED,
-        `message too large: ${delivered} bytes once delivered, maxFrameBytes is ${this.#daemon.limits.maxFrameBytes}`,
+        `message too large: ${delivered} bytes once delivered, maxFrameBytes is ${this.#host.limits.maxFrameBytes}`,
       );
-      return;
     }
     // [GUARANTEE: memory] a queued payload cannot pin a whole socket read.
     const owned = payload.byteLength * PIN_RATIO < payload.buffer.byteLength ? payload.slice() : payload;
-    const outcome = this.#daemon.engine.emit(
+    const outcome = this.#host.engine.emit(
       {
         sender: this.id,
         group: message.g,
@@ -600,7 +518,7 @@ export class Session {
         size: owned.byteLength + header.byteLength + 64,
       },
       // The exact time, not the ticker's coarse clock: a stall must never be judged too long.
-      this.#daemon.clock.now(),
+      this.#host.clock.now(),
     );
     if (outcome.status === 'accepted') {
       this.#replyEmit(message.s, outcome);
@@ -657,21 +575,29 @@ export class Session {
     // Evicted meanwhile (its own earlier reply or name signal overfilled it): nobody to answer.
     if (this.#state !== 'open') return;
     const frame = encodeEmitReplyFrame(serial, outcome.seq, outcome.groupSeq, outcome.recipients);
-    this.#daemon.engine.post(this.id, frame, frame.byteLength);
+    this.#host.engine.post(this.id, frame, frame.byteLength);
   }
 
-  #replyError(serial: number | undefined, code: string, msg: string, data?: unknown): void {
-    const extra = data === undefined ? {} : { data };
-    this.#post(
-      serial === undefined ? { t: 'err', code, msg, ...extra } : { t: 'err', s: serial, code, msg, ...extra },
-    );
+  /**
+   * The one way a request fails: a RequestError or an engine error is the client's `err` reply
+   * (and counted); anything else is a bug, logged, and answered INTERNAL without its details.
+   */
+  #refused(serial: number | undefined, error: unknown, type?: string): void {
+    const refusal = RequestError.from(error);
+    if (refusal === undefined) {
+      this.#host.log.error('internal error', { conn: this.name, type, error: String(error) });
+      this.#post(new RequestError(ErrorCode.INTERNAL, 'internal error').toReply(serial));
+      return;
+    }
+    this.#host.counters.count('requestErrors');
+    this.#post(refusal.toReply(serial));
   }
 
   #post(message: ServerMessage, payload?: Uint8Array): void {
     if (this.#state !== 'open') return; // evicted meanwhile: see #replyEmit
     // [GUARANTEE: replies] through the connection's one queue: in order with its signals.
     const frame = encodeFrame(message, payload);
-    this.#daemon.engine.post(this.id, frame, frame.byteLength);
+    this.#host.engine.post(this.id, frame, frame.byteLength);
   }
 
   /** Tells the client why, then closes; nothing else from this connection is handled. */
@@ -679,26 +605,22 @@ export class Session {
     if (this.#state === 'closing' || this.#state === 'closed') return;
     clearTimeout(this.#helloTimer);
     this.#state = 'closing';
-    this.#daemon.stats.fatalErrors++;
-    this.#daemon.log.info('closing connection', {
+    this.#host.counters.count('fatalErrors');
+    this.#host.log.info('closing connection', {
       conn: this.name || undefined,
       code: error.code,
       reason: error.message,
     });
     if (disconnect && this.id !== 0) {
       // [GUARANTEE: replies] what was queued before the error (replies to earlier requests) goes first.
-      for (const item of this.#daemon.engine.take(this.id)) this.#socket.write(this.#encode(item));
-      this.#daemon.engine.disconnect(this.id);
+      for (const item of this.#host.engine.take(this.id)) this.#socket.write(this.#encode(item));
+      this.#host.engine.disconnect(this.id);
     }
     const data = error.data === undefined ? {} : { data: error.data };
     this.#socket.end(encodeFrame({ t: 'err', code: error.code, msg: error.message, fatal: true, ...data }));
     const timer = setTimeout(() => this.#socket.destroy(), 1000);
     timer.unref?.();
   }
-}
-
-function denied(identity: string, action: Action, name: string): string {
-  return `the policy does not let '${identity}' ${action} '${name}'`;
 }
 
 function toFilters(filters: readonly WireFilter[] | undefined): Filter[] {

@@ -110,6 +110,6 @@ export function attachSocket(daemon: Daemon, socket: Socket): void {
       socket.destroy();
     }
   });
-  socket.on('drain', () => daemon.scheduleFlush(session));
+  socket.on('drain', () => daemon.writes.schedule(session));
   socket.on('close', () => session.closed());
 }

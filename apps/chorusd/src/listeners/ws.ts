@@ -3,6 +3,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { type WebSocket, WebSocketServer } from 'ws';
+import type { WsRejections } from '../counters.js';
 import type { Daemon } from '../daemon.js';
 import type { SessionSocket } from '../session.js';
 
@@ -25,13 +26,6 @@ export interface WsListener {
   readonly url: string;
   readonly port: number;
   close(): Promise<void>;
-}
-
-export interface WsRejections {
-  token: number;
-  origin: number;
-  /** The identity was at maxConnectionsPerIdentity or maxHelloPending. */
-  limit: number;
 }
 
 /**
@@ -57,7 +51,7 @@ export async function listenWs(daemon: Daemon, options: WsListenerOptions): Prom
       (identity === undefined ? BAD_TOKEN : checkLimits(daemon, identity));
     if (refusal !== undefined || identity === undefined) {
       const kind = refusal?.kind ?? 'token';
-      daemon.wsRejections[kind]++;
+      daemon.counters.wsRejected(kind);
       daemon.log.warn('websocket refused', {
         reason: kind,
         ...(refusal?.limit === undefined ? {} : { identity, limit: refusal.limit }),
@@ -157,7 +151,7 @@ function checkLimits(daemon: Daemon, identity: string): Refusal | undefined {
 function identify(token: string | undefined, defaultToken: string, daemon: Daemon): string | undefined {
   if (token === undefined) return undefined;
   if (tokenMatches(token, defaultToken)) return 'ws';
-  return daemon.identityOf(token);
+  return daemon.access.identityOf(token);
 }
 
 function serveHttp(
@@ -175,7 +169,7 @@ function serveHttp(
   if (url.pathname === '/metrics') {
     const identity = identify(tokenOf(req), options.token, daemon);
     if (identity === undefined) {
-      daemon.wsRejections.token++;
+      daemon.counters.wsRejected('token');
       res.writeHead(401, { 'Content-Type': 'text/plain' }).end('token required\n');
       return;
     }
@@ -232,7 +226,7 @@ export function attachWebSocket(daemon: Daemon, ws: WebSocket, identity = 'ws'):
   );
   const session = daemon.accept(socket, 'ws', identity);
   if (session === undefined) return;
-  onDrain = () => daemon.scheduleFlush(session);
+  onDrain = () => daemon.writes.schedule(session);
   let alive = true;
   const ping = setInterval(() => {
     // Half-open connections never answer: cut them instead of holding their state forever.
