@@ -5,8 +5,9 @@ import { type CallParty, CallRouter } from './call-router.js';
 import { type Access, type DaemonLimits, defaultDaemonLimits } from './config.js';
 import { Counters } from './counters.js';
 import { createLogger, type Logger } from './logger.js';
+import { PeerLookups } from './peer-process.js';
 import { RunClock } from './run-clock.js';
-import { Session, type SessionSocket, type TransportKind } from './session.js';
+import { type ConnectionOrigin, Session, type SessionSocket, type TransportKind } from './session.js';
 import type { SessionHost } from './session-host.js';
 import { WriteScheduler } from './write-scheduler.js';
 
@@ -36,6 +37,10 @@ export class Daemon implements SessionHost<Session> {
   readonly writes = new WriteScheduler<Session>();
   /** Sessions that said hello, by engine connection id. */
   readonly #byId = new Map<number, Session>();
+  /** Who is at the other end of each new Unix-socket connection, asked of the kernel in batches. */
+  readonly #peers = new PeerLookups<Session>((session, peer) => {
+    session.peer = peer;
+  });
   /** Every live session, including those still waiting for hello. */
   readonly #sessions = new Set<Session>();
   readonly #ticker: NodeJS.Timeout;
@@ -146,7 +151,12 @@ export class Daemon implements SessionHost<Session> {
   }
 
   /** Takes a new connection from a listener; a WebSocket's `identity` comes from its upgrade. */
-  accept(socket: SessionSocket, transport: TransportKind, identity?: string): Session | undefined {
+  accept(
+    socket: SessionSocket,
+    transport: TransportKind,
+    identity?: string,
+    origin: ConnectionOrigin = {},
+  ): Session | undefined {
     const { limits } = this;
     // [GUARANTEE: memory] past maxConnections (or while closing) a connection is told why and closed.
     if (this.#closing) return this.#refuse(socket, transport, 'closing');
@@ -161,6 +171,7 @@ export class Daemon implements SessionHost<Session> {
     if (transport === 'ws' && this.#atIdentityLimit(identity ?? 'ws'))
       return this.#refuse(socket, transport, 'maxConnectionsPerIdentity');
     const session = new Session(this, socket, transport, identity);
+    session.origin = origin;
     if (transport === 'ws') this.admit(session);
     this.counters.count('accepted');
     this.#sessions.add(session);
@@ -207,6 +218,13 @@ export class Daemon implements SessionHost<Session> {
         queuedBytes: info.queuedBytes,
         monitor: info.monitor,
         pendingCalls: this.calls.pendingFor(session.id),
+        // [GUARANTEE: access] from the kernel (Unix socket), never from the client; `client` is
+        // only what it declared at hello.
+        pid: session.peer?.pid ?? null,
+        uid: session.peer?.uid ?? null,
+        command: session.peer?.command ?? null,
+        remote: session.origin.remote ?? null,
+        client: session.client ?? null,
       });
     }
     return out;
@@ -241,6 +259,8 @@ export class Daemon implements SessionHost<Session> {
   register(session: Session): void {
     this.#byId.set(session.id, session);
     this.#helloDone(session);
+    const inode = session.origin.socketInode;
+    if (inode !== undefined) this.#peers.add(inode, session);
   }
 
   /** A session's socket closed. */
@@ -248,6 +268,7 @@ export class Daemon implements SessionHost<Session> {
     // [GUARANTEE: isolation] a closed connection leaves nothing: engine state, identity count, calls.
     this.#sessions.delete(session);
     this.writes.forget(session);
+    if (session.origin.socketInode !== undefined) this.#peers.cancel(session.origin.socketInode);
     this.#release(session);
     if (session.id !== 0) {
       this.#byId.delete(session.id);

@@ -29,6 +29,7 @@ import {
 } from '@chorus/protocol';
 import { denied, type EmitGate } from './access.js';
 import { callBus } from './bus-interface.js';
+import type { PeerProcess } from './peer-process.js';
 import { RequestError } from './request-error.js';
 import type { SessionHost } from './session-host.js';
 
@@ -51,6 +52,14 @@ export interface SessionSocket {
 }
 
 export type TransportKind = 'unix' | 'ws';
+
+/** Where a connection comes from, as its listener knows it (not as the client says). */
+export interface ConnectionOrigin {
+  /** The inode of the daemon's end of a Unix socket: the key to its peer process. */
+  readonly socketInode?: number;
+  /** A WebSocket's remote address and port. */
+  readonly remote?: string;
+}
 
 /** `draining`: the bus is shutting down; queued frames are still written, nothing is read. */
 type State = 'hello' | 'open' | 'draining' | 'closing' | 'closed';
@@ -77,6 +86,12 @@ export class Session {
   name = '';
   /** Who the policy sees: `owner`, `ws`, or the name of a token from the config. */
   identity: string;
+  /** Where it comes from, as the listener saw it. */
+  origin: ConnectionOrigin = {};
+  /** The process at the other end, from the kernel (Unix socket), once looked up. */
+  peer: PeerProcess | undefined;
+  /** The name the client gave itself at hello: declared, not verified. */
+  client: string | undefined;
   readonly #host: SessionHost<Session>;
   /** Emit decisions by group, until the policy changes. */
   readonly #emits: EmitGate;
@@ -370,6 +385,7 @@ export class Session {
         })),
       }),
     );
+    this.client = hello.client;
     host.log.debug('hello', { conn: this.name, transport: this.transport, client: hello.client });
     host.writes.schedule(this);
   }

@@ -316,9 +316,12 @@ const groups = {
     for (const { name, owner } of names) owned.set(owner, [...(owned.get(owner) ?? []), name]);
     /** @type {Map<string, string[]>} group → members' unique names */
     const members = new Map();
+    /** @type {Map<string, string>} unique name → the process behind it (kernel) and what it says */
+    const who = new Map();
     for (const connection of connections) {
       for (const group of connection.groups)
         members.set(group, [...(members.get(group) ?? []), connection.name]);
+      who.set(connection.name, describeWho(connection));
     }
     list.sort((a, b) => a.name.localeCompare(b.name));
     this.known = new Set(list.map((g) => g.name));
@@ -336,7 +339,7 @@ const groups = {
         row = makeGroupRow(group.name);
         this.rows.set(group.name, row);
       }
-      fillGroupRow(row, group, owned.get(group.owner) ?? [], members.get(group.name) ?? []);
+      fillGroupRow(row, group, owned.get(group.owner) ?? [], members.get(group.name) ?? [], who);
       if (row.nextSibling !== before || row.parentNode !== ui.groupsBody)
         ui.groupsBody.insertBefore(row, before);
       before = row;
@@ -397,14 +400,15 @@ function showDetail(title, text) {
   ui.detailText.textContent = text;
 }
 
-function fillGroupRow(row, group, ownerNames, memberNames) {
+function fillGroupRow(row, group, ownerNames, memberNames, who) {
   const owner = ownerNames.length === 0 ? group.owner : `${group.owner} (${ownerNames.join(', ')})`;
-  setText(row.cells[1], owner);
-  row.cells[1].title = owner;
+  const ownerWho = who.get(group.owner);
+  setText(row.cells[1], ownerWho === undefined ? owner : `${owner} · ${ownerWho.split(' · ')[0]}`);
+  row.cells[1].title = ownerWho === undefined ? owner : `${owner}\n${ownerWho}`;
   const shown = memberNames.slice(0, 3).join(', ');
   const more = memberNames.length > 3 ? ` +${memberNames.length - 3}` : '';
   setText(row.cells[2], group.members === 0 ? '0' : `${group.members}: ${shown}${more}`);
-  row.cells[2].title = memberNames.join('\n');
+  row.cells[2].title = memberNames.map((name) => `${name} ${who.get(name) ?? ''}`.trim()).join('\n');
   // Flags that are off say nothing: `emitters=anyone retain` reads better than every default.
   const options = Object.entries(group.options ?? {})
     .filter(([, value]) => value !== false && value !== undefined)
@@ -417,6 +421,19 @@ function fillGroupRow(row, group, ownerNames, memberNames) {
   const schema = /** @type {HTMLElement} */ (row.cells[6].firstChild);
   setText(schema, outline(group.schema));
   schema.title = `${schema.textContent}\n(click: the whole schema)`;
+}
+
+/**
+ * Who a connection is: `pid 123 · node app.mjs` from the kernel (Unix socket), a WebSocket's remote
+ * address, and the name it gave itself, marked as what it says (not verified).
+ */
+function describeWho(connection) {
+  const parts = [];
+  if (typeof connection.pid === 'number') parts.push(`pid ${connection.pid}`);
+  if (typeof connection.command === 'string') parts.push(connection.command);
+  else if (typeof connection.remote === 'string') parts.push(connection.remote);
+  if (typeof connection.client === 'string') parts.push(`says it is ${connection.client}`);
+  return parts.length === 0 ? undefined : parts.join(' · ');
 }
 
 /** A schema's outline: `Signal(field, field) · Method()`. */

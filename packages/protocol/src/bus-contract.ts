@@ -73,6 +73,16 @@ const connectionInfo = z.looseObject({
   monitor: z.boolean(),
   /** Calls it made that wait for an answer. */
   pendingCalls: z.number().optional(),
+  /** The process at the other end of a Unix-socket connection, from the kernel; null when unknown. */
+  pid: z.number().nullable().optional(),
+  /** That process's real uid, from the kernel; null when unknown. */
+  uid: z.number().nullable().optional(),
+  /** That process's command line, from the kernel; null when unknown. */
+  command: z.string().nullable().optional(),
+  /** A WebSocket's remote address and port; null on the Unix socket. */
+  remote: z.string().nullable().optional(),
+  /** The name the client gave itself at hello (`connect({ client })`): declared, not verified. */
+  client: z.string().nullable().optional(),
 });
 
 const counters = z.object({ messages: z.number(), deliveries: z.number(), bytes: z.number() });

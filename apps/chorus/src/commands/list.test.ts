@@ -51,14 +51,14 @@ describe('tables of chorus list', () => {
         names: ['a.B'],
         queuedBytes: 2048,
       },
-      { ...base, name: ':1.7', transport: 'ws', monitor: true },
-      { ...base, name: ':1.8', identity: 'owner' },
+      { ...base, name: ':1.7', transport: 'ws', monitor: true, remote: '127.0.0.1:5000', client: null },
+      { ...base, name: ':1.8', identity: 'owner', pid: 42, uid: 0, command: 'node app.mjs', client: 'panel' },
     ];
     expect(connectionTable(connections, plain, ':1.8')).toEqual([
-      'CONNECTION  TRANSPORT  IDENTITY  MEMBER OF  OWNS  NAMES   QUEUED  NOTE',
-      ':1.3        unix       owner             1  a.B   a.B    2.0 KiB',
-      ':1.7        ws         -                 0  -     -          0 B  monitor',
-      ':1.8        unix       owner             0  -     -          0 B  you',
+      'CONNECTION  TRANSPORT  IDENTITY  PID  COMMAND         MEMBER OF  OWNS  NAMES   QUEUED  NOTE',
+      ':1.3        unix       owner       -  -                       1  a.B   a.B    2.0 KiB',
+      ':1.7        ws         -           -  127.0.0.1:5000          0  -     -          0 B  monitor',
+      ':1.8        unix       owner      42  node app.mjs            0  -     -          0 B  you, says it is panel',
     ]);
   });
 

@@ -16,8 +16,10 @@ export const list: Command = {
   summary: 'List the groups, well-known names or connections on the bus',
   description: `groups       every group: owner, member count, who may emit, options, last sequence number
 names        every well-known name: its primary owner and the queue waiting for it
-connections  every connection: transport, identity, memberships, owned groups and names,
-             bytes queued towards it (this one is marked "you")
+connections  every connection: transport, identity, the process at the other end (pid and
+             command, from the kernel; a WebSocket's remote address), memberships, owned
+             groups and names, bytes queued towards it (this one is marked "you"; the name a
+             client gave itself is shown as what it says, not verified)
 
 --json prints the list as the bus gives it: a JSON array of objects (groups include their
 published schema).`,
@@ -122,6 +124,8 @@ export function connectionTable(
       { header: 'CONNECTION', colour: 'yellow' },
       { header: 'TRANSPORT' },
       { header: 'IDENTITY' },
+      { header: 'PID', align: 'right' },
+      { header: 'COMMAND' },
       { header: 'MEMBER OF', align: 'right' },
       { header: 'OWNS', colour: 'cyan' },
       { header: 'NAMES', colour: 'cyan' },
@@ -130,11 +134,20 @@ export function connectionTable(
     ],
     connections.map((connection) => {
       const identity = connection['identity'];
-      const notes = [connection.monitor ? 'monitor' : '', connection.name === self ? 'you' : ''];
+      const notes = [
+        connection.monitor ? 'monitor' : '',
+        connection.name === self ? 'you' : '',
+        // What the client said about itself, not what the kernel says: shown as such.
+        typeof connection.client === 'string' ? `says it is ${connection.client}` : '',
+      ];
       return [
         connection.name,
         connection.transport,
         typeof identity === 'string' ? identity : none,
+        typeof connection.pid === 'number' ? String(connection.pid) : none,
+        typeof connection.command === 'string'
+          ? shorten(connection.command, 48)
+          : (connection.remote ?? none),
         formatCount(connection.groups.length),
         joined(connection.owned),
         joined(connection.names),
@@ -144,4 +157,9 @@ export function connectionTable(
     }),
     style,
   );
+}
+
+/** `text` cut to `max` characters, with an ellipsis when cut. */
+function shorten(text: string, max: number): string {
+  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
 }

@@ -1,6 +1,7 @@
 import { lstat, unlink } from 'node:fs/promises';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import type { Daemon } from '../daemon.js';
+import { socketInode } from '../peer-process.js';
 
 export class ListenError extends Error {
   readonly code: 'ADDRESS_IN_USE' | 'NOT_A_SOCKET' | 'LISTEN_FAILED';
@@ -100,7 +101,8 @@ export function attachSocket(daemon: Daemon, socket: Socket): void {
   socket.on('error', (error) =>
     daemon.log.debug('socket error', { conn: session?.name, error: error.message }),
   );
-  const session = daemon.accept(socket, 'unix');
+  const inode = socketInode(socket);
+  const session = daemon.accept(socket, 'unix', undefined, inode === undefined ? {} : { socketInode: inode });
   if (session === undefined) return;
   socket.on('data', (chunk: Buffer) => {
     try {

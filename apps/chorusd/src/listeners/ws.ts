@@ -62,7 +62,8 @@ export async function listenWs(daemon: Daemon, options: WsListenerOptions): Prom
       socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
       return;
     }
-    wss.handleUpgrade(req, socket, head, (ws) => attachWebSocket(daemon, ws, identity));
+    const remote = `${req.socket.remoteAddress}:${req.socket.remotePort}`;
+    wss.handleUpgrade(req, socket, head, (ws) => attachWebSocket(daemon, ws, identity, remote));
   });
   server.on('clientError', (_error, socket) => socket.destroy());
   await new Promise<void>((resolve, reject) => {
@@ -189,7 +190,7 @@ function serveHttp(
 }
 
 /** Adapts a `ws` connection to what a session needs; each frame travels as one binary message. */
-export function attachWebSocket(daemon: Daemon, ws: WebSocket, identity = 'ws'): void {
+export function attachWebSocket(daemon: Daemon, ws: WebSocket, identity = 'ws', remote?: string): void {
   const highWater = daemon.limits.maxSocketBufferBytes;
   let needDrain = false;
   let onDrain: () => void = () => {};
@@ -224,7 +225,7 @@ export function attachWebSocket(daemon: Daemon, ws: WebSocket, identity = 'ws'):
   ws.on('error', (error) =>
     daemon.log.debug('websocket error', { conn: session?.name, error: error.message }),
   );
-  const session = daemon.accept(socket, 'ws', identity);
+  const session = daemon.accept(socket, 'ws', identity, remote === undefined ? {} : { remote });
   if (session === undefined) return;
   onDrain = () => daemon.writes.schedule(session);
   let alive = true;
