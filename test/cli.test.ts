@@ -230,9 +230,10 @@ describe('chorus list', () => {
 
     const connectionsTable = await chorus(daemon, 'list', 'connections');
     expect(connectionsTable.stdout).toMatch(
-      /^CONNECTION\s+TRANSPORT\s+IDENTITY\s+MEMBER OF\s+OWNS\s+NAMES\s+QUEUED\s+NOTE$/m,
+      /^CONNECTION\s+TRANSPORT\s+IDENTITY\s+PID\s+COMMAND\s+MEMBER OF\s+OWNS\s+NAMES\s+QUEUED\s+NOTE$/m,
     );
-    expect(connectionsTable.stdout).toMatch(/\byou$/m);
+    // The command's own connection: marked, with the name it declared shown as declared.
+    expect(connectionsTable.stdout).toMatch(/\byou, says it is chorus-cli$/m);
     const connectionsJson = json(await chorus(daemon, 'list', 'connections', '--json'));
     expect(connectionsJson).toContainEqual(
       expect.objectContaining({
