@@ -140,14 +140,14 @@ describe('chorus-dbus export', () => {
     listener.stop();
     expect(listener.received.map((s) => s.member)).toEqual(['Seeked', 'Seeked', 'Track', 'Level']);
     expect(listener.received.every((s) => s.sender === owner)).toBe(true);
-    const [first, second, track, level] = listener.received.map((s) => s.body);
-    expect(first?.[0]).toBe(BigInt(2 ** 40));
-    expect((first?.[1] as Record<string, { value: unknown }>)['label']?.value).toBe('intro');
-    expect(second?.[0]).toBe(7n);
-    expect(second?.[1]).toEqual({});
-    expect(track?.[0]).toBe('T');
-    expect(track?.[1]).toEqual(['a', 'b']);
-    expect((track?.[2] as Record<string, { signature: string; value: unknown }>)['rating']).toMatchObject({
+    const [first, second, track, level] = listener.received.map((s) => s.body) as unknown[][];
+    expect(first![0]).toBe(BigInt(2 ** 40));
+    expect((first![1] as Record<string, { value: unknown }>)['label']?.value).toBe('intro');
+    expect(second![0]).toBe(7n);
+    expect(second![1]).toEqual({});
+    expect(track![0]).toBe('T');
+    expect(track![1]).toEqual(['a', 'b']);
+    expect((track![2] as Record<string, { signature: string; value: unknown }>)['rating']).toMatchObject({
       signature: 'd',
       value: 4.5,
     });
