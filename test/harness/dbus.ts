@@ -7,6 +7,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Message, type MessageBus, MessageType, sessionBus } from '@jellybrick/dbus-next';
 import { fixturesDir } from './child.js';
 
 export interface PrivateDBus {
@@ -122,4 +123,112 @@ export async function startBridgeProcess(args: readonly string[]): Promise<Runni
     stderr: () => err,
     stop: () => stopChild(child),
   };
+}
+
+/** Runs chorus-dbus expecting it to exit (a refused config): its exit code and stderr. */
+export async function runBridgeToExit(
+  args: readonly string[],
+): Promise<{ code: number | null; stderr: string }> {
+  const child = spawn(process.execPath, [bridgeMain, '--log-level', 'warn', ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr?.setEncoding('utf8').on('data', (d: string) => {
+    stderr += d;
+  });
+  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+  return { code, stderr };
+}
+
+/** A plain D-Bus client (the Node library) on the private bus, as a desktop app would be. */
+export async function dbusClient(address: string): Promise<MessageBus> {
+  const bus = sessionBus({ busAddress: address });
+  await new Promise<void>((resolve, reject) => {
+    bus.once('connect', () => resolve());
+    bus.once('error' as 'connect', reject as () => void);
+  });
+  return bus;
+}
+
+/**
+ * The signals `member` of `iface` a D-Bus client receives (AddMatch in place when this resolves).
+ * `received` grows as they arrive, with the sender's unique name.
+ */
+export async function listenForSignals(
+  bus: MessageBus,
+  iface: string,
+): Promise<{ received: { member: string; sender: string; body: unknown[] }[]; stop(): void }> {
+  const received: { member: string; sender: string; body: unknown[] }[] = [];
+  const onMessage = (message: Message) => {
+    if (message.type === MessageType.SIGNAL && message.interface === iface) {
+      received.push({ member: message.member ?? '', sender: message.sender ?? '', body: message.body });
+    }
+  };
+  bus.on('message', onMessage);
+  await callBus(
+    bus,
+    'org.freedesktop.DBus',
+    '/org/freedesktop/DBus',
+    'org.freedesktop.DBus',
+    'AddMatch',
+    's',
+    [`type='signal',interface='${iface}'`],
+  );
+  return { received, stop: () => bus.off('message', onMessage) };
+}
+
+/** A D-Bus method call; a D-Bus error rejects with { errorName, text }. */
+export async function callBus(
+  bus: MessageBus,
+  destination: string,
+  path: string,
+  iface: string,
+  member: string,
+  signature = '',
+  body: unknown[] = [],
+): Promise<unknown[]> {
+  let reply: Message | null;
+  try {
+    reply = await bus.call(
+      new Message({
+        type: MessageType.METHOD_CALL,
+        destination,
+        path,
+        interface: iface,
+        member,
+        signature,
+        body,
+      }),
+    );
+  } catch (error) {
+    // The library rejects with its DBusError: `type` is the D-Bus error name.
+    const { type, text } = error as { type?: string; text?: string };
+    if (type === undefined) throw error;
+    throw Object.assign(new Error(text ?? type), { errorName: type });
+  }
+  if (reply === null) return [];
+  if (reply.type === MessageType.ERROR) {
+    throw Object.assign(new Error(String(reply.body[0] ?? reply.errorName)), { errorName: reply.errorName });
+  }
+  return reply.body;
+}
+
+/** The unique name owning `name` on D-Bus, or null. */
+export async function dbusOwner(bus: MessageBus, name: string): Promise<string | null> {
+  try {
+    const [owner] = await callBus(
+      bus,
+      'org.freedesktop.DBus',
+      '/org/freedesktop/DBus',
+      'org.freedesktop.DBus',
+      'GetNameOwner',
+      's',
+      [name],
+    );
+    return owner as string;
+  } catch (error) {
+    if ((error as { errorName?: string }).errorName === 'org.freedesktop.DBus.Error.NameHasNoOwner')
+      return null;
+    throw error;
+  }
 }

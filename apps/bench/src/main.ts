@@ -17,6 +17,7 @@ import type { Row, RunReport } from './results.js';
 import { servers } from './systems/index.js';
 import type { SystemServer } from './systems/system.js';
 import type { BenchOptions, Context } from './workloads/context.js';
+import { dbusBridge } from './workloads/dbus-bridge.js';
 import { fanOut } from './workloads/fan-out.js';
 import { latency } from './workloads/latency.js';
 import { manyToMany } from './workloads/many-to-many.js';
@@ -29,6 +30,7 @@ const WORKLOADS = {
   'many-to-many': manyToMany,
   'method-calls': methodCalls,
   scale,
+  'dbus-bridge': dbusBridge,
 } as const;
 
 type WorkloadName = keyof typeof WORKLOADS;
@@ -39,6 +41,8 @@ const usage = `Usage: npm run bench -- [options]
   --peers              also run NATS, Redis, mosquitto and D-Bus (each skipped with a note when
                        not installed; apps/bench/scripts/install-peers.sh installs them)
   --only LIST          comma-separated workloads: ${Object.keys(WORKLOADS).join(', ')}
+                       (dbus-bridge: D-Bus → Chorus through chorus-dbus vs a direct D-Bus
+                       listener; needs dbus-daemon, skipped with a note without it)
   --repeat N           measurements per throughput case (default: 1 quick, 3 full); median reported
   --duration MS        length of one throughput measurement (default: 500 quick, 2000 full)
   --latency-duration MS  length of the latency measurement (default: 1000 quick, 5000 full)

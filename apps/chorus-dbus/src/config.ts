@@ -14,6 +14,16 @@ const busName = z
   .string()
   .regex(/^[A-Za-z_-][A-Za-z0-9_-]*(\.[A-Za-z_-][A-Za-z0-9_-]*)+$/, 'a name like org.example.Thing');
 
+const groupNameSchema = z
+  .string()
+  .regex(
+    /^[A-Za-z_-][A-Za-z0-9_-]*(\.[A-Za-z_-][A-Za-z0-9_-]*)*$/,
+    'a Chorus group name like org.example.Player',
+  );
+const interfaceName = z
+  .string()
+  .regex(/^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)+$/, 'an interface name like org.example.Player');
+
 export const configSchema = z.strictObject({
   /** `session`, `system` or a D-Bus address (`unix:path=…`). */
   dbus: z.string().min(1).optional(),
@@ -31,7 +41,33 @@ export const configSchema = z.strictObject({
       z.union([busName, z.strictObject({ service: busName, paths: z.array(objectPath).min(1).optional() })]),
     )
     .optional(),
-  limits: z.strictObject({ maxObjects: z.number().int().positive().optional() }).optional(),
+  /** Chorus groups to export to D-Bus: a group name, or the group with its D-Bus names and types. */
+  export: z
+    .array(
+      z.union([
+        groupNameSchema,
+        z.strictObject({
+          group: groupNameSchema,
+          /** The D-Bus well-known name (default: the group name). */
+          name: busName.optional(),
+          /** The object path (default: / and the group name's elements). */
+          path: objectPath.optional(),
+          /** The interface name (default: the group name). */
+          interface: interfaceName.optional(),
+          /** Field → D-Bus signature, where the schema does not fix one (README: the annotations). */
+          types: z.record(z.string(), z.string()).optional(),
+        }),
+      ]),
+    )
+    .optional(),
+  limits: z
+    .strictObject({
+      maxObjects: z.number().int().positive().optional(),
+      maxQueuedMessages: z.number().int().positive().optional(),
+      maxPendingEmits: z.number().int().positive().optional(),
+      maxPendingCalls: z.number().int().positive().optional(),
+    })
+    .optional(),
 });
 
 export type ConfigFile = z.infer<typeof configSchema>;
@@ -43,11 +79,26 @@ export interface BridgeSettings {
   readonly prefix: string;
   readonly logLevel: LogLevel;
   readonly imports: readonly { service: string; paths?: readonly string[] | undefined }[];
+  readonly exports: readonly ExportSettings[];
   readonly maxObjects: number;
+  readonly maxQueuedMessages: number;
+  readonly maxPendingEmits: number;
+  readonly maxPendingCalls: number;
+}
+
+export interface ExportSettings {
+  readonly group: string;
+  readonly dbusName: string;
+  readonly path: string;
+  readonly iface: string;
+  readonly types: Readonly<Record<string, string>>;
 }
 
 export const defaultLimits = {
   maxObjects: 256, // objects introspected per service
+  maxQueuedMessages: 4096, // D-Bus messages per imported service waiting to become emits
+  maxPendingEmits: 1024, // emits per imported service sent and not yet answered
+  maxPendingCalls: 256, // D-Bus calls to exported groups in progress at once
 } as const;
 
 export function parseConfig(text: string, file: string): ConfigFile {
@@ -93,6 +144,7 @@ export interface Flags {
   readonly prefix?: string | undefined;
   readonly logLevel?: string | undefined;
   readonly import?: readonly string[] | undefined;
+  readonly export?: readonly string[] | undefined;
 }
 
 /** Flags win over the config file; `--import` services are added to the config's. */
@@ -105,14 +157,81 @@ export function resolveSettings(config: ConfigFile | undefined, flags: Flags): B
     ...(config?.import ?? []).map((entry) => (typeof entry === 'string' ? { service: entry } : entry)),
     ...(flags.import ?? []).map((service) => parseImportFlag(service)),
   ];
+  const prefix = flags.prefix ?? config?.prefix ?? defaultPrefix(dbus);
+  const exports = [
+    ...(config?.export ?? []),
+    ...(flags.export ?? []).map((group) => checkGroupFlag(group)),
+  ].map((entry) => exportSettings(typeof entry === 'string' ? { group: entry } : entry));
+  checkNoLoop(prefix, imports, exports);
+  const limits = config?.limits;
   return {
     dbus,
     chorus: flags.chorus ?? config?.chorus,
-    prefix: flags.prefix ?? config?.prefix ?? defaultPrefix(dbus),
+    prefix,
     logLevel,
     imports,
-    maxObjects: config?.limits?.maxObjects ?? defaultLimits.maxObjects,
+    exports,
+    maxObjects: limits?.maxObjects ?? defaultLimits.maxObjects,
+    maxQueuedMessages: limits?.maxQueuedMessages ?? defaultLimits.maxQueuedMessages,
+    maxPendingEmits: limits?.maxPendingEmits ?? defaultLimits.maxPendingEmits,
+    maxPendingCalls: limits?.maxPendingCalls ?? defaultLimits.maxPendingCalls,
   };
+}
+
+function checkGroupFlag(group: string): string {
+  if (!groupNameSchema.safeParse(group).success) {
+    throw new BridgeError(BridgeErrorCode.CONFIG_INVALID, `--export ${group}: not a Chorus group name`);
+  }
+  return group;
+}
+
+/**
+ * An export's D-Bus names: the group name as the well-known name and interface (a `-` becomes
+ * `_`, which interface names do not allow), `/` + its elements as the path.
+ */
+export function exportSettings(entry: {
+  group: string;
+  name?: string | undefined;
+  path?: string | undefined;
+  interface?: string | undefined;
+  types?: Record<string, string> | undefined;
+}): ExportSettings {
+  const elements = entry.group.split('.').map((e) => (/^[0-9]/.test(e) ? `_${e}` : e));
+  const dbusName = entry.name ?? elements.join('.');
+  const iface = entry.interface ?? elements.map((e) => e.replace(/-/g, '_')).join('.');
+  const path = entry.path ?? `/${elements.map((e) => e.replace(/-/g, '_')).join('/')}`;
+  if (!busName.safeParse(dbusName).success || !interfaceName.safeParse(iface).success) {
+    throw new BridgeError(
+      BridgeErrorCode.CONFIG_INVALID,
+      `export ${entry.group}: '${dbusName}' is not a D-Bus name with two elements or more: give "name" and "interface" in the config`,
+    );
+  }
+  return { group: entry.group, dbusName, path, iface, types: entry.types ?? {} };
+}
+
+/**
+ * [GUARANTEE: dbus-no-loop] the configuration cannot make a loop: no group under the import
+ * prefix is exported, and no D-Bus name the bridge exports is imported.
+ */
+function checkNoLoop(
+  prefix: string,
+  imports: readonly { service: string }[],
+  exports: readonly ExportSettings[],
+): void {
+  for (const one of exports) {
+    if (one.group === prefix || one.group.startsWith(`${prefix}.`)) {
+      throw new BridgeError(
+        BridgeErrorCode.CONFIG_INVALID,
+        `export ${one.group}: it is under the import prefix '${prefix}' (an imported D-Bus object): exporting it back would make a loop`,
+      );
+    }
+    if (imports.some((i) => i.service === one.dbusName)) {
+      throw new BridgeError(
+        BridgeErrorCode.CONFIG_INVALID,
+        `import ${one.dbusName}: the bridge owns this D-Bus name itself (it exports ${one.group}): importing it would make a loop`,
+      );
+    }
+  }
 }
 
 /** `--import NAME` or `--import NAME:/path,/other/path`. */

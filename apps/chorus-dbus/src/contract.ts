@@ -8,7 +8,7 @@
 import { defineGroup, type GroupContract, type MethodSchemas, type SignalSchemas } from '@chorus/client';
 import { z } from 'zod';
 import type { InterfaceInfo } from './introspection.js';
-import { BRIDGE_SIGNALS, memberName } from './naming.js';
+import { BRIDGE_SIGNALS, IMPORTED_MARK, memberName } from './naming.js';
 import { type DBusType, parseSingle } from './signature.js';
 import { zodOf } from './types.js';
 
@@ -99,7 +99,7 @@ function objectOf(fields: readonly Field[], optional = false): z.ZodObject {
 /** The zod schemas of the signals the bridge adds (see naming.ts BRIDGE_SIGNALS). */
 export function bridgeSignalSchemas(shape: InterfaceShape): SignalSchemas {
   const out: Record<string, z.ZodType> = {
-    [BRIDGE_SIGNALS.serviceOwner]: z.object({ owner: z.string().nullable() }),
+    [BRIDGE_SIGNALS.serviceOwner]: z.object({ owner: z.string().nullable() }).describe(IMPORTED_MARK),
   };
   if (shape.properties.length > 0) {
     // Optional: a service may fail to read one property and still answer GetAll with the rest.

@@ -39,6 +39,10 @@ export interface ImportOptions {
   readonly prefix: string;
   /** Objects one service may bring (introspection walk bound). */
   readonly maxObjects: number;
+  /** D-Bus messages waiting to be handled; beyond it they are dropped and counted. */
+  readonly maxQueuedMessages: number;
+  /** Emits sent and not yet answered; at the bound the queue waits for the oldest. */
+  readonly maxPendingEmits: number;
 }
 
 type AnyContract = GroupContract<string, SignalSchemas, MethodSchemas>;
@@ -56,6 +60,7 @@ interface ImportedObject {
 
 const DBUS_NAME = 'org.freedesktop.DBus';
 const PROPERTIES = 'org.freedesktop.DBus.Properties';
+const OBJECT_MANAGER = 'org.freedesktop.DBus.ObjectManager';
 
 export class ServiceImport {
   readonly #dbus: MessageBus;
@@ -67,6 +72,11 @@ export class ServiceImport {
   readonly #rules: string[];
   #owner: string | null = null;
   #closed = false;
+  readonly #pendingEmits = new Set<Promise<unknown>>();
+  /** While start() waits for GetNameOwner: the signals received (at most maxQueuedMessages). */
+  #early: Message[] | undefined;
+  #ownerChanged = false;
+  #dropped = 0;
   readonly #onMessage = (message: Message) => this.#receive(message);
 
   constructor(dbus: MessageBus, chorus: Bus, options: ImportOptions, log: Log) {
@@ -95,12 +105,22 @@ export class ServiceImport {
 
   /** Subscribes on D-Bus, reads the service and creates its groups. Resolves once they exist. */
   async start(): Promise<void> {
-    // Listening first, then asking: a change between the two is seen either way.
+    // Listening first, then asking: a change between the two is seen either way. Signals that
+    // arrive before the owner is known are held (sender unknown yet) and handled after it is.
+    this.#early = [];
     this.#dbus.on('message', this.#onMessage);
     for (const rule of this.#rules) await addMatch(this.#dbus, rule);
-    this.#owner = await getNameOwner(this.#dbus, this.#options.service);
-    const owner = this.#owner;
-    await this.#queue.push(() => this.#ownerIs(owner));
+    const asked = await getNameOwner(this.#dbus, this.#options.service);
+    const early = this.#early;
+    this.#early = undefined;
+    // A NameOwnerChanged handled meanwhile is newer than the answer: it wins.
+    if (!this.#ownerChanged) {
+      this.#owner = asked;
+      const owner = asked;
+      this.#queue.push(() => this.#ownerIs(owner));
+    }
+    for (const message of early) this.#receive(message);
+    await this.#queue.idle();
   }
 
   /** Resolves when every D-Bus message received so far has been handled. */
@@ -123,23 +143,57 @@ export class ServiceImport {
       // Tracked at once, in D-Bus order, so the owner's next signal is recognised.
       const owner = (message.body[2] as string) || null;
       this.#owner = owner;
+      this.#ownerChanged = true;
       this.#queue.push(() => this.#ownerIs(owner));
       return;
     }
+    if (this.#early !== undefined && this.#owner === null) {
+      // [GUARANTEE: dbus] the startup window: held until the owner is known, not dropped.
+      if (this.#early.length < this.#options.maxQueuedMessages) this.#early.push(message);
+      return;
+    }
     if (this.#owner === null || message.sender !== this.#owner) return;
+    // [GUARANTEE: dbus-no-loop] what the bridge itself sends on D-Bus (its exports) is never imported.
+    if (message.sender === this.#dbus.name) return;
+    // [GUARANTEE: dbus] bounded: beyond maxQueuedMessages a signal is dropped, counted and logged.
+    if (this.#queue.size >= this.#options.maxQueuedMessages) {
+      if (this.#dropped++ % 1000 === 0) {
+        this.#log('warn', 'signals-dropped', {
+          service: this.#options.service,
+          dropped: this.#dropped,
+          maxQueuedMessages: this.#options.maxQueuedMessages,
+        });
+      }
+      return;
+    }
     if (message.interface === PROPERTIES && message.member === 'PropertiesChanged') {
       this.#queue.push(() => this.#propertiesChanged(message));
+    } else if (
+      message.interface === OBJECT_MANAGER &&
+      (message.member === 'InterfacesAdded' || message.member === 'InterfacesRemoved')
+    ) {
+      // Objects came or went: introspect again; groups of new objects are made, gone ones closed.
+      const owner = this.#owner;
+      this.#queue.push(() => this.#ownerIs(owner, true));
     } else {
       this.#queue.push(() => this.#signal(message));
     }
   }
 
-  async #ownerIs(owner: string | null): Promise<void> {
+  /** The service's owner is `owner`; `rescan`: the same owner, whose objects changed. */
+  async #ownerIs(owner: string | null, rescan = false): Promise<void> {
     if (this.#closed) return;
-    this.#log('info', owner === null ? 'service-gone' : 'service-present', {
-      service: this.#options.service,
-      owner,
-    });
+    if (owner !== null && owner === this.#dbus.name) {
+      // [GUARANTEE: dbus-no-loop] a D-Bus name the bridge owns itself (an export) is never imported.
+      this.#log('warn', 'import-refused', { service: this.#options.service, reason: 'the bridge owns it' });
+      return;
+    }
+    if (!rescan) {
+      this.#log('info', owner === null ? 'service-gone' : 'service-present', {
+        service: this.#options.service,
+        owner,
+      });
+    }
     if (owner === null) {
       // [GUARANTEE: dbus] the groups stay (members keep their subscriptions); their state says so.
       for (const object of this.#objects.values())
@@ -154,6 +208,7 @@ export class ServiceImport {
         await this.#drop(key); // the interface changed: its contract must too
         object = undefined;
       }
+      if (rescan && object !== undefined) continue; // unchanged: nothing to say
       object ??= await this.#create(key, path, info);
       if (object === undefined) continue;
       this.#emit(object, BRIDGE_SIGNALS.serviceOwner, { owner });
@@ -187,7 +242,18 @@ export class ServiceImport {
         continue;
       }
       for (const info of node.interfaces) {
-        if (!STANDARD_INTERFACES.has(info.name)) found.set(`${path}\0${info.name}`, { path, info });
+        if (STANDARD_INTERFACES.has(info.name)) continue;
+        if (info.exported === true) {
+          // [GUARANTEE: dbus-no-loop] an object a chorus-dbus exported is never imported back.
+          this.#log('warn', 'import-refused', {
+            service: this.#options.service,
+            path,
+            interface: info.name,
+            reason: 'a Chorus group exported by a chorus-dbus',
+          });
+          continue;
+        }
+        found.set(`${path}\0${info.name}`, { path, info });
       }
       if (walk)
         for (const child of node.children) pending.push(path === '/' ? `/${child}` : `${path}/${child}`);
@@ -290,9 +356,10 @@ export class ServiceImport {
     object.properties = { ...object.properties, ...values };
     this.#emit(object, BRIDGE_SIGNALS.propertiesChanged, { changed: values, invalidated });
     this.#emit(object, BRIDGE_SIGNALS.properties, object.properties);
+    await this.#backpressure();
   }
 
-  #signal(message: Message): void {
+  async #signal(message: Message): Promise<void> {
     const object = this.#objects.get(`${message.path}\0${message.interface}`);
     if (object === undefined) return;
     for (const [name, signal] of object.shape.signals) {
@@ -302,15 +369,27 @@ export class ServiceImport {
         payload[field.key] = fromDBus(field.type, message.body[i]);
       });
       this.#emit(object, name, payload);
+      await this.#backpressure();
       return;
     }
   }
 
+  /**
+   * At maxPendingEmits unanswered emits the queue waits for the oldest: what D-Bus sends
+   * meanwhile waits in the queue (up to maxQueuedMessages), not in the SDK.
+   */
+  async #backpressure(): Promise<void> {
+    while (this.#pendingEmits.size >= this.#options.maxPendingEmits) await Promise.race(this.#pendingEmits);
+  }
+
   #emit(object: ImportedObject, signal: string, payload: unknown): void {
     // Not awaited: the SDK sends emits in call order ([GUARANTEE: dbus]), with its own window.
-    (object.group.emit as unknown as UntypedEmit)(signal, payload).catch((error: unknown) =>
-      this.#log('warn', 'emit-failed', { group: object.group.name, signal, error: describe(error) }),
-    );
+    const sent: Promise<unknown> = (object.group.emit as unknown as UntypedEmit)(signal, payload)
+      .catch((error: unknown) =>
+        this.#log('warn', 'emit-failed', { group: object.group.name, signal, error: describe(error) }),
+      )
+      .finally(() => this.#pendingEmits.delete(sent));
+    this.#pendingEmits.add(sent);
   }
 
   async #forward(

@@ -6,6 +6,9 @@
 
 import { BridgeError, BridgeErrorCode } from './errors.js';
 
+/** The annotation on an interface a chorus-dbus exported (see exporter.ts): never imported back. */
+export const EXPORTED_ANNOTATION = 'org.chorus.Bridge.Exported';
+
 export interface Arg {
   readonly name: string | undefined;
   readonly type: string;
@@ -31,6 +34,8 @@ export interface InterfaceInfo {
   readonly methods: readonly Method[];
   readonly signals: readonly Signal[];
   readonly properties: readonly Property[];
+  /** Carries org.chorus.Bridge.Exported: a chorus-dbus exported it from a Chorus group. */
+  readonly exported?: true;
 }
 export interface NodeInfo {
   readonly interfaces: readonly InterfaceInfo[];
@@ -106,7 +111,9 @@ export function parseIntrospection(xml: string): NodeInfo {
   const interfaces: InterfaceInfo[] = [];
   const children: string[] = [];
   const stack: string[] = [];
-  let iface: { name: string; methods: Method[]; signals: Signal[]; properties: Property[] } | undefined;
+  let iface:
+    | { name: string; methods: Method[]; signals: Signal[]; properties: Property[]; exported?: true }
+    | undefined;
   let member: { kind: 'method' | 'signal'; name: string; args: Arg[] } | undefined;
   let property: { name: string; type: string; access: Property['access']; emitsChanged: string } | undefined;
   let ifaceEmits = 'true';
@@ -158,6 +165,13 @@ export function parseIntrospection(xml: string): NodeInfo {
           const value = tag.attrs['value'] ?? 'true';
           if (property !== undefined) property.emitsChanged = value;
           else if (member === undefined) ifaceEmits = value;
+        } else if (
+          tag.attrs['name'] === EXPORTED_ANNOTATION &&
+          iface !== undefined &&
+          member === undefined &&
+          property === undefined
+        ) {
+          iface.exported = true;
         }
         break;
       default:

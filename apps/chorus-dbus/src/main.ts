@@ -2,7 +2,7 @@
 /*
  * chorus-dbus: argv, config file, signals. Everything else is in bridge.ts and codegen.ts.
  *
- *   chorus-dbus [--dbus session|system|ADDRESS] [--address CHORUS] [--import NAME[:/path,…]]…
+ *   chorus-dbus [--dbus session|system|ADDRESS] [--address CHORUS] [--import NAME[:/path,…]]… [--export GROUP]…
  *               [--prefix P] [--config FILE] [--log-level L]
  *   chorus-dbus codegen (--xml FILE | --dbus BUS --service NAME --path PATH) [--interface I]… [--prefix P]
  */
@@ -18,12 +18,13 @@ import { createLog } from './log.js';
 import { defaultPrefix } from './naming.js';
 
 const USAGE = `Usage: chorus-dbus [--dbus session|system|ADDRESS] [--address CHORUS_ADDRESS]
-                   [--import NAME[:/path,/path]]... [--prefix PREFIX] [--config FILE]
+                   [--import NAME[:/path,/path]]... [--export GROUP]... [--prefix PREFIX] [--config FILE]
                    [--log-level debug|info|warn|error|silent]
        chorus-dbus codegen (--xml FILE | --service NAME --path PATH [--dbus BUS])
                    [--interface NAME]... [--prefix PREFIX]
 
-Bridges D-Bus and a Chorus bus: each imported D-Bus service's objects become typed Chorus groups.
+Bridges D-Bus and a Chorus bus: each imported D-Bus service's objects become typed Chorus groups;
+each exported Chorus group becomes a D-Bus object (name, interface, signals, methods).
 codegen prints a TypeScript module with the Chorus contract of each interface.
 `;
 
@@ -34,6 +35,7 @@ async function bridge(argv: string[]): Promise<void> {
       dbus: { type: 'string' },
       address: { type: 'string' },
       import: { type: 'string', multiple: true },
+      export: { type: 'string', multiple: true },
       prefix: { type: 'string' },
       config: { type: 'string' },
       'log-level': { type: 'string' },
@@ -52,10 +54,11 @@ async function bridge(argv: string[]): Promise<void> {
     prefix: values.prefix,
     logLevel: values['log-level'],
     import: values.import,
+    export: values.export,
   });
   const log = createLog(settings.logLevel);
   const running = await startBridge(settings, log);
-  // The line tests and scripts wait for: every import's groups exist now.
+  // The line tests and scripts wait for: every import's groups exist, every export present is on D-Bus.
   process.stdout.write(`CHORUS_DBUS_READY=${running.imports.flatMap((i) => i.groups()).join(',')}\n`);
   const stop = () => {
     void running.close().finally(() => process.exit(0));

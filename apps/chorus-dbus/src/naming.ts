@@ -90,6 +90,12 @@ export const BRIDGE_SIGNALS = {
   serviceOwner: 'ServiceOwner',
 } as const;
 
+/**
+ * The description of an imported group's ServiceOwner schema: it marks, in the schema the bridge
+ * publishes, a group a chorus-dbus imported, so no bridge exports it back to D-Bus (the loop rule).
+ */
+export const IMPORTED_MARK = 'chorus-dbus import';
+
 const ESCAPE = 'Signal_';
 const RESERVED: ReadonlySet<string> = new Set([...Object.values(BRIDGE_SIGNALS), 'invalid', 'closed', 'gap']);
 

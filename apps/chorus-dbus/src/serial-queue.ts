@@ -5,17 +5,29 @@
  */
 export class SerialQueue {
   #tail: Promise<void> = Promise.resolve();
+  #size = 0;
   readonly #onError: (error: unknown) => void;
 
   constructor(onError: (error: unknown) => void) {
     this.#onError = onError;
   }
 
+  /** Tasks added and not yet finished (the one running included). */
+  get size(): number {
+    return this.#size;
+  }
+
   push(task: () => unknown): Promise<void> {
-    const run = this.#tail.then(task).then(
-      () => {},
-      (error: unknown) => this.#onError(error),
-    );
+    this.#size++;
+    const run = this.#tail
+      .then(task)
+      .then(
+        () => {},
+        (error: unknown) => this.#onError(error),
+      )
+      .finally(() => {
+        this.#size--;
+      });
     this.#tail = run;
     return run;
   }
