@@ -16,8 +16,8 @@ export type ToSubscriber =
       /** Keep every emit→receive latency. */
       readonly latency: boolean;
     }
-  /** Chorus only: serve the echo service of the method-call workload (answered with `opened`). */
-  | { readonly op: 'serve'; readonly run: number; readonly address: string }
+  /** Serve the echo service of the method-call workload (answered with `opened`). */
+  | { readonly op: 'serve'; readonly run: number; readonly system: SystemId; readonly address: string }
   /** Chorus only: each connection joins these groups by name (memberships for the scale test). */
   | { readonly op: 'join'; readonly run: number; readonly groups: readonly (readonly string[])[] }
   /** How many messages each topic carried in all; the subscriber answers `done` once it has them. */

@@ -130,10 +130,10 @@ export class SubscriberPool {
   }
 
   /** Starts the echo service of the method-call workload in one subscriber process. */
-  async serveEcho(address: string): Promise<Subscribers> {
+  async serveEcho(system: SystemId, address: string): Promise<Subscribers> {
     const run = nextRun++;
     const worker = this.#workers[0] as Worker;
-    await worker.request({ op: 'serve', run, address }, 'opened');
+    await worker.request({ op: 'serve', run, system, address }, 'opened');
     return new Subscribers(run, [worker], [[0]]);
   }
 

@@ -72,6 +72,22 @@ export function applyTargets(rows: Row[]): void {
         met: chorus <= peer.value,
         detail: `${(chorus / peer.value).toFixed(2)}× best peer`,
       };
+    } else if (row.workload === 'method calls') {
+      // Issue 17: at least NATS request/reply, at least twice D-Bus method calls.
+      const nats = row.values.nats;
+      const dbus = row.values.dbus;
+      if (nats === undefined && dbus === undefined) continue;
+      const parts: string[] = [];
+      let met = true;
+      if (nats !== undefined) {
+        met &&= chorus >= nats;
+        parts.push(`${(chorus / nats).toFixed(2)}× NATS (goal ≥ 1×)`);
+      }
+      if (dbus !== undefined) {
+        met &&= chorus >= 2 * dbus;
+        parts.push(`${(chorus / dbus).toFixed(2)}× D-Bus (goal ≥ 2×)`);
+      }
+      row.target = { goal: '≥ NATS, ≥ 2× D-Bus', met, detail: parts.join(', ') };
     }
   }
 }

@@ -177,8 +177,13 @@ async function handle(message: ToSubscriber): Promise<void> {
     case 'serve': {
       const run = new Run(message.run, false);
       runs.set(run.id, run);
-      const { serveEcho } = await import('./systems/chorus.js');
-      run.clients.push(await serveEcho(message.address));
+      const { serveEcho } = await import('./systems/echo.js');
+      const service = await serveEcho(message.system, message.address);
+      run.clients.push({
+        subscribe: () => Promise.reject(new Error('an echo service subscribes to nothing')),
+        publisher: () => Promise.reject(new Error('an echo service publishes nothing')),
+        close: () => service.close(),
+      });
       send({ op: 'opened', run: message.run });
       return;
     }

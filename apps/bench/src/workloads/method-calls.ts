@@ -1,67 +1,68 @@
 /*
- * Method calls (Chorus only; the peers' pub/sub clients have no equivalent here): round trips/s
- * of a typed call (zod on input and output, both ends) to a service in a subscriber process, with
- * 1 and with 64 calls in flight. Every answer is checked against its call.
+ * Method calls: round trips/s of a call to an echo service in a subscriber process, with 1 and
+ * with 64 calls in flight, on Chorus (a typed method, zod on input and output at both ends), NATS
+ * request/reply and D-Bus method calls (systems/echo.ts). Every answer is checked against its
+ * call; a figure with a wrong answer is not reported.
  */
 
 import type { Row } from '../results.js';
-import { chorusServer } from '../systems/chorus-daemon.js';
-import { type Context, withBroker } from './context.js';
+import { callEcho, callSystems } from '../systems/echo.js';
+import type { SystemId } from '../systems/system.js';
+import { type Context, Figures, withBroker } from './context.js';
+
+const CONCURRENCY = [1, 64] as const;
 
 export async function methodCalls(context: Context): Promise<Row[]> {
-  const rows: Row[] = [];
-  if (!context.systems.some((s) => s.id === 'chorus')) return rows;
-  await withBroker(context, chorusServer, async (running) => {
-    const { callEcho } = await import('../systems/chorus.js');
-    const service = await context.pool.serveEcho(running.broker.address);
-    try {
-      // Warm-up: the first calls pay for JIT in the daemon and both SDKs.
-      await callEcho(running.broker.address, 64, context.options.quick ? 300 : 1000);
-      for (const concurrency of [1, 64]) {
-        const caseLabel = `${concurrency} in flight`;
-        try {
-          const rates: number[] = [];
-          let wrong = 0;
-          for (let r = 0; r < context.options.repeat; r++) {
-            const result = await callEcho(running.broker.address, concurrency, context.options.durationMs);
-            rates.push(result.calls / result.seconds);
-            wrong += result.wrong;
+  const figures = new Figures();
+  const systems = context.systems.filter((s) => callSystems.includes(s.id));
+  for (const system of systems) {
+    await withBroker(context, system, async (running) => {
+      const address = running.broker.address;
+      const service = await context.pool.serveEcho(system.id, address);
+      try {
+        // Warm-up: the first calls pay for JIT in the broker and both clients.
+        await callEcho(system.id, address, 64, context.options.quick ? 300 : 1000);
+        for (const concurrency of CONCURRENCY) {
+          const key = `${concurrency}`;
+          try {
+            for (let r = 0; r < context.options.repeat; r++) {
+              const result = await callEcho(system.id, address, concurrency, context.options.durationMs);
+              const rate = result.calls / result.seconds;
+              context.log(
+                `  method calls ${system.label} ${concurrency} in flight: ${rate.toFixed(0)} round trips/s${result.wrong > 0 ? `, ${result.wrong} wrong answers` : ''}`,
+              );
+              figures.add(
+                key,
+                system.id,
+                rate,
+                undefined,
+                result.wrong > 0
+                  ? `verification failed: ${result.wrong} answers did not match their call`
+                  : undefined,
+              );
+            }
+          } catch (error) {
+            context.log(`  method calls ${system.label} ${concurrency} in flight: error ${String(error)}`);
+            figures.add(key, system.id, undefined, undefined, `error: ${String(error).split('\n')[0]}`);
           }
-          rates.sort((a, b) => a - b);
-          const value = rates[Math.floor(rates.length / 2)] as number;
-          const spread =
-            rates.length > 1 ? ((rates[rates.length - 1] as number) - (rates[0] as number)) / value : 0;
-          context.log(
-            `  method calls ${caseLabel}: ${value.toFixed(0)} round trips/s${wrong > 0 ? `, ${wrong} wrong answers` : ''}`,
-          );
-          rows.push({
-            workload: 'method calls',
-            case: caseLabel,
-            metric: 'round trips/s',
-            unit: '/s',
-            better: 'higher',
-            values: wrong > 0 ? {} : { chorus: value },
-            spread: { chorus: spread },
-            notes:
-              wrong > 0 ? { chorus: `verification failed: ${wrong} answers did not match their call` } : {},
-          });
-        } catch (error) {
-          context.log(`  method calls ${caseLabel}: error ${String(error)}`);
-          rows.push({
-            workload: 'method calls',
-            case: caseLabel,
-            metric: 'round trips/s',
-            unit: '/s',
-            better: 'higher',
-            values: {},
-            spread: {},
-            notes: { chorus: `error: ${String(error).split('\n')[0]}` },
-          });
         }
+      } finally {
+        await service.close();
       }
-    } finally {
-      await service.close();
-    }
-  });
-  return rows;
+    });
+  }
+  const ids: SystemId[] = systems.map((s) => s.id);
+  return CONCURRENCY.map((concurrency) =>
+    figures.row(
+      `${concurrency}`,
+      {
+        workload: 'method calls',
+        case: `${concurrency} in flight`,
+        metric: 'round trips/s',
+        unit: '/s',
+        better: 'higher',
+      },
+      ids,
+    ),
+  );
 }
