@@ -145,11 +145,12 @@ describe.skipIf(!haveChromium && !inCi)('the web monitor', () => {
 
     const row = page.locator('#groups tr[data-group="org.test.web.Weather"]');
     await row.waitFor({ timeout: 10_000 });
-    // Owner (with the well-known name it holds), member count, options and the schema's outline.
+    // Owner (with the well-known name it holds and its pid), member count, options and the schema's outline.
     const cellsOf = () => row.locator('td').allTextContents();
     await eventually(cellsOf).toEqual([
       'org.test.web.Weather',
-      `${service.name} (org.test.web.Weather)`,
+      // The process behind the owner comes from the kernel: this test process.
+      `${service.name} (org.test.web.Weather) · pid ${process.pid}`,
       expect.stringMatching(/^1: :1\.\d+$/),
       expect.stringContaining('retain'),
       expect.stringMatching(/^\d+$/),
