@@ -75,7 +75,10 @@ export async function startNatsCluster(size = 3): Promise<NatsCluster> {
         `listen: 127.0.0.1:${spec.client}`,
         `http: 127.0.0.1:${spec.monitor}`,
         `jetstream { store_dir: "${join(dir, spec.name)}" }`,
-        `cluster { name: chorus, listen: 127.0.0.1:${spec.cluster}, routes: [${routes.join(', ')}] }`,
+        // One node is a plain JetStream server, as the README's example runs it.
+        size === 1
+          ? ''
+          : `cluster { name: chorus, listen: 127.0.0.1:${spec.cluster}, routes: [${routes.join(', ')}] }`,
       ].join('\n'),
     );
     const logs: string[] = [];
@@ -109,7 +112,8 @@ export async function startNatsCluster(size = 3): Promise<NatsCluster> {
   };
   await Promise.all(nodes.map(start));
   // JetStream is usable once the nodes elected a meta leader; /jsz shows it on every node.
-  await waitUntil(
+  if (size > 1)
+    await waitUntil(
     async () => {
       const jsz = (await monitor(nodes[0]?.monitorPort ?? 0, '/jsz')) as
         | { meta_cluster?: { leader?: string } }
