@@ -39,7 +39,11 @@ const pace = () => new Promise<void>((resolve) => setTimeout(resolve, 5));
 test('the stream leader killed mid-stream: no acknowledged message lost, none repeated, one order', async () => {
   const { cluster, all, emitters } = await setUp();
   const sending = Promise.all(emitters.map((bus, e) => emitTicks(bus, e, 150, pace)));
-  await waitUntil(() => (all[0]?.got.length ?? 0) >= 100, 30_000, () => 'traffic did not start');
+  await waitUntil(
+    () => (all[0]?.got.length ?? 0) >= 100,
+    30_000,
+    () => 'traffic did not start',
+  );
   const leader = await cluster.streamLeader(STREAM);
   expect(leader).toBeDefined();
   await cluster.kill(leader as NonNullable<typeof leader>);
@@ -51,7 +55,11 @@ test('the stream leader killed mid-stream: no acknowledged message lost, none re
 test('a NATS node frozen with SIGSTOP for a few seconds: no loss, no repeat, one order', async () => {
   const { cluster, all, emitters } = await setUp();
   const sending = Promise.all(emitters.map((bus, e) => emitTicks(bus, e, 150, pace)));
-  await waitUntil(() => (all[0]?.got.length ?? 0) >= 100, 30_000, () => 'traffic did not start');
+  await waitUntil(
+    () => (all[0]?.got.length ?? 0) >= 100,
+    30_000,
+    () => 'traffic did not start',
+  );
   const leader = (await cluster.streamLeader(STREAM)) ?? cluster.nodes[0];
   cluster.freeze(leader as NonNullable<typeof leader>);
   await new Promise((resolve) => setTimeout(resolve, 4_000));
@@ -64,7 +72,11 @@ test('a daemon killed with SIGKILL and restarted: the others lose nothing; it ca
   const { cluster, all, emitters } = await setUp();
   // Emitters on the hosts that stay; the killed host's recipient reconnects to the new daemon.
   const sending = Promise.all([0, 2].map((e) => emitTicks(emitters[e] as Bus, e, 150, pace)));
-  await waitUntil(() => (all[0]?.got.length ?? 0) >= 100, 30_000, () => 'traffic did not start');
+  await waitUntil(
+    () => (all[0]?.got.length ?? 0) >= 100,
+    30_000,
+    () => 'traffic did not start',
+  );
   const victim = daemons[1] as FederatedDaemon;
   await victim.daemon.kill();
   await new Promise((resolve) => setTimeout(resolve, 500));
@@ -74,7 +86,11 @@ test('a daemon killed with SIGKILL and restarted: the others lose nothing; it ca
   await checkDelivery(stayed, acked, 45_000);
   // The recipient that was on the killed daemon: the SDK reconnects and rejoins (a gap event).
   const back = all.find((r) => r.host === 1) as Recipient;
-  await waitUntil(() => back.gaps > 0, 30_000, () => 'the recipient on the killed daemon never rejoined');
+  await waitUntil(
+    () => back.gaps > 0,
+    30_000,
+    () => 'the recipient on the killed daemon never rejoined',
+  );
   // The restarted daemon knows the group from the stream: a new member there gets what follows.
   const late = await client(victim.daemon);
   buses.push(late);
@@ -83,11 +99,20 @@ test('a daemon killed with SIGKILL and restarted: the others lose nothing; it ca
   sub.on('Tick', (_payload, meta) => got.push(meta.fseq ?? -1));
   const after = await emitTicks(emitters[0] as Bus, 9, 20);
   expect(after.size).toBe(20);
-  await waitUntil(() => got.length === 20, 15_000, () => `the restarted daemon delivered ${got.length} of 20`);
+  await waitUntil(
+    () => got.length === 20,
+    15_000,
+    () => `the restarted daemon delivered ${got.length} of 20`,
+  );
   for (let i = 1; i < got.length; i++) expect(got[i]).toBeGreaterThan(got[i - 1] as number);
   // The recipient that was on the killed daemon got what followed, in the same order as everyone.
   const reference = all[0]?.got ?? [];
-  await waitUntil(() => back.got.some((m) => m.key === '9.19'), 15_000, () => `the reconnected recipient got nothing: ${back.sub.ended} ${back.got.length} ${victim.daemon.stderr()}`);
+  await waitUntil(
+    () => back.got.some((m) => m.key === '9.19'),
+    15_000,
+    () =>
+      `the reconnected recipient got nothing: ${back.sub.ended} ${back.got.length} ${victim.daemon.stderr()}`,
+  );
   const positions = back.got.map((m) => reference.findIndex((r) => r.key === m.key && r.fseq === m.fseq));
   expect(new Set(back.got.map((m) => m.key)).size).toBe(back.got.length);
   for (let i = 1; i < positions.length; i++) expect(positions[i]).toBeGreaterThan(positions[i - 1] as number);

@@ -2,7 +2,7 @@
  * Daemons attached to one JetStream cluster, for the federation tests: each one on its own node
  * (its `servers` list starts with that node, then the others, so it fails over like a real one).
  */
-import { connect, type Bus } from '@chorus/client';
+import { type Bus, connect } from '@chorus/client';
 import { type RunningDaemon, startDaemon } from '../harness/daemon.js';
 import type { NatsCluster } from '../harness/nats.js';
 
@@ -22,7 +22,12 @@ export function federationConfig(cluster: NatsCluster, node: number, id: string,
   return { federation: { servers, replicas, daemonId: id, stream: STREAM, stallMs: 2000 } };
 }
 
-export async function startFederated(cluster: NatsCluster, node: number, id: string, dir?: string): Promise<FederatedDaemon> {
+export async function startFederated(
+  cluster: NatsCluster,
+  node: number,
+  id: string,
+  dir?: string,
+): Promise<FederatedDaemon> {
   const daemon = await startDaemon({
     config: federationConfig(cluster, node, id),
     args: ['--no-ws'],
@@ -32,8 +37,16 @@ export async function startFederated(cluster: NatsCluster, node: number, id: str
 }
 
 /** Restarts a daemon in its directory (same socket, same id), after it was killed. */
-export async function restartFederated(cluster: NatsCluster, node: number, fed: FederatedDaemon): Promise<void> {
-  fed.daemon = await startDaemon({ config: federationConfig(cluster, node, fed.id), args: ['--no-ws'], dir: fed.dir });
+export async function restartFederated(
+  cluster: NatsCluster,
+  node: number,
+  fed: FederatedDaemon,
+): Promise<void> {
+  fed.daemon = await startDaemon({
+    config: federationConfig(cluster, node, fed.id),
+    args: ['--no-ws'],
+    dir: fed.dir,
+  });
 }
 
 export function client(daemon: RunningDaemon, options: Parameters<typeof connect>[0] = {}): Promise<Bus> {

@@ -37,8 +37,10 @@ test('two daemons, one NATS, one federated group: an app on B gets what a servic
 
   // On host B: an app joins the same group with the ordinary join.
   const app = await connect({ address: b.address });
-  await waitUntil(async () => (await app.listGroups()).some((g) => g.name === Battery.name), 10_000, () =>
-    'the federated group never appeared on B',
+  await waitUntil(
+    async () => (await app.listGroups()).some((g) => g.name === Battery.name),
+    10_000,
+    () => 'the federated group never appeared on B',
   );
   const sub = await app.join(Battery);
   const got: { percent: number; fseq: number | undefined; sender: string }[] = [];
@@ -46,7 +48,11 @@ test('two daemons, one NATS, one federated group: an app on B gets what a servic
 
   const ack = await group.emit('LevelChanged', { percent: 42 });
   expect(ack.seq).toBeGreaterThan(0);
-  await waitUntil(() => got.length === 1, 10_000, () => 'B never got the signal');
+  await waitUntil(
+    () => got.length === 1,
+    10_000,
+    () => 'B never got the signal',
+  );
   expect(got[0]?.percent).toBe(42);
   expect(got[0]?.fseq).toBeGreaterThan(0);
   // The emitter is on another daemon: its name says which.

@@ -32,8 +32,10 @@ export async function federatedGroup(daemons: FederatedDaemon[]): Promise<Bus> {
   await service.createGroup(Tick, { federated: true, emitters: 'anyone' });
   for (const fed of daemons) {
     const probe = await client(fed.daemon);
-    await waitUntil(async () => (await probe.listGroups()).some((g) => g.name === Tick.name), 15_000, () =>
-      `${fed.id} never carried the group`,
+    await waitUntil(
+      async () => (await probe.listGroups()).some((g) => g.name === Tick.name),
+      15_000,
+      () => `${fed.id} never carried the group`,
     );
     await probe.close();
   }
@@ -62,7 +64,12 @@ export async function recipients(daemons: FederatedDaemon[], perHost: number): P
  * An emit refused (FEDERATION_UNAVAILABLE while the cluster recovers) is not retried: its
  * message may or may not exist, and the checks allow either.
  */
-export async function emitTicks(bus: Bus, e: number, count: number, pace?: () => Promise<void>): Promise<Set<string>> {
+export async function emitTicks(
+  bus: Bus,
+  e: number,
+  count: number,
+  pace?: () => Promise<void>,
+): Promise<Set<string>> {
   const acked = new Set<string>();
   for (let n = 0; n < count; n++) {
     try {
@@ -92,13 +99,19 @@ export async function checkDelivery(all: Recipient[], acked: Set<string>, timeou
   );
   // Let anything still in flight (unacknowledged but stored) arrive everywhere too.
   const settle = Math.max(...all.map((r) => r.got.at(-1)?.fseq ?? 0));
-  await waitUntil(() => all.every((r) => (r.got.at(-1)?.fseq ?? 0) >= settle), timeoutMs, () => 'not settled');
+  await waitUntil(
+    () => all.every((r) => (r.got.at(-1)?.fseq ?? 0) >= settle),
+    timeoutMs,
+    () => 'not settled',
+  );
   const reference = all[0]?.got ?? [];
   for (const r of all) {
     const keys = r.got.map((m) => m.key);
     expect(new Set(keys).size, `host ${r.host}: a duplicate`).toBe(keys.length);
     for (let i = 1; i < r.got.length; i++)
-      expect((r.got[i] as Received).fseq, `host ${r.host}: stream order`).toBeGreaterThan((r.got[i - 1] as Received).fseq);
+      expect((r.got[i] as Received).fseq, `host ${r.host}: stream order`).toBeGreaterThan(
+        (r.got[i - 1] as Received).fseq,
+      );
     const lastPerEmitter = new Map<string, number>();
     for (const m of r.got) {
       const [e, n] = m.key.split('.');

@@ -10,11 +10,9 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-/** Debian installs it in /usr/sbin; `$NATS_SERVER` overrides. */
+/** Debian installs it in /usr/sbin. */
 export const natsServerBin =
-  process.env.NATS_SERVER ??
-  ['/usr/sbin/nats-server', '/usr/bin/nats-server'].find((path) => existsSync(path)) ??
-  'nats-server';
+  ['/usr/sbin/nats-server', '/usr/bin/nats-server'].find((path) => existsSync(path)) ?? 'nats-server';
 
 export interface NatsNode {
   readonly name: string;
@@ -98,8 +96,10 @@ export async function startNatsCluster(size = 3): Promise<NatsCluster> {
     child.stdout?.setEncoding('utf8').on('data', (d: string) => n.logs.push(d));
     child.stderr?.setEncoding('utf8').on('data', (d: string) => n.logs.push(d));
     n.process = child;
-    await waitUntil(async () => (await monitor(n.monitorPort, '/healthz')) !== undefined, 15_000, () =>
-      `${n.name} did not start: ${n.log()}`,
+    await waitUntil(
+      async () => (await monitor(n.monitorPort, '/healthz')) !== undefined,
+      15_000,
+      () => `${n.name} did not start: ${n.log()}`,
     );
   };
   const stopOne = async (node: NatsNode, signal: NodeJS.Signals): Promise<void> => {
@@ -114,15 +114,15 @@ export async function startNatsCluster(size = 3): Promise<NatsCluster> {
   // JetStream is usable once the nodes elected a meta leader; /jsz shows it on every node.
   if (size > 1)
     await waitUntil(
-    async () => {
-      const jsz = (await monitor(nodes[0]?.monitorPort ?? 0, '/jsz')) as
-        | { meta_cluster?: { leader?: string } }
-        | undefined;
-      return jsz?.meta_cluster?.leader !== undefined && jsz.meta_cluster.leader !== '';
-    },
-    30_000,
-    () => 'no JetStream meta leader',
-  );
+      async () => {
+        const jsz = (await monitor(nodes[0]?.monitorPort ?? 0, '/jsz')) as
+          | { meta_cluster?: { leader?: string } }
+          | undefined;
+        return jsz?.meta_cluster?.leader !== undefined && jsz.meta_cluster.leader !== '';
+      },
+      30_000,
+      () => 'no JetStream meta leader',
+    );
   return {
     nodes,
     dir,

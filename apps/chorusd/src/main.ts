@@ -96,8 +96,13 @@ async function main(): Promise<number> {
     // Its federated groups exist here before the first client comes, so a client that rejoins
     // after a restart finds them; NATS out of reach delays the start by publishTimeoutMs at most.
     const waited = await Promise.race([
-      daemon.federation.ready.then(() => true, () => false),
-      new Promise<false>((res) => setTimeout(() => res(false), daemon.federation?.config.publishTimeoutMs).unref()),
+      daemon.federation.ready.then(
+        () => true,
+        () => false,
+      ),
+      new Promise<false>((res) =>
+        setTimeout(() => res(false), daemon.federation?.config.publishTimeoutMs).unref(),
+      ),
     ]);
     if (!waited) log.warn('federation not ready yet; starting, federated requests will wait for it', {});
   }

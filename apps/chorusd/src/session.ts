@@ -29,7 +29,7 @@ import {
 } from '@chorus/protocol';
 import { denied, type EmitGate } from './access.js';
 import { callBus } from './bus-interface.js';
-import type { Federation, FederatedTag } from './federation/federation.js';
+import type { FederatedTag, Federation } from './federation/federation.js';
 import { RequestError } from './request-error.js';
 import type { SessionHost } from './session-host.js';
 
@@ -390,7 +390,10 @@ export class Session {
         access.requireCreate(this, message.g, engine);
         if (message.o?.federated === true) {
           // [GUARANTEE: federation] answered once the create is in the stream and applied here.
-          this.#awaitFederated(message.s, this.#federation().create(this, message.g, message.o, message.schema));
+          this.#awaitFederated(
+            message.s,
+            this.#federation().create(this, message.g, message.o, message.schema),
+          );
           return;
         }
         engine.createGroup(this.id, message.g, message.o ?? {}, message.schema);
@@ -559,7 +562,7 @@ export class Session {
    * it and this daemon applied it. Meanwhile this connection's later frames wait, as behind a
    * blocked emit, so its federated emits reach the stream in the order it sent them.
    */
-  #awaitFederated(serial: number, work: Promise<Accepted | undefined | void>): void {
+  #awaitFederated(serial: number, work: Promise<Accepted | undefined>): void {
     this.#blockedSerial = serial;
     this.#pause();
     const done = (answer: () => void): void => {
@@ -584,7 +587,13 @@ export class Session {
         if (item.wire === undefined && item.tag !== undefined) {
           // A federated message: its sender elsewhere and its stream sequence (the generic codec).
           const tag = item.tag as FederatedTag;
-          const header = { t: 'sig', seq: item.seq, gseq: item.groupSeq, g: item.group, sig: item.signal } as const;
+          const header = {
+            t: 'sig',
+            seq: item.seq,
+            gseq: item.groupSeq,
+            g: item.group,
+            sig: item.signal,
+          } as const;
           item.wire = encodeFrame(
             { ...header, from: tag.from, ...(item.retained ? { r: true } : {}), fseq: tag.fseq },
             item.payload,

@@ -78,7 +78,9 @@ export function resolveFederation(
 ): FederationConfig | undefined {
   if (flag === undefined && file === undefined) return undefined;
   const servers = flag === undefined ? (file?.servers ?? []) : parseServers(flag);
-  const host = hostname().replace(/[^A-Za-z0-9_-]/g, '-').slice(0, 48);
+  const host = hostname()
+    .replace(/[^A-Za-z0-9_-]/g, '-')
+    .slice(0, 48);
   const hash = createHash('sha256').update(socketPath).digest('hex').slice(0, 8);
   return Object.freeze({
     servers,

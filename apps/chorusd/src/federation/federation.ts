@@ -3,8 +3,8 @@ import {
   type Accepted,
   assertGroupName,
   assertSignalName,
-  type EngineError,
   type Engine,
+  type EngineError,
   GroupExistsError,
   isEngineError,
   NotOwnerError,
@@ -24,11 +24,10 @@ import {
   decodeControl,
   encodeControl,
   type FederatedGroup,
-  GroupRegistry,
   type GroupOwner,
+  GroupRegistry,
   sameOwner,
 } from './registry.js';
-import { type ReplayBatch, replayGroup } from './replay.js';
 
 /** What a federated message's frame says beyond a local one: where it came from, its stream sequence. */
 export interface FederatedTag {
@@ -158,7 +157,12 @@ export class Federation {
   // ---- requests from sessions ---------------------------------------------------------------
 
   /** `createGroup(G, { federated: true })`: answered once the create is in the stream and applied here. */
-  async create(client: FederationClient, group: string, options: GroupOptions, schema: unknown): Promise<void> {
+  async create(
+    client: FederationClient,
+    group: string,
+    options: GroupOptions,
+    schema: unknown,
+  ): Promise<undefined> {
     assertGroupName(group);
     const { federated: _, ...o } = options;
     // [GUARANTEE: federation] 'reject' would have to refuse a message the stream already accepted.
@@ -177,7 +181,12 @@ export class Federation {
     if (existing !== undefined && !this.#adoptable(existing)) throw new GroupExistsError(group);
     if (existing === undefined && engine.group(group) !== undefined) throw new GroupExistsError(group);
     const owner = this.#owner(client);
-    await this.#publish(this.subjects.controlOf(group), encodeControl({ op: 'create', o, schema, owner }), {});
+    await this.#publish(
+      this.subjects.controlOf(group),
+      encodeControl({ op: 'create', o, schema, owner }),
+      {},
+    );
+    return undefined;
   }
 
   /**
@@ -195,7 +204,12 @@ export class Federation {
   }
 
   /** A federated emit: answered when JetStream has it and this daemon applied it. */
-  async emit(client: FederationClient, group: string, signal: string, payload: Uint8Array): Promise<Accepted> {
+  async emit(
+    client: FederationClient,
+    group: string,
+    signal: string,
+    payload: Uint8Array,
+  ): Promise<Accepted> {
     const entry = this.#registry.get(group);
     if (entry === undefined || entry.shadowed) throw new UnknownGroupError(group);
     assertSignalName(signal);
@@ -208,19 +222,28 @@ export class Federation {
     return accepted;
   }
 
-  async close(client: FederationClient, group: string): Promise<void> {
+  async close(client: FederationClient, group: string): Promise<undefined> {
     const entry = this.#registry.get(group);
     if (entry === undefined || entry.shadowed) throw new UnknownGroupError(group);
     if (!sameOwner(entry.owner, this.#owner(client))) throw new NotOwnerError(group);
-    await this.#publish(this.subjects.controlOf(group), encodeControl({ op: 'close', owner: entry.owner }), {});
+    await this.#publish(
+      this.subjects.controlOf(group),
+      encodeControl({ op: 'close', owner: entry.owner }),
+      {},
+    );
+    return undefined;
   }
 
   /** A connection ended: the federated groups it owns close everywhere (not when the daemon stops). */
   gone(client: FederationClient): void {
     if (this.#host.closing() || this.#stopped) return;
     for (const entry of this.#registry.ownedBy(this.config.daemonId, this.boot, client.id)) {
-      this.#publish(this.subjects.controlOf(entry.name), encodeControl({ op: 'close', owner: entry.owner }), {}).catch(
-        (error) => this.#host.log.warn('federated group not closed', { group: entry.name, error: String(error) }),
+      this.#publish(
+        this.subjects.controlOf(entry.name),
+        encodeControl({ op: 'close', owner: entry.owner }),
+        {},
+      ).catch((error) =>
+        this.#host.log.warn('federated group not closed', { group: entry.name, error: String(error) }),
       );
     }
   }
@@ -233,23 +256,6 @@ export class Federation {
     if (id !== undefined) this.#settle(id, outcome);
     this.#applier?.resume();
     return true;
-  }
-
-  /**
-   * The messages of `group` after stream sequence `after` that this daemon applied so far, read
-   * back from the stream, for a subscriber that rejoins (see replay.ts).
-   */
-  async replay(group: string, after: number): Promise<ReplayBatch> {
-    const link = this.#link;
-    if (link === undefined) return { messages: [], complete: false, until: after };
-    return replayGroup(link, this.config.stream, this.subjects.signal(group), after, () => this.applied, {
-      max: this.config.maxReplayMessages,
-    });
-  }
-
-  /** The tag of a replayed stream message (what its frame says it is). */
-  tagOf(message: { headers?: { get(key: string): string } | undefined; seq: number }): FederatedTag {
-    return { from: this.#from(message.headers), fseq: message.seq };
   }
 
   async stop(): Promise<void> {
