@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { type EngineLimits, defaultLimits as engineDefaults } from '@chorus/core';
 import { DEFAULT_MAX_FRAME_BYTES } from '@chorus/protocol';
 import { z } from 'zod';
+import { federationSchema } from './federation/config.js';
 import { isLogLevel, type LogLevel } from './logger.js';
 import { ACTIONS, defaultRules, Policy, type PolicyRule } from './policy.js';
 
@@ -97,6 +98,8 @@ export const configSchema = z.strictObject({
       allowedOrigins: z.array(z.string().url()).optional(),
     })
     .optional(),
+  /** Federated groups over NATS JetStream (issue 16); `--federation` overrides `servers`. */
+  federation: federationSchema.optional(),
 });
 
 export type ConfigFile = z.infer<typeof configSchema>;

@@ -4,6 +4,8 @@ import { AccessControl } from './access.js';
 import { type CallParty, CallRouter } from './call-router.js';
 import { type Access, type DaemonLimits, defaultDaemonLimits } from './config.js';
 import { Counters } from './counters.js';
+import type { FederationConfig } from './federation/config.js';
+import { Federation } from './federation/federation.js';
 import { createLogger, type Logger } from './logger.js';
 import { PeerLookups } from './peer-process.js';
 import { RunClock } from './run-clock.js';
@@ -16,6 +18,8 @@ export interface DaemonOptions {
   readonly log?: Logger;
   /** Policy and named tokens; default: the built-in rules and no named token. */
   readonly access?: Access;
+  /** Federated groups over NATS JetStream (issue 16); none without it. */
+  readonly federation?: FederationConfig;
 }
 
 /**
@@ -35,6 +39,7 @@ export class Daemon implements SessionHost<Session> {
   /** Identities of tokens and the policy's decisions; replaced on SIGHUP (setAccess). */
   readonly access: AccessControl;
   readonly writes = new WriteScheduler<Session>();
+  readonly federation: Federation | undefined;
   /** Sessions that said hello, by engine connection id. */
   readonly #byId = new Map<number, Session>();
   /** Who is at the other end of each new Unix-socket connection, asked of the kernel in batches. */
@@ -71,7 +76,10 @@ export class Daemon implements SessionHost<Session> {
           if (session !== undefined) this.writes.schedule(session);
         },
         evicted: (id) => this.#byId.get(id)?.evicted(),
-        settled: (id, outcome) => this.#byId.get(id)?.settled(outcome),
+        // A federated message the applier emitted waited for room: the federation's, not a session's.
+        settled: (id, outcome) => {
+          if (this.federation?.settled(id, outcome) !== true) this.#byId.get(id)?.settled(outcome);
+        },
       },
     });
     this.calls = new CallRouter(this.engine, this.limits.maxPendingCalls);
@@ -87,6 +95,15 @@ export class Daemon implements SessionHost<Session> {
       if (evicted.length > 0) this.log.warn('stalled recipients evicted', { count: evicted.length });
     }, period);
     this.#ticker.unref();
+    this.federation =
+      options.federation === undefined
+        ? undefined
+        : new Federation(options.federation, {
+            engine: this.engine,
+            log: this.log,
+            now: () => this.clock.now(),
+            closing: () => this.#closing,
+          });
   }
 
   /**
@@ -272,6 +289,7 @@ export class Daemon implements SessionHost<Session> {
     this.#release(session);
     if (session.id !== 0) {
       this.#byId.delete(session.id);
+      this.federation?.gone(session);
       this.engine.disconnect(session.id);
       this.calls.gone(session.id);
     }
@@ -300,5 +318,6 @@ export class Daemon implements SessionHost<Session> {
       this.log.warn('shutdown deadline passed; cutting connections', { remaining: this.#sessions.size });
       for (const session of this.#sessions) session.destroy();
     }
+    await this.federation?.stop();
   }
 }

@@ -13,6 +13,7 @@ import {
   resolveLogLevel,
 } from './config.js';
 import { Daemon } from './daemon.js';
+import { type FederationConfig, resolveFederation } from './federation/config.js';
 import { attachSocket, listenUnix } from './listeners/unix.js';
 import { listenWs, type WsListener } from './listeners/ws.js';
 import { createLogger, type Logger } from './logger.js';
@@ -39,7 +40,9 @@ Options:
                            socket, mode 0600, made once and kept across restarts)
   --rotate-ws-token        Replace the token in ws-token with a new one
   --ws-allow-origin URL    Also accept browser pages from this origin (repeatable)
-  --config FILE            JSON config file (limits, log level, ws)
+  --federation URL[,URL…]  Carry federated groups over the NATS JetStream servers at these
+                           nats://HOST:PORT URLs (the config's federation key sets the rest)
+  --config FILE            JSON config file (limits, log level, ws, federation)
   --log-level LEVEL        debug | info | warn | error | silent (default: info)
   -h, --help               Show this help
 
@@ -68,10 +71,13 @@ async function main(): Promise<number> {
   let config: ConfigFile | undefined;
   let logLevel: ReturnType<typeof resolveLogLevel>;
   let access: Access;
+  let federation: FederationConfig | undefined;
   try {
     config = args.values.config === undefined ? undefined : await loadConfig(args.values.config);
     logLevel = resolveLogLevel(args.values['log-level'], config);
     access = await resolveAccess(config);
+    const socket = resolve(args.values.socket ?? config?.socket ?? defaultSocketPath());
+    federation = resolveFederation(args.values.federation, config?.federation, socket);
   } catch (error) {
     process.stderr.write(`chorusd: ${(error as Error).message}\n`);
     return 2;
@@ -80,7 +86,26 @@ async function main(): Promise<number> {
   const explicitSocket = args.values.socket ?? config?.socket;
   const socketPath = resolve(explicitSocket ?? defaultSocketPath());
   const socketDir = dirname(socketPath);
-  const daemon = new Daemon({ limits: resolveLimits(config), log, access });
+  const daemon = new Daemon({
+    limits: resolveLimits(config),
+    log,
+    access,
+    ...(federation === undefined ? {} : { federation }),
+  });
+  if (daemon.federation !== undefined) {
+    // Its federated groups exist here before the first client comes, so a client that rejoins
+    // after a restart finds them; NATS out of reach delays the start by publishTimeoutMs at most.
+    const waited = await Promise.race([
+      daemon.federation.ready.then(
+        () => true,
+        () => false,
+      ),
+      new Promise<false>((res) =>
+        setTimeout(() => res(false), daemon.federation?.config.publishTimeoutMs).unref(),
+      ),
+    ]);
+    if (!waited) log.warn('federation not ready yet; starting, federated requests will wait for it', {});
+  }
 
   let server: Awaited<ReturnType<typeof listenUnix>>;
   let inherited: ReturnType<typeof inheritedSocket>;
@@ -291,6 +316,7 @@ function parse() {
       'ws-allow-origin': { type: 'string', multiple: true },
       config: { type: 'string' },
       'log-level': { type: 'string' },
+      federation: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,

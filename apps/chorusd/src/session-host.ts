@@ -3,6 +3,7 @@ import type { BusHost } from './bus-interface.js';
 import type { CallRouter } from './call-router.js';
 import type { DaemonLimits } from './config.js';
 import type { Counters } from './counters.js';
+import type { Federation } from './federation/federation.js';
 import type { Logger } from './logger.js';
 import type { RunClock } from './run-clock.js';
 import type { Flushable, WriteScheduler } from './write-scheduler.js';
@@ -22,6 +23,8 @@ export interface SessionHost<TSession extends Flushable> extends BusHost, CallRe
   /** The engine's time: how long the daemon ran, freezes not counted. */
   readonly clock: RunClock;
   readonly writes: WriteScheduler<TSession>;
+  /** Federated groups (issue 16), when the daemon runs with `--federation`. */
+  readonly federation: Federation | undefined;
   /**
    * Counts `session` against its identity's limit, once (a WebSocket already is, from its
    * upgrade); false when the identity is at its limit. The count ends when the session does.

@@ -29,6 +29,7 @@ import {
 } from '@chorus/protocol';
 import { denied, type EmitGate } from './access.js';
 import { callBus } from './bus-interface.js';
+import type { FederatedTag, Federation } from './federation/federation.js';
 import type { PeerProcess } from './peer-process.js';
 import { RequestError } from './request-error.js';
 import type { SessionHost } from './session-host.js';
@@ -403,6 +404,14 @@ export class Session {
         throw new RequestError(ErrorCode.DUPLICATE_HELLO, 'hello was already received');
       case 'create':
         access.requireCreate(this, message.g, engine);
+        if (message.o?.federated === true) {
+          // [GUARANTEE: federation] answered once the create is in the stream and applied here.
+          this.#awaitFederated(
+            message.s,
+            this.#federation().create(this, message.g, message.o, message.schema),
+          );
+          return;
+        }
         engine.createGroup(this.id, message.g, message.o ?? {}, message.schema);
         this.#host.log.debug('group created', { conn: this.name, group: message.g });
         this.#reply(message.s, {});
@@ -423,6 +432,10 @@ export class Session {
         this.#reply(message.s, {});
         return;
       case 'close':
+        if (this.#host.federation?.has(message.g) === true) {
+          this.#awaitFederated(message.s, this.#host.federation.close(this, message.g));
+          return;
+        }
         engine.closeGroup(this.id, message.g);
         this.#reply(message.s, {});
         return;
@@ -525,6 +538,12 @@ export class Session {
     }
     // [GUARANTEE: memory] a queued payload cannot pin a whole socket read.
     const owned = payload.byteLength * PIN_RATIO < payload.buffer.byteLength ? payload.slice() : payload;
+    const federation = this.#host.federation;
+    if (federation?.has(message.g) === true) {
+      // [GUARANTEE: federation] acknowledged once JetStream has it and this daemon applied it.
+      this.#awaitFederated(message.s, federation.emit(this, message.g, message.sig, owned));
+      return;
+    }
     const outcome = this.#host.engine.emit(
       {
         sender: this.id,
@@ -544,12 +563,58 @@ export class Session {
     }
   }
 
+  #federation(): Federation {
+    const federation = this.#host.federation;
+    if (federation === undefined)
+      throw new RequestError(
+        ErrorCode.FEDERATION_UNAVAILABLE,
+        'this daemon is not federated: start chorusd with --federation nats://HOST:PORT',
+      );
+    return federation;
+  }
+
+  /**
+   * A request on a federated group goes through JetStream: it is answered when the stream took
+   * it and this daemon applied it. Meanwhile this connection's later frames wait, as behind a
+   * blocked emit, so its federated emits reach the stream in the order it sent them.
+   */
+  #awaitFederated(serial: number, work: Promise<Accepted | undefined>): void {
+    this.#blockedSerial = serial;
+    this.#pause();
+    const done = (answer: () => void): void => {
+      if (this.#blockedSerial !== serial) return;
+      this.#blockedSerial = undefined;
+      if (this.#state !== 'open') return;
+      answer();
+      this.#drainBacklog();
+    };
+    work.then(
+      (outcome) => done(() => (outcome ? this.#replyEmit(serial, outcome) : this.#reply(serial, {}))),
+      (error: unknown) => done(() => this.#refused(serial, error, 'federated')),
+    );
+  }
+
   // ---- outbound ---------------------------------------------------------------------------
 
   #encode(item: OutboundItem<Uint8Array>): Uint8Array {
     switch (item.kind) {
       case 'signal':
         // [GUARANTEE: encode once] the same bytes go to every recipient of the message.
+        if (item.wire === undefined && item.tag !== undefined) {
+          // A federated message: its sender elsewhere and its stream sequence (the generic codec).
+          const tag = item.tag as FederatedTag;
+          const header = {
+            t: 'sig',
+            seq: item.seq,
+            gseq: item.groupSeq,
+            g: item.group,
+            sig: item.signal,
+          } as const;
+          item.wire = encodeFrame(
+            { ...header, from: tag.from, ...(item.retained ? { r: true } : {}), fseq: tag.fseq },
+            item.payload,
+          );
+        }
         if (item.wire === undefined) {
           item.wire = encodeSignalFrame(
             item.seq,

@@ -57,13 +57,19 @@ export interface CreateGroupOptions {
   onFull?: 'block' | 'reject' | 'evict' | undefined;
   /** Whether the last value of each signal is kept and replayed to new members. */
   retain?: boolean | undefined;
+  /**
+   * Whether the group exists on every daemon attached to the same JetStream stream (the daemon
+   * runs with `--federation`), its signals in one order for all of them. See the README's
+   * Federation section.
+   */
+  federated?: boolean | undefined;
 }
 
 const CHOICES = {
   emitters: ['owner', 'members', 'anyone'],
   onFull: ['block', 'reject', 'evict'],
 } as const;
-const FLAGS = ['loopback', 'sendToPeer', 'retain'] as const;
+const FLAGS = ['loopback', 'sendToPeer', 'retain', 'federated'] as const;
 
 /**
  * Throws INVALID_ARGUMENT, naming the option and its choices, when `options` holds a value the

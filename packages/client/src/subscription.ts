@@ -37,6 +37,8 @@ export interface SignalMeta {
   readonly signal: string;
   /** A retained value replayed on join rather than a live emit. */
   readonly retained: boolean;
+  /** A federated group's signal: its sequence number in the JetStream stream, the same on every host. */
+  readonly fseq?: number;
 }
 
 /**
@@ -490,6 +492,7 @@ export class SubscriptionImpl implements Subscription {
       group: message.g,
       signal: message.sig,
       retained: message.r === true,
+      ...(message.fseq === undefined ? {} : { fseq: message.fseq }),
     };
     let value: unknown;
     try {

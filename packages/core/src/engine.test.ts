@@ -731,3 +731,28 @@ describe('the decodeFields option', () => {
     expect(engine.take(plain)).toHaveLength(3);
   });
 });
+
+describe('emits on behalf of another connection (origin, tag)', () => {
+  // chorusd applies a federated message its own client published: the daemon's connection sends
+  // it (and is the one a block holds up), but the message is from the client.
+  it('makes origin the sender: skipped without loopback, matched by sender filters; tag copied', () => {
+    const engine = new Engine<Payload>();
+    const driver = engine.connect().id;
+    engine.createGroup(driver, G);
+    const client = engine.connect({ join: [{ group: G }] }).id;
+    const other = engine.connect({ join: [{ group: G, filters: [{ sender: client }] }] }).id;
+    const outcome = engine.emit({
+      sender: driver,
+      origin: client,
+      group: G,
+      signal: 'S',
+      payload: {},
+      size: 1,
+      tag: { fseq: 7 },
+    });
+    expect(outcome).toMatchObject({ status: 'accepted', recipients: 1 });
+    expect(engine.take(client)).toEqual([]); // its own message, no loopback
+    const [message] = engine.take(other) as Message<Payload>[];
+    expect(message).toMatchObject({ sender: client, tag: { fseq: 7 } });
+  });
+});

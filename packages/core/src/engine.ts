@@ -52,6 +52,8 @@ export interface Message<TPayload> {
   readonly size: number;
   /** True for a retained value replayed to a joiner; its `seq` is then older than the join. */
   readonly retained: boolean;
+  /** The driver's own data about the message (`EmitInput.tag`), carried, never read. */
+  readonly tag?: unknown;
   /** A slot for the transport: the encoded frame, made once and written to every recipient. */
   wire: unknown;
 }
@@ -84,6 +86,15 @@ export interface EmitInput<TPayload> {
   readonly size: number;
   /** Decodes the payload's top-level fields; called at most once, only if a field filter needs it. */
   readonly fields?: FieldsReader;
+  /**
+   * The connection the message is from, when the driver emits it on that connection's behalf
+   * (chorusd applying a federated message its own client published): it is the message's
+   * `sender`, skipped without `loopback` and matched by sender filters. `sender` still passes the
+   * emitters check and is the one a blocked emit holds up. Default: `sender`.
+   */
+  readonly origin?: ConnectionId;
+  /** The driver's data about the message, copied to the `Message` (e.g. where it came from). */
+  readonly tag?: unknown;
 }
 
 export interface Accepted {
@@ -770,6 +781,7 @@ export class Engine<TPayload = unknown> {
       payload,
       size,
       retained: false,
+      tag: undefined,
       wire: undefined,
     };
     for (const connection of recipients) this.#enqueueCapped(connection, message);
@@ -907,7 +919,7 @@ export class Engine<TPayload = unknown> {
     fields: LazyFields,
   ): Connection<TPayload>[] {
     const stamp = ++this.#stamp;
-    const sender = input.sender;
+    const sender = input.origin ?? input.sender;
     const skipSender = !group.options.loopback;
     const out: Connection<TPayload>[] = [];
     for (const membership of group.open) {
@@ -1001,10 +1013,12 @@ export class Engine<TPayload = unknown> {
       groupSeq: ++group.seq,
       group: group.name,
       signal: input.signal,
-      sender: sender.id,
+      sender: input.origin ?? sender.id,
       payload: input.payload,
       size,
       retained: false,
+      // Always set (undefined mostly), so that every message has the same shape on the hot path.
+      tag: input.tag,
       wire: undefined,
     };
     // [GUARANTEE: atomicity] decided above; queued to every recipient in this same synchronous step.

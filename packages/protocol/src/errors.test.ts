@@ -33,6 +33,7 @@ describe('ErrorCode', () => {
       'NO_REPLY',
       'REMOTE_ERROR',
       'MONITOR_ONLY',
+      'FEDERATION_UNAVAILABLE',
     ]);
     for (const [key, value] of Object.entries(ErrorCode)) expect(value).toBe(key);
   });

@@ -44,6 +44,8 @@ export const ErrorCode = {
   NO_REPLY: 'NO_REPLY',
   REMOTE_ERROR: 'REMOTE_ERROR',
   MONITOR_ONLY: 'MONITOR_ONLY',
+  // Federation (issue 16): the daemon could not reach its JetStream stream in time.
+  FEDERATION_UNAVAILABLE: 'FEDERATION_UNAVAILABLE',
 } as const;
 
 /** One of the values of {@link ErrorCode}. */

@@ -85,6 +85,11 @@ export interface GroupOptions {
   sendToPeer?: boolean;
   onFull?: OnFullPolicy;
   retain?: boolean;
+  /**
+   * The group exists on every daemon attached to the same JetStream stream (`chorusd
+   * --federation`), its signals in the stream's one order. Issue 16; see the wire spec.
+   */
+  federated?: boolean;
 }
 
 /**
@@ -392,6 +397,8 @@ export interface SignalMessage {
   from: string;
   /** True when this is a retained value replayed on join. */
   r?: boolean;
+  /** A federated group's signal: its sequence number in the JetStream stream (one order for every daemon). */
+  fseq?: number;
 }
 
 /**

@@ -174,6 +174,8 @@ function parseGroupOptions(map: HeaderMap): GroupOptions {
   if (onFull !== undefined) options.onFull = onFull;
   const retain = readOptionalBoolean(map, 'retain');
   if (retain !== undefined) options.retain = retain;
+  const federated = readOptionalBoolean(map, 'federated');
+  if (federated !== undefined) options.federated = federated;
   return options;
 }
 
@@ -278,6 +280,8 @@ function parseSignal(map: HeaderMap): SignalMessage {
   };
   const r = readOptionalBoolean(map, 'r');
   if (r !== undefined) message.r = r;
+  const fseq = readOptionalCount(map, 'fseq');
+  if (fseq !== undefined) message.fseq = fseq;
   return message;
 }
 

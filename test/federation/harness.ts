@@ -1,0 +1,54 @@
+/*
+ * Daemons attached to one JetStream cluster, for the federation tests: each one on its own node
+ * (its `servers` list starts with that node, then the others, so it fails over like a real one).
+ */
+import { type Bus, connect } from '@chorus/client';
+import { type RunningDaemon, startDaemon } from '../harness/daemon.js';
+import type { NatsCluster } from '../harness/nats.js';
+
+export interface FederatedDaemon {
+  daemon: RunningDaemon;
+  readonly id: string;
+  readonly servers: string[];
+  readonly dir: string;
+}
+
+export const STREAM = 'CHORUS';
+
+/** The config file of a federated daemon `id`, attached first to `cluster.nodes[node]`. */
+export function federationConfig(cluster: NatsCluster, node: number, id: string, replicas = 3): object {
+  const urls = cluster.nodes.map((n) => n.url);
+  const servers = [...urls.slice(node), ...urls.slice(0, node)];
+  return { federation: { servers, replicas, daemonId: id, stream: STREAM, stallMs: 2000 } };
+}
+
+export async function startFederated(
+  cluster: NatsCluster,
+  node: number,
+  id: string,
+  dir?: string,
+): Promise<FederatedDaemon> {
+  const daemon = await startDaemon({
+    config: federationConfig(cluster, node, id),
+    args: ['--no-ws'],
+    ...(dir === undefined ? {} : { dir }),
+  });
+  return { daemon, id, servers: [], dir: daemon.dir };
+}
+
+/** Restarts a daemon in its directory (same socket, same id), after it was killed. */
+export async function restartFederated(
+  cluster: NatsCluster,
+  node: number,
+  fed: FederatedDaemon,
+): Promise<void> {
+  fed.daemon = await startDaemon({
+    config: federationConfig(cluster, node, fed.id),
+    args: ['--no-ws'],
+    dir: fed.dir,
+  });
+}
+
+export function client(daemon: RunningDaemon, options: Parameters<typeof connect>[0] = {}): Promise<Bus> {
+  return connect({ address: daemon.address, ...options });
+}
