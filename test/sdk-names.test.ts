@@ -278,13 +278,21 @@ describe("the bus's own methods", () => {
         queuedBytes: 0,
         monitor: false,
         pendingCalls: 0,
+        // In process, over a memory transport: no socket, so no process or address to tell;
+        // the name the client declared is given as declared.
+        pid: null,
+        uid: null,
+        command: null,
+        remote: null,
+        client: 'tool',
       },
     ]);
     expect(await bus.getGroupSchema('org.example.Logs')).toBeNull();
     expect(await rejection(bus.getGroupSchema('org.example.Nope'))).toMatchObject({
       code: ErrorCode.UNKNOWN_GROUP,
     });
-    expect(await bus.getStats()).toMatchObject({ total: { messages: 0, errors: 0 }, connections: 1 });
+    // One error answered: the UNKNOWN_GROUP just above (every refused request is counted).
+    expect(await bus.getStats()).toMatchObject({ total: { messages: 0, errors: 1 }, connections: 1 });
     expect(await bus.call(BusContract, 'ListNames', {})).toEqual({ names: [] });
   });
 
