@@ -64,9 +64,9 @@ async function fastConsumer(daemon: RunningDaemon, contract: Stream) {
 
 /** A raw connection that joins, then stops reading its socket. */
 async function stalledSocket(daemon: RunningDaemon, group: string): Promise<RawClient> {
-  const raw = await RawClient.hello(daemon.socketPath);
+  const raw = await RawClient.open(daemon.socketPath);
   raws.push(raw);
-  expect(await raw.request({ t: 'join', s: 1, g: group })).toMatchObject({ t: 'ok' });
+  expect((await raw.request({ t: 'join', s: 1, g: group })).message).toMatchObject({ t: 'ok' });
   raw.socket.pause();
   return raw;
 }
@@ -217,7 +217,7 @@ describe('with stallTimeoutMs long', () => {
     slow.socket.resume();
     await slow.waitFor((r) => r.message.t === 'sig' && r.message.gseq === accepted.length, 20_000);
     // Fence: the reply to a ping comes after anything queued before it.
-    expect(await slow.request({ t: 'ping', s: 2 })).toMatchObject({ t: 'ok' });
+    expect((await slow.request({ t: 'ping', s: 2 })).message).toMatchObject({ t: 'ok' });
     expect(byI(sigTicks(slow))).toEqual(accepted);
   });
 
