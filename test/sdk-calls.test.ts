@@ -13,7 +13,6 @@ import {
   ErrorCode,
   InvalidArgsError,
   InvalidReplyError,
-  isChorusError,
   NoReplyError,
   RemoteError,
   ServiceUnknownError,
@@ -22,6 +21,7 @@ import {
   z,
 } from '@chorus/client';
 import { describe, expect, it, vi } from 'vitest';
+import { rejection } from './harness/errors.js';
 import { inProcessDaemon } from './harness/in-process.js';
 
 const Battery = defineGroup('org.example.Battery', {
@@ -39,16 +39,6 @@ const Battery = defineGroup('org.example.Battery', {
 const BatteryV2 = defineGroup('org.example.Battery', {
   methods: { GetLevel: { input: z.object({}), output: z.object({ percent: z.string() }) } },
 });
-
-async function rejection(promise: Promise<unknown>): Promise<Error & { code: string }> {
-  try {
-    await promise;
-  } catch (error) {
-    if (isChorusError(error)) return error as never;
-    throw error;
-  }
-  throw new Error('expected a rejection');
-}
 
 /** A service bus that owns Battery's name and a caller bus, on one real daemon. */
 async function pair(options: Parameters<ReturnType<typeof inProcessDaemon>['connect']>[0] = {}) {

@@ -1,0 +1,12 @@
+import { type ChorusError, isChorusError } from '@chorus/client';
+
+/** Awaits a promise that must reject with a Chorus error and returns that error; anything else fails the test. */
+export async function rejection(promise: Promise<unknown>): Promise<ChorusError> {
+  try {
+    await promise;
+  } catch (error) {
+    if (isChorusError(error)) return error;
+    throw error;
+  }
+  throw new Error('expected a rejection');
+}
