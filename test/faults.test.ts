@@ -1,4 +1,3 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import { ErrorCode, encodeFrame } from '@chorus/protocol';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
@@ -8,6 +7,7 @@ import { type RunningDaemon, withDaemon } from './harness/daemon.js';
 import { Observer } from './harness/observer.js';
 import { emitMany, type Frame, RawClient, tickOf } from './harness/raw-client.js';
 import { expectConsecutive } from './harness/records.js';
+import { untilStalled } from './harness/wait.js';
 
 // Faults that are not about reconnecting (issue 7 §3; the SDK's reconnection is test/reconnect.test.ts):
 // clients SIGKILLed mid-frame and mid-delivery, half-open connections on both transports, and a
@@ -48,18 +48,6 @@ class Member {
     await peer.ok({ t: 'join', g: group });
     return new Member(peer);
   }
-}
-
-/** Resolves once `count()` stopped changing for a while (the stream stalled), with its value. */
-async function untilStalled(count: () => number): Promise<number> {
-  let last = -1;
-  for (let still = 0, polls = 0; still < 10 && polls < 400; polls++) {
-    await sleep(50);
-    const now = count();
-    still = now === last ? still + 1 : 0;
-    last = now;
-  }
-  return last;
 }
 
 /** The daemon's record of one connection (its queue), by name. */

@@ -16,6 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningDaemon, withDaemon } from './harness/daemon.js';
 import { RawClient } from './harness/raw-client.js';
 import { expectConsecutive, expectSameSequence } from './harness/records.js';
+import { untilStalled } from './harness/wait.js';
 
 // Each `onFull` policy against a deliberately slow consumer: a raw socket that stops reading, or an
 // SDK client that never consumes its subscription (it holds a few messages, then stops reading).
@@ -128,19 +129,6 @@ async function emitPaced(
     );
   }
   return Promise.all(outcomes);
-}
-
-/** Resolves once `count()` stopped changing for a while (a stall), with its value. */
-async function untilStalled(count: () => number): Promise<number> {
-  let last = -1;
-  let still = 0;
-  for (let polls = 0; polls < 200 && still < 8; polls++) {
-    await sleep(50);
-    const now = count();
-    still = now === last ? still + 1 : 0;
-    last = now;
-  }
-  return last;
 }
 
 function sigTicks(raw: RawClient): Tick[] {

@@ -23,6 +23,7 @@ import {
 import { describe, expect, it, vi } from 'vitest';
 import { rejection } from './harness/errors.js';
 import { inProcessDaemon } from './harness/in-process.js';
+import { settle } from './harness/wait.js';
 
 const Battery = defineGroup('org.example.Battery', {
   signals: { LevelChanged: z.object({ percent: z.number() }) },
@@ -51,11 +52,6 @@ async function pair(options: Parameters<ReturnType<typeof inProcessDaemon>['conn
 
 function never<T>(): Promise<T> {
   return new Promise<T>(() => {});
-}
-
-/** Lets queued microtasks and already-resolved IO callbacks run. */
-function settle(): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, 0));
 }
 
 async function closeAll(...buses: Bus[]): Promise<void> {

@@ -11,13 +11,9 @@ import { decodePayload } from '@chorus/protocol';
 import { describe, expect, it } from 'vitest';
 import { rejection } from './harness/errors.js';
 import { inProcessDaemon } from './harness/in-process.js';
+import { settle } from './harness/wait.js';
 
 const NAME = 'org.example.Battery';
-
-/** Lets queued microtasks and already-resolved IO callbacks run (the daemon flushes on setImmediate). */
-function settle(): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, 0));
-}
 
 describe('requestName and releaseName', () => {
   it('answer as D-Bus does, and queued owners take over in order', async () => {
