@@ -1,12 +1,3 @@
-import { type ChorusError, isChorusError } from '@chorus/client';
-
-/** Awaits a promise that must reject with a Chorus error and returns that error; anything else fails the test. */
-export async function rejection(promise: Promise<unknown>): Promise<ChorusError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (isChorusError(error)) return error;
-    throw error;
-  }
-  throw new Error('expected a rejection');
-}
+// The SDK's own test helper, so that the e2e tests and the client's unit tests check a rejection
+// the same way (isChorusError tells a Chorus error by its brand, whichever copy of the SDK made it).
+export { rejection } from '../../packages/client/src/testing/rejection.js';
