@@ -10,7 +10,7 @@ import {
 } from '@chorus/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningDaemon, withDaemon } from './harness/daemon.js';
-import { RawClient, type Received } from './harness/raw-client.js';
+import { type Frame, RawClient } from './harness/raw-client.js';
 
 // Names, method routing, the bus's own interface and monitors, at the protocol level: what the
 // daemon does, independently of the SDK.
@@ -26,9 +26,10 @@ afterAll(async () => {
 let serial = 100;
 async function busCall(client: RawClient, m: string, input: object = {}): Promise<unknown> {
   const s = serial++;
-  const reply = await client.request({ t: 'call', s, dest: 'org.chorus.Bus', m }, encodePayload(input));
+  const reply = (await client.request({ t: 'call', s, dest: 'org.chorus.Bus', m }, encodePayload(input)))
+    .message;
   if (reply.t === 'err') throw Object.assign(new Error(reply.msg), { code: reply.code });
-  const received = client.received.find((r) => r.message.t === 'ok' && r.message.s === s) as Received;
+  const received = client.received.find((r) => r.message.t === 'ok' && r.message.s === s) as Frame;
   return decodePayload(received.payload);
 }
 
@@ -42,9 +43,9 @@ function signals(client: RawClient, group: string): { sig: string; seq: number; 
 
 describe('well-known names', () => {
   it('queues owners, hands over in order, and announces every change as ordered signals', async () => {
-    const watcher = await RawClient.hello(daemon.socketPath, { join: [{ g: 'org.chorus.Bus' }] });
-    const a = await RawClient.hello(daemon.socketPath);
-    const b = await RawClient.hello(daemon.socketPath);
+    const watcher = await RawClient.open(daemon.socketPath, { join: [{ g: 'org.chorus.Bus' }] });
+    const a = await RawClient.open(daemon.socketPath);
+    const b = await RawClient.open(daemon.socketPath);
     expect(await busCall(a, 'RequestName', { name: 'org.test.Names' })).toEqual({ result: 'primary-owner' });
     expect(await busCall(a, 'RequestName', { name: 'org.test.Names' })).toEqual({ result: 'already-owner' });
     expect(await busCall(b, 'RequestName', { name: 'org.test.Names' })).toEqual({ result: 'in-queue' });
@@ -78,7 +79,7 @@ describe('well-known names', () => {
   });
 
   it('refuses unique names, the bus name and bad grammar', async () => {
-    const a = await RawClient.hello(daemon.socketPath);
+    const a = await RawClient.open(daemon.socketPath);
     for (const name of [':1.5', 'org.chorus.Bus', 'nodots', '']) {
       await expect(busCall(a, 'RequestName', { name })).rejects.toMatchObject({ code: 'INVALID_NAME' });
     }
@@ -90,10 +91,12 @@ describe('well-known names', () => {
 
 describe('method calls', () => {
   it('routes a call to the owner and the reply back, after the signals the service emitted first', async () => {
-    const service = await RawClient.hello(daemon.socketPath);
+    const service = await RawClient.open(daemon.socketPath);
     await busCall(service, 'RequestName', { name: 'org.test.Calc' });
-    expect(await service.request({ t: 'create', s: 1, g: 'org.test.Calc' })).toMatchObject({ t: 'ok' });
-    const caller = await RawClient.hello(daemon.socketPath, { join: [{ g: 'org.test.Calc' }] });
+    expect((await service.request({ t: 'create', s: 1, g: 'org.test.Calc' })).message).toMatchObject({
+      t: 'ok',
+    });
+    const caller = await RawClient.open(daemon.socketPath, { join: [{ g: 'org.test.Calc' }] });
     caller.send(
       { t: 'call', s: 7, dest: 'org.test.Calc', m: 'Add', g: 'org.test.Calc' },
       encodePayload({ a: 2, b: 3 }),
@@ -116,10 +119,12 @@ describe('method calls', () => {
   });
 
   it('answers SERVICE_UNKNOWN, passes service failures, times out and reports NO_REPLY', async () => {
-    const service = await RawClient.hello(daemon.socketPath);
+    const service = await RawClient.open(daemon.socketPath);
     await busCall(service, 'RequestName', { name: 'org.test.Flaky' });
-    const caller = await RawClient.hello(daemon.socketPath);
-    expect(await caller.request({ t: 'call', s: 1, dest: 'org.test.Nobody', m: 'X' })).toMatchObject({
+    const caller = await RawClient.open(daemon.socketPath);
+    expect(
+      (await caller.request({ t: 'call', s: 1, dest: 'org.test.Nobody', m: 'X' })).message,
+    ).toMatchObject({
       code: 'SERVICE_UNKNOWN',
     });
     caller.send({ t: 'call', s: 2, dest: 'org.test.Flaky', m: 'Boom' });
@@ -157,14 +162,14 @@ describe('method calls', () => {
 
 describe('introspection and monitors', () => {
   it('lists groups, connections and stats that match reality', async () => {
-    const a = await RawClient.hello(daemon.socketPath);
+    const a = await RawClient.open(daemon.socketPath);
     await a.request({
       t: 'create',
       s: 1,
       g: 'org.test.Listed',
       schema: { signals: { X: { type: 'object' } } },
     });
-    const b = await RawClient.hello(daemon.socketPath, { join: [{ g: 'org.test.Listed' }] });
+    const b = await RawClient.open(daemon.socketPath, { join: [{ g: 'org.test.Listed' }] });
     const { groups } = (await busCall(b, 'ListGroups')) as BusMethodOutput<'ListGroups'>;
     expect(groups.find((g) => g.name === 'org.test.Listed')).toMatchObject({ owner: a.name, members: 1 });
     expect(groups.find((g) => g.name === 'org.chorus.Bus')).toMatchObject({ owner: 'org.chorus.Bus' });
@@ -186,13 +191,13 @@ describe('introspection and monitors', () => {
   });
 
   it("a monitor sees every signal in the members' order and may send nothing else", async () => {
-    const monitor = await RawClient.hello(daemon.socketPath);
-    expect(await monitor.request({ t: 'monitor', s: 1 })).toMatchObject({ t: 'ok' });
-    const a = await RawClient.hello(daemon.socketPath);
-    const b = await RawClient.hello(daemon.socketPath);
+    const monitor = await RawClient.open(daemon.socketPath);
+    expect((await monitor.request({ t: 'monitor', s: 1 })).message).toMatchObject({ t: 'ok' });
+    const a = await RawClient.open(daemon.socketPath);
+    const b = await RawClient.open(daemon.socketPath);
     await a.request({ t: 'create', s: 1, g: 'org.test.MonA', o: { emitters: 'anyone' } });
     await b.request({ t: 'create', s: 1, g: 'org.test.MonB', o: { emitters: 'anyone' } });
-    const member = await RawClient.hello(daemon.socketPath, {
+    const member = await RawClient.open(daemon.socketPath, {
       join: [{ g: 'org.test.MonA' }, { g: 'org.test.MonB' }],
     });
     for (let i = 0; i < 50; i++) {
@@ -213,7 +218,7 @@ describe('introspection and monitors', () => {
     await monitor.waitFor(() => seqsOf(monitor).length === 100);
     expect(seqsOf(monitor)).toEqual(seqsOf(member));
     expect(
-      await monitor.request({ t: 'emit', s: 2, g: 'org.test.MonA', sig: 'X' }, encodePayload(1)),
+      (await monitor.request({ t: 'emit', s: 2, g: 'org.test.MonA', sig: 'X' }, encodePayload(1))).message,
     ).toMatchObject({
       code: 'MONITOR_ONLY',
     });
@@ -258,7 +263,7 @@ function fieldMismatches(schema: z.ZodType, value: unknown, path = '$'): string[
 
 describe('the contract of org.chorus.Bus (defined once, in @chorus/protocol)', () => {
   it('is what the daemon publishes as its schema, and what the SDK would publish for it', async () => {
-    const a = await RawClient.hello(daemon.socketPath);
+    const a = await RawClient.open(daemon.socketPath);
     const expected = contractJsonSchema(busSignals, busMethods);
     expect(expected).toBeDefined();
     expect(BusContract.jsonSchema()).toEqual(expected);
@@ -269,11 +274,11 @@ describe('the contract of org.chorus.Bus (defined once, in @chorus/protocol)', (
   });
 
   it('describes every reply of every method, and every signal, field by field', async () => {
-    const watcher = await RawClient.hello(daemon.socketPath, { join: [{ g: 'org.chorus.Bus' }] });
-    const monitor = await RawClient.hello(daemon.socketPath);
+    const watcher = await RawClient.open(daemon.socketPath, { join: [{ g: 'org.chorus.Bus' }] });
+    const monitor = await RawClient.open(daemon.socketPath);
     await monitor.request({ t: 'monitor', s: 1 });
-    const a = await RawClient.hello(daemon.socketPath);
-    const b = await RawClient.hello(daemon.socketPath);
+    const a = await RawClient.open(daemon.socketPath);
+    const b = await RawClient.open(daemon.socketPath);
     await a.request({ t: 'create', s: 1, g: 'org.test.Contract', schema: { signals: {} } });
     await b.request({ t: 'join', s: 1, g: 'org.test.Contract' });
     a.send({ t: 'emit', s: 2, g: 'org.test.Contract', sig: 'X' }, encodePayload({}));

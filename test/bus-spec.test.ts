@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { BusContract } from '@chorus/client';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { type RunningDaemon, withDaemon } from './harness/daemon.js';
-import { Peer } from './harness/peer.js';
+import { RawClient } from './harness/raw-client.js';
 
 // The org.chorus.Bus section of the wire spec is generated from the contract's one definition
 // (packages/protocol/scripts/bus-spec.mjs); it must be what the generator writes now, and the
@@ -37,7 +37,7 @@ interface Method {
 }
 
 it("the daemon publishes the contract's signals and method inputs", async () => {
-  const peer = await Peer.open(daemon.socketPath);
+  const peer = await RawClient.open(daemon.socketPath);
   const { schema } = await peer.bus<{ schema: Schema }>('GetGroupSchema', {
     group: 'org.chorus.Bus',
   });

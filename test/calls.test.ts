@@ -17,22 +17,12 @@ import {
 } from '@chorus/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ask, type FixtureProcess, Fixtures, spawnReady } from './harness/child.js';
+import { Calc } from './harness/contracts.js';
 import { type RunningDaemon, repoRoot, withDaemon } from './harness/daemon.js';
 
 // Typed method calls through the SDK, every error path of issue 5 §2, with the service in another
 // process (test/fixtures/peer.mjs serves this same contract) so that it can be killed mid-call.
 // The daemon's routing of the same messages is tested by hand in bus-interface.test.ts.
-
-const Calc = defineGroup('test.calls.Calc', {
-  signals: { Step: z.object({ i: z.number().int() }) },
-  methods: {
-    Add: { input: z.object({ a: z.number(), b: z.number() }), output: z.object({ sum: z.number() }) },
-    Fail: { input: z.object({ name: z.string(), message: z.string() }), output: z.object({}) },
-    BadReply: { input: z.object({}), output: z.object({ ok: z.boolean() }) },
-    Wait: { input: z.object({}), output: z.object({}) },
-    StepThenReply: { input: z.object({ i: z.number().int() }), output: z.object({ i: z.number().int() }) },
-  },
-});
 
 const children = new Fixtures();
 const buses: Bus[] = [];

@@ -15,12 +15,12 @@ afterAll(async () => {
 });
 
 it('a reply to a signal never overtakes the signal at a third party', async () => {
-  const a = await RawClient.hello(daemon.socketPath);
-  const b = await RawClient.hello(daemon.socketPath);
+  const a = await RawClient.open(daemon.socketPath);
+  const b = await RawClient.open(daemon.socketPath);
   await a.request({ t: 'create', s: 1, g: 'org.causal.Questions' });
   await b.request({ t: 'create', s: 1, g: 'org.causal.Answers' });
   await b.request({ t: 'join', s: 2, g: 'org.causal.Questions' });
-  const c = await RawClient.hello(daemon.socketPath, {
+  const c = await RawClient.open(daemon.socketPath, {
     join: [{ g: 'org.causal.Answers' }, { g: 'org.causal.Questions' }],
   });
   // B answers every question as soon as it sees it.

@@ -1,4 +1,3 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import { ErrorCode, encodeFrame } from '@chorus/protocol';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
@@ -6,8 +5,9 @@ import { Bystander } from './harness/bystander.js';
 import { Fixtures } from './harness/child.js';
 import { type RunningDaemon, withDaemon } from './harness/daemon.js';
 import { Observer } from './harness/observer.js';
-import { emitMany, type Frame, Peer, tickOf } from './harness/peer.js';
+import { emitMany, type Frame, RawClient, tickOf } from './harness/raw-client.js';
 import { expectConsecutive } from './harness/records.js';
+import { untilStalled } from './harness/wait.js';
 
 // Faults that are not about reconnecting (issue 7 §3; the SDK's reconnection is test/reconnect.test.ts):
 // clients SIGKILLed mid-frame and mid-delivery, half-open connections on both transports, and a
@@ -21,7 +21,7 @@ const PAD = 'x'.repeat(1000);
 
 /** Connections a test opened: closed after it, passed or failed, so no failure cascades as a "leak". */
 const opened: (() => void)[] = [];
-function track<T extends Peer | Member | WebSocket>(x: T): T {
+function track<T extends RawClient | Member | WebSocket>(x: T): T {
   if (x instanceof WebSocket) opened.push(() => x.terminate());
   else if (x instanceof Member) opened.push(() => x.peer.close());
   else opened.push(() => x.close());
@@ -36,7 +36,7 @@ afterEach(async () => {
 class Member {
   readonly ticks: { gseq: number; i: number }[] = [];
   readonly other: Frame[] = [];
-  constructor(readonly peer: Peer) {
+  constructor(readonly peer: RawClient) {
     peer.onFrame = (frame) => {
       if (frame.message.t === 'sig') this.ticks.push({ gseq: frame.message.gseq, i: tickOf(frame) });
       else this.other.push(frame);
@@ -44,22 +44,10 @@ class Member {
   }
 
   static async join(socketPath: string, group: string): Promise<Member> {
-    const peer = await Peer.open(socketPath, { client: 'member' });
+    const peer = await RawClient.open(socketPath, { client: 'member' }, { record: false });
     await peer.ok({ t: 'join', g: group });
     return new Member(peer);
   }
-}
-
-/** Resolves once `count()` stopped changing for a while (the stream stalled), with its value. */
-async function untilStalled(count: () => number): Promise<number> {
-  let last = -1;
-  for (let still = 0, polls = 0; still < 10 && polls < 400; polls++) {
-    await sleep(50);
-    const now = count();
-    still = now === last ? still + 1 : 0;
-    last = now;
-  }
-  return last;
 }
 
 /** The daemon's record of one connection (its queue), by name. */
@@ -129,7 +117,7 @@ describe('clients killed with SIGKILL', () => {
 
   it('mid-delivery: a subscriber killed with a large backlog queued to it; the others get everything', async () => {
     const group = 'test.faults.kill.Backlog';
-    const feeder = track(await Peer.open(daemon.socketPath));
+    const feeder = track(await RawClient.open(daemon.socketPath, {}, { record: false }));
     await feeder.ok({ t: 'create', g: group });
     const survivors = [
       track(await Member.join(daemon.socketPath, group)),
@@ -174,7 +162,7 @@ describe('clients killed with SIGKILL', () => {
 
   it('mid-delivery, while its full queue holds up a blocked emitter: the emitter goes on at once', async () => {
     const group = 'test.faults.kill.Blocked';
-    const feeder = track(await Peer.open(daemon.socketPath));
+    const feeder = track(await RawClient.open(daemon.socketPath, {}, { record: false }));
     await feeder.ok({ t: 'create', g: group }); // onFull: block (the default)
     const survivor = track(await Member.join(daemon.socketPath, group));
     const victim = children.spawn('victim.mjs', {
@@ -247,7 +235,7 @@ describe('half-open connections and consumers that stop reading', () => {
     'onFull %s: a consumer stops reading and never closes; the others get all they are owed',
     async (onFull) => {
       const group = `test.faults.open.${onFull}`;
-      const emitter = track(await Peer.open(daemon.socketPath));
+      const emitter = track(await RawClient.open(daemon.socketPath, {}, { record: false }));
       await emitter.ok({ t: 'create', g: group, o: { onFull } });
       const fast = track(await Member.join(daemon.socketPath, group));
       const stalled = track(await Member.join(daemon.socketPath, group));
@@ -337,7 +325,7 @@ describe('half-open connections and consumers that stop reading', () => {
 
   it('a WebSocket member that stops reading its socket is cut, and the group flows on', async () => {
     const group = 'test.faults.open.WsMember';
-    const emitter = track(await Peer.open(daemon.socketPath));
+    const emitter = track(await RawClient.open(daemon.socketPath, {}, { record: false }));
     await emitter.ok({ t: 'create', g: group, o: { onFull: 'block' } });
     const fast = track(await Member.join(daemon.socketPath, group));
     const token = await daemon.wsToken();

@@ -16,6 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningDaemon, withDaemon } from './harness/daemon.js';
 import { RawClient } from './harness/raw-client.js';
 import { expectConsecutive, expectSameSequence } from './harness/records.js';
+import { untilStalled } from './harness/wait.js';
 
 // Each `onFull` policy against a deliberately slow consumer: a raw socket that stops reading, or an
 // SDK client that never consumes its subscription (it holds a few messages, then stops reading).
@@ -64,9 +65,9 @@ async function fastConsumer(daemon: RunningDaemon, contract: Stream) {
 
 /** A raw connection that joins, then stops reading its socket. */
 async function stalledSocket(daemon: RunningDaemon, group: string): Promise<RawClient> {
-  const raw = await RawClient.hello(daemon.socketPath);
+  const raw = await RawClient.open(daemon.socketPath);
   raws.push(raw);
-  expect(await raw.request({ t: 'join', s: 1, g: group })).toMatchObject({ t: 'ok' });
+  expect((await raw.request({ t: 'join', s: 1, g: group })).message).toMatchObject({ t: 'ok' });
   raw.socket.pause();
   return raw;
 }
@@ -128,19 +129,6 @@ async function emitPaced(
     );
   }
   return Promise.all(outcomes);
-}
-
-/** Resolves once `count()` stopped changing for a while (a stall), with its value. */
-async function untilStalled(count: () => number): Promise<number> {
-  let last = -1;
-  let still = 0;
-  for (let polls = 0; polls < 200 && still < 8; polls++) {
-    await sleep(50);
-    const now = count();
-    still = now === last ? still + 1 : 0;
-    last = now;
-  }
-  return last;
 }
 
 function sigTicks(raw: RawClient): Tick[] {
@@ -217,7 +205,7 @@ describe('with stallTimeoutMs long', () => {
     slow.socket.resume();
     await slow.waitFor((r) => r.message.t === 'sig' && r.message.gseq === accepted.length, 20_000);
     // Fence: the reply to a ping comes after anything queued before it.
-    expect(await slow.request({ t: 'ping', s: 2 })).toMatchObject({ t: 'ok' });
+    expect((await slow.request({ t: 'ping', s: 2 })).message).toMatchObject({ t: 'ok' });
     expect(byI(sigTicks(slow))).toEqual(accepted);
   });
 

@@ -15,7 +15,7 @@ import WebSocket from 'ws';
 import { Bystander } from './harness/bystander.js';
 import { type RunningDaemon, withDaemon } from './harness/daemon.js';
 import { Observer } from './harness/observer.js';
-import { type Frame, Peer } from './harness/peer.js';
+import { type Frame, RawClient } from './harness/raw-client.js';
 
 // The live daemon fed random, mutated and truncated frames (issue 7 §3, fuzzing). The decoder and
 // header codec alone are fuzzed in packages/protocol; here the bytes go through a real socket, a
@@ -267,7 +267,7 @@ function concat(parts: readonly Uint8Array[]): Uint8Array {
 }
 
 /** Writes `bytes` in chunks cut at `at` (positions modulo its length), a turn of the event loop apart. */
-async function writeInChunks(peer: Peer, bytes: Uint8Array, at: readonly number[]): Promise<void> {
+async function writeInChunks(peer: RawClient, bytes: Uint8Array, at: readonly number[]): Promise<void> {
   const points = [...new Set(at.map((p) => (bytes.length === 0 ? 0 : p % bytes.length)))].sort(
     (a, b) => a - b,
   );
@@ -296,7 +296,7 @@ function judge(
 }
 
 /** Waits until `done()` holds or the connection closed (10 s at most). */
-async function until(peer: Peer, done: () => boolean): Promise<void> {
+async function until(peer: RawClient, done: () => boolean): Promise<void> {
   for (const started = Date.now(); !done() && !peer.closed && Date.now() - started < 10_000; ) {
     await new Promise((resolve) => setTimeout(resolve, 2));
   }
@@ -417,7 +417,7 @@ describe('the live daemon, fuzzed', () => {
       await fc.assert(
         fc.asyncProperty(fc.array(wellFramed, { minLength: 1, maxLength: 24 }), cuts, async (fuzzed, at) => {
           expectAlive();
-          const peer = await Peer.open(daemon.socketPath, {}, { record: true });
+          const peer = await RawClient.open(daemon.socketPath);
           try {
             const bytes = concat(
               fuzzed.flatMap((f, k) => [
@@ -426,10 +426,10 @@ describe('the live daemon, fuzzed', () => {
               ]),
             );
             await writeInChunks(peer, bytes, at);
-            await until(peer, () => peer.frames.some((f) => isFence(f, fuzzed.length - 1)));
+            await until(peer, () => peer.unmatched.some((f) => isFence(f, fuzzed.length - 1)));
             expect(peer.fatal, 'no fatal error').toBeUndefined();
             expect(peer.closed, 'the connection stays open').toBe(false);
-            expectedErrors += checkAnswers(fuzzed, peer.frames);
+            expectedErrors += checkAnswers(fuzzed, peer.unmatched);
           } finally {
             peer.close();
           }
@@ -502,7 +502,7 @@ describe('the live daemon, fuzzed', () => {
       await fc.assert(
         fc.asyncProperty(first, cuts, async ({ header, payload }, at) => {
           expectAlive();
-          const peer = await Peer.connect(daemon.socketPath, { record: true });
+          const peer = await RawClient.connect(daemon.socketPath);
           try {
             // The fence after the hello: answered only if the hello was taken.
             await writeInChunks(
@@ -510,7 +510,7 @@ describe('the live daemon, fuzzed', () => {
               concat([frame(header, payload), encodeFrame({ t: 'ping', s: FENCE })]),
               at,
             );
-            await until(peer, () => peer.frames.some((f) => isFence(f, 0)));
+            await until(peer, () => peer.unmatched.some((f) => isFence(f, 0)));
             const verdict = judge(header);
             let refusal: string | undefined;
             let mayRefuse = new Set<string>();
@@ -528,7 +528,7 @@ describe('the live daemon, fuzzed', () => {
                 ErrorCode.ALREADY_MEMBER,
               ]);
             }
-            const received = peer.frames.map((f) => f.message);
+            const received = peer.unmatched.map((f) => f.message);
             if (refusal === undefined && peer.welcome === undefined && received[0]?.t === 'err') {
               expect([...mayRefuse], JSON.stringify(received)).toContain(received[0].code);
               refusal = received[0].code;
@@ -583,8 +583,8 @@ describe('the live daemon, fuzzed', () => {
           async (hello, pings, bad, trailing, at) => {
             expectAlive();
             const peer = hello
-              ? await Peer.open(daemon.socketPath, {}, { record: true })
-              : await Peer.connect(daemon.socketPath, { record: true });
+              ? await RawClient.open(daemon.socketPath)
+              : await RawClient.connect(daemon.socketPath);
             try {
               const prefix = new Uint8Array(8);
               new DataView(prefix.buffer).setUint32(0, bad.headerLength);
@@ -595,7 +595,7 @@ describe('the live daemon, fuzzed', () => {
               await writeInChunks(peer, concat([...before, prefix, trailing]), at);
               await until(peer, () => peer.closed);
               expect(peer.closed, 'closed by the daemon').toBe(true);
-              const received = peer.frames.map((f) => f.message);
+              const received = peer.unmatched.map((f) => f.message);
               expect(received).toEqual([
                 ...before.map((_, k) => expect.objectContaining({ t: 'ok', s: FENCE + k })),
                 expect.objectContaining({ t: 'err', code: bad.code, fatal: true }),
@@ -626,8 +626,8 @@ describe('the live daemon, fuzzed', () => {
           async (hello, complete, torn, cut, at) => {
             expectAlive();
             const peer = hello
-              ? await Peer.open(daemon.socketPath, {}, { record: true })
-              : await Peer.connect(daemon.socketPath, { record: true });
+              ? await RawClient.open(daemon.socketPath)
+              : await RawClient.connect(daemon.socketPath);
             const bytes = frame(torn.header, torn.payload);
             const half = bytes.subarray(0, 1 + (cut % (bytes.length - 1)));
             // Whole frames before the torn one, each followed by a fence (only after hello: before it,
@@ -639,9 +639,9 @@ describe('the live daemon, fuzzed', () => {
               at,
             );
             if (first.length > 0)
-              await until(peer, () => peer.frames.some((f) => isFence(f, first.length - 1)));
+              await until(peer, () => peer.unmatched.some((f) => isFence(f, first.length - 1)));
             expect(peer.fatal).toBeUndefined();
-            for (const k of first.keys()) expect(peer.frames.some((f) => isFence(f, k))).toBe(true);
+            for (const k of first.keys()) expect(peer.unmatched.some((f) => isFence(f, k))).toBe(true);
             // The client vanishes mid-frame, half-closing or resetting.
             if (cut % 2 === 0) peer.socket.end();
             else peer.close();

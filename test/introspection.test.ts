@@ -1,4 +1,3 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import {
   type Bus,
   type ConnectOptions,
@@ -13,7 +12,9 @@ import {
 import fc from 'fast-check';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type FixtureEvent, type FixtureProcess, Fixtures } from './harness/child.js';
+import { Calc } from './harness/contracts.js';
 import { type RunningDaemon, withDaemon } from './harness/daemon.js';
+import { until } from './harness/wait.js';
 
 // The bus's own interface through the SDK (issue 5 §3): after any churn of connections, groups,
 // memberships and names, listGroups / listConnections / listNames / getStats / getGroupSchema say
@@ -41,13 +42,6 @@ async function open(options: ConnectOptions = {}): Promise<Bus> {
   const bus = await connect({ address: daemon.address, ...options });
   buses.push(bus);
   return bus;
-}
-
-/** Asks until `check` holds; fails after 10 s (a bound, not a timing assertion). */
-async function until(check: () => Promise<boolean>, what: string): Promise<void> {
-  for (const started = Date.now(); !(await check()); await sleep(5)) {
-    if (Date.now() - started > 10_000) expect.fail(`still waiting for ${what}`);
-  }
 }
 
 /** Resolves once the daemon no longer lists `name` (a closed socket is noticed asynchronously). */
@@ -452,19 +446,6 @@ describe('introspection matches reality after churn', () => {
     await peer.waitFor((e) => e.event === 'ready');
     peer.send({ cmd: 'create', group: 'test.calls.Calc', schema: 'calc' });
     await peer.waitFor((e) => e.event === 'created');
-    const Calc = defineGroup('test.calls.Calc', {
-      signals: { Step: z.object({ i: z.number().int() }) },
-      methods: {
-        Add: { input: z.object({ a: z.number(), b: z.number() }), output: z.object({ sum: z.number() }) },
-        Fail: { input: z.object({ name: z.string(), message: z.string() }), output: z.object({}) },
-        BadReply: { input: z.object({}), output: z.object({ ok: z.boolean() }) },
-        Wait: { input: z.object({}), output: z.object({}) },
-        StepThenReply: {
-          input: z.object({ i: z.number().int() }),
-          output: z.object({ i: z.number().int() }),
-        },
-      },
-    });
     const bus = await open();
     const schema = (await bus.getGroupSchema(Calc.name)) as {
       properties: { signals: { properties: object }; methods: { properties: Record<string, object> } };

@@ -5,7 +5,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type FixtureProcess, Fixtures } from './harness/child.js';
 import { type RunningDaemon, withDaemon } from './harness/daemon.js';
 import { Observer } from './harness/observer.js';
-import { emitMany, Peer } from './harness/peer.js';
+import { emitMany, RawClient } from './harness/raw-client.js';
 import { readJson } from './harness/records.js';
 
 // Load (issue 7 §3): 1,000 concurrent connections joining and leaving groups while signals flow,
@@ -446,12 +446,14 @@ describe('load', () => {
     for (const g of groups) await observer.peer.ok({ t: 'create', g });
     const afterRound: number[] = [];
     for (let round = 0; round < 5; round++) {
-      const peers: Peer[] = [];
+      const peers: RawClient[] = [];
       for (let batch = 0; batch < 10; batch++) {
         const opened = Array.from({ length: 100 }, (_, k) =>
-          Peer.open(daemon.socketPath, {
-            join: [{ g: groups[(batch * 100 + k) % groups.length] as string }],
-          }),
+          RawClient.open(
+            daemon.socketPath,
+            { join: [{ g: groups[(batch * 100 + k) % groups.length] as string }] },
+            { record: false },
+          ),
         );
         peers.push(...(await Promise.all(opened)));
       }

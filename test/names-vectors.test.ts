@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { assertRequestableName, groupNameProblem, signalNameProblem } from '@chorus/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningDaemon, withDaemon } from './harness/daemon.js';
-import { Peer } from './harness/peer.js';
+import { RawClient } from './harness/raw-client.js';
 
 // The name grammars of the wire spec (packages/protocol/README.md §3) as the language-neutral
 // vectors state them, checked against the daemon's own rules: the engine's checks for group,
@@ -42,9 +42,9 @@ describe('names.json', () => {
   });
 
   it('unique names, as the daemon reads a filter from', async () => {
-    const owner = await Peer.open(daemon.socketPath);
+    const owner = await RawClient.open(daemon.socketPath);
     await owner.request({ t: 'create', g: 'test.names.G', o: { emitters: 'anyone' } });
-    const peer = await Peer.open(daemon.socketPath);
+    const peer = await RawClient.open(daemon.socketPath);
     for (const name of names.unique.valid) {
       const joined = await peer.request({ t: 'join', g: 'test.names.G', f: [{ from: name }] });
       expect(joined.message.t, name).toBe('ok');

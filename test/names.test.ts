@@ -3,6 +3,7 @@ import { type Bus, BusContract, type ConnectOptions, connect } from '@chorus/cli
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ask, type FixtureProcess, Fixtures, spawnReady } from './harness/child.js';
 import { type RunningDaemon, withDaemon } from './harness/daemon.js';
+import { until } from './harness/wait.js';
 
 // Well-known names through the SDK, with owners in separate processes (test/fixtures/peer.mjs) so
 // that they can race for a name and be killed while owning it (issue 5 §1). The protocol-level
@@ -54,14 +55,6 @@ function reported(peer: FixtureProcess): Change[] {
 /** The groups `bus` is a member of, as the daemon lists them. */
 async function groupsOf(bus: Bus): Promise<string[]> {
   return (await bus.listConnections()).find((c) => c.name === bus.name)?.groups ?? [];
-}
-
-/** Asks until `check` holds; fails after 10 s (a bound, not a timing assertion). */
-async function until(bus: Bus, check: () => Promise<boolean>, what: string): Promise<void> {
-  for (const started = Date.now(); !(await check()); await sleep(5)) {
-    if (Date.now() - started > 10_000) expect.fail(`still waiting for ${what}`);
-  }
-  await bus.ping();
 }
 
 describe('name races between processes', () => {
@@ -337,7 +330,8 @@ describe('waitForName', () => {
     await ask(peer, { cmd: 'request', name: 'test.names.Other' }, 'requested');
     expect(await Promise.all(waits)).toEqual([owner, owner, owner]);
     // The last waiter gone, so is the membership (left in the background).
-    await until(bus, async () => (await groupsOf(bus)).length === 0, 'the waits to leave org.chorus.Bus');
+    await until(async () => (await groupsOf(bus)).length === 0, 'the waits to leave org.chorus.Bus');
+    await bus.ping();
   });
 
   it('rejects with TIMEOUT after timeoutMs and with ABORTED when its signal aborts', async () => {
@@ -354,7 +348,8 @@ describe('waitForName', () => {
       code: 'ABORTED',
     });
     // Nothing is left behind: no membership, and a later owner resolves a new wait normally.
-    await until(bus, async () => (await groupsOf(bus)).length === 0, 'the waits to leave org.chorus.Bus');
+    await until(async () => (await groupsOf(bus)).length === 0, 'the waits to leave org.chorus.Bus');
+    await bus.ping();
     const other = await open();
     const waiting2 = bus.waitForName('test.names.Never', { timeoutMs: 20_000 });
     await other.requestName('test.names.Never');

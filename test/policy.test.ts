@@ -44,7 +44,8 @@ async function bus(
   input: object,
 ): Promise<{ code?: string; result?: unknown }> {
   const s = serial++;
-  const reply = await client.request({ t: 'call', s, dest: 'org.chorus.Bus', m }, encodePayload(input));
+  const reply = (await client.request({ t: 'call', s, dest: 'org.chorus.Bus', m }, encodePayload(input)))
+    .message;
   if (reply.t === 'err') return { code: reply.code };
   const r = client.received.find((x) => x.message.t === 'ok' && x.message.s === s);
   return { result: decodePayload(r?.payload ?? new Uint8Array()) };
@@ -56,48 +57,50 @@ describe('policy', () => {
     client.send({ t: 'hello', v: 1, token: 'not-a-known-token-at-all' });
     const err = await client.waitFor((r) => r.message.t === 'err');
     expect(err.message).toMatchObject({ code: 'NOT_PERMITTED', fatal: true });
-    await client.waitClosed();
+    await client.whenClosed;
   });
 
   it('lets the socket owner do everything, but create groups only under a name it owns', async () => {
-    const owner = await RawClient.hello(daemon.socketPath);
-    expect(await owner.request({ t: 'create', s: 1, g: 'org.owner.Thing' })).toMatchObject({
+    const owner = await RawClient.open(daemon.socketPath);
+    expect((await owner.request({ t: 'create', s: 1, g: 'org.owner.Thing' })).message).toMatchObject({
       code: 'NOT_PERMITTED',
     });
     expect(await bus(owner, 'RequestName', { name: 'org.owner' })).toEqual({
       result: { result: 'primary-owner' },
     });
-    expect(await owner.request({ t: 'create', s: 2, g: 'org.owner.Thing' })).toMatchObject({ t: 'ok' });
-    expect(await owner.request({ t: 'create', s: 3, g: 'org.owner' })).toMatchObject({ t: 'ok' });
+    expect((await owner.request({ t: 'create', s: 2, g: 'org.owner.Thing' })).message).toMatchObject({
+      t: 'ok',
+    });
+    expect((await owner.request({ t: 'create', s: 3, g: 'org.owner' })).message).toMatchObject({ t: 'ok' });
     owner.close();
   });
 
   it('denies each action the rules do not grant, with NOT_PERMITTED', async () => {
-    const owner = await RawClient.hello(daemon.socketPath);
+    const owner = await RawClient.open(daemon.socketPath);
     await bus(owner, 'RequestName', { name: 'org.other.Svc' });
     await owner.request({ t: 'create', s: 1, g: 'org.other.Svc', o: { emitters: 'anyone' } });
-    const app = await RawClient.hello(daemon.socketPath, { token: APP });
+    const app = await RawClient.open(daemon.socketPath, { token: APP });
     expect(await bus(app, 'RequestName', { name: 'org.other.Mine' })).toEqual({ code: 'NOT_PERMITTED' });
-    expect(await app.request({ t: 'create', s: 1, g: 'org.other.Mine' })).toMatchObject({
+    expect((await app.request({ t: 'create', s: 1, g: 'org.other.Mine' })).message).toMatchObject({
       code: 'NOT_PERMITTED',
     });
-    expect(await app.request({ t: 'join', s: 2, g: 'org.other.Svc' })).toMatchObject({
+    expect((await app.request({ t: 'join', s: 2, g: 'org.other.Svc' })).message).toMatchObject({
       code: 'NOT_PERMITTED',
     });
     expect(
-      await app.request({ t: 'emit', s: 3, g: 'org.other.Svc', sig: 'X' }, encodePayload(1)),
+      (await app.request({ t: 'emit', s: 3, g: 'org.other.Svc', sig: 'X' }, encodePayload(1))).message,
     ).toMatchObject({ code: 'NOT_PERMITTED' });
-    expect(await app.request({ t: 'call', s: 4, dest: 'org.other.Svc', m: 'X' })).toMatchObject({
+    expect((await app.request({ t: 'call', s: 4, dest: 'org.other.Svc', m: 'X' })).message).toMatchObject({
       code: 'NOT_PERMITTED',
     });
-    expect(await app.request({ t: 'monitor', s: 5 })).toMatchObject({ code: 'NOT_PERMITTED' });
+    expect((await app.request({ t: 'monitor', s: 5 })).message).toMatchObject({ code: 'NOT_PERMITTED' });
     // What it is granted works.
     expect(await bus(app, 'RequestName', { name: 'org.app.Svc' })).toEqual({
       result: { result: 'primary-owner' },
     });
-    expect(await app.request({ t: 'create', s: 6, g: 'org.app.Svc' })).toMatchObject({ t: 'ok' });
+    expect((await app.request({ t: 'create', s: 6, g: 'org.app.Svc' })).message).toMatchObject({ t: 'ok' });
     expect(
-      await app.request({ t: 'emit', s: 7, g: 'org.app.Svc', sig: 'X' }, encodePayload(1)),
+      (await app.request({ t: 'emit', s: 7, g: 'org.app.Svc', sig: 'X' }, encodePayload(1))).message,
     ).toMatchObject({ t: 'ok' });
     const { result } = await bus(app, 'GetStats', {});
     expect((result as { daemon: { policyDenials: number } }).daemon.policyDenials).toBeGreaterThanOrEqual(6);
@@ -106,7 +109,7 @@ describe('policy', () => {
   });
 
   it('a read-only token can watch and join but not emit, also over the WebSocket', async () => {
-    const app = await RawClient.hello(daemon.socketPath, { token: APP });
+    const app = await RawClient.open(daemon.socketPath, { token: APP });
     await bus(app, 'RequestName', { name: 'org.app.Feed' });
     await app.request({ t: 'create', s: 1, g: 'org.app.Feed', o: { emitters: 'anyone' } });
     const ws = new WebSocket(`${daemon.wsUrl}/?token=${READER}`);
@@ -134,13 +137,13 @@ describe('policy', () => {
 
   it('SIGHUP applies a new policy atomically and keeps the old one when the file is bad', async () => {
     const file = join(daemon.dir, 'config.json');
-    const app = await RawClient.hello(daemon.socketPath, { token: APP });
-    expect(await app.request({ t: 'monitor', s: 1 })).toMatchObject({ code: 'NOT_PERMITTED' });
+    const app = await RawClient.open(daemon.socketPath, { token: APP });
+    expect((await app.request({ t: 'monitor', s: 1 })).message).toMatchObject({ code: 'NOT_PERMITTED' });
     await writeFile(file, '{ "policy": { "rules": [ { "effect": "allow", "actions": "*", "identity": "app" ');
     daemon.process.kill('SIGHUP');
     await expect.poll(() => daemon.stderr(), { timeout: 5000 }).toMatch(/config reload failed/);
-    const still = await RawClient.hello(daemon.socketPath, { token: APP }); // the tokens are still there
-    expect(await still.request({ t: 'monitor', s: 1 })).toMatchObject({ code: 'NOT_PERMITTED' });
+    const still = await RawClient.open(daemon.socketPath, { token: APP }); // the tokens are still there
+    expect((await still.request({ t: 'monitor', s: 1 })).message).toMatchObject({ code: 'NOT_PERMITTED' });
     await writeFile(
       file,
       JSON.stringify({
@@ -153,10 +156,10 @@ describe('policy', () => {
     );
     daemon.process.kill('SIGHUP');
     // The reload is asynchronous: ask until the new rule answers (logs below warn are off here).
-    let reply = await still.request({ t: 'monitor', s: 2 });
+    let reply = (await still.request({ t: 'monitor', s: 2 })).message;
     for (let s = 3; reply.t === 'err' && s < 100; s++) {
       await new Promise((r) => setTimeout(r, 50));
-      reply = await still.request({ t: 'monitor', s });
+      reply = (await still.request({ t: 'monitor', s })).message;
     }
     expect(reply).toMatchObject({ t: 'ok' });
     app.close();

@@ -13,7 +13,6 @@ import {
   ErrorCode,
   InvalidArgsError,
   InvalidReplyError,
-  isChorusError,
   NoReplyError,
   RemoteError,
   ServiceUnknownError,
@@ -22,7 +21,9 @@ import {
   z,
 } from '@chorus/client';
 import { describe, expect, it, vi } from 'vitest';
+import { rejection } from './harness/errors.js';
 import { inProcessDaemon } from './harness/in-process.js';
+import { settle } from './harness/wait.js';
 
 const Battery = defineGroup('org.example.Battery', {
   signals: { LevelChanged: z.object({ percent: z.number() }) },
@@ -40,16 +41,6 @@ const BatteryV2 = defineGroup('org.example.Battery', {
   methods: { GetLevel: { input: z.object({}), output: z.object({ percent: z.string() }) } },
 });
 
-async function rejection(promise: Promise<unknown>): Promise<Error & { code: string }> {
-  try {
-    await promise;
-  } catch (error) {
-    if (isChorusError(error)) return error as never;
-    throw error;
-  }
-  throw new Error('expected a rejection');
-}
-
 /** A service bus that owns Battery's name and a caller bus, on one real daemon. */
 async function pair(options: Parameters<ReturnType<typeof inProcessDaemon>['connect']>[0] = {}) {
   const daemon = inProcessDaemon();
@@ -61,11 +52,6 @@ async function pair(options: Parameters<ReturnType<typeof inProcessDaemon>['conn
 
 function never<T>(): Promise<T> {
   return new Promise<T>(() => {});
-}
-
-/** Lets queued microtasks and already-resolved IO callbacks run. */
-function settle(): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, 0));
 }
 
 async function closeAll(...buses: Bus[]): Promise<void> {

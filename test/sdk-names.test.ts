@@ -6,27 +6,14 @@
  * (answers a real daemon never gives) stays there.
  */
 
-import { BUS_NAME, BusContract, BusError, ErrorCode, isChorusError, type SignalMeta } from '@chorus/client';
+import { BUS_NAME, BusContract, BusError, ErrorCode, type SignalMeta } from '@chorus/client';
 import { decodePayload } from '@chorus/protocol';
 import { describe, expect, it } from 'vitest';
+import { rejection } from './harness/errors.js';
 import { inProcessDaemon } from './harness/in-process.js';
+import { settle } from './harness/wait.js';
 
 const NAME = 'org.example.Battery';
-
-async function rejection(promise: Promise<unknown>): Promise<Error & { code: string }> {
-  try {
-    await promise;
-  } catch (error) {
-    if (isChorusError(error)) return error as never;
-    throw error;
-  }
-  throw new Error('expected a rejection');
-}
-
-/** Lets queued microtasks and already-resolved IO callbacks run (the daemon flushes on setImmediate). */
-function settle(): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, 0));
-}
 
 describe('requestName and releaseName', () => {
   it('answer as D-Bus does, and queued owners take over in order', async () => {

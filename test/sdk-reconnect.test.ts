@@ -6,8 +6,9 @@
  * (what is sent again, in which order, the gaps) stay there against scripted peers.
  */
 
-import { type ChorusError, connect, isChorusError } from '@chorus/client';
+import { connect } from '@chorus/client';
 import { describe, expect, it } from 'vitest';
+import { rejection } from './harness/errors.js';
 import { type InProcessDialer, inProcessDaemon } from './harness/in-process.js';
 
 const ADDRESS = 'unix:path=/nonexistent/bus.sock';
@@ -21,16 +22,6 @@ function next<TArgs extends unknown[]>(subscribe: (handler: (...args: TArgs) => 
       resolve(args);
     });
   });
-}
-
-async function rejection(promise: Promise<unknown>): Promise<ChorusError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (isChorusError(error)) return error;
-    throw error;
-  }
-  throw new Error('expected a rejection');
 }
 
 async function connectWith(dialer: InProcessDialer, options: Parameters<typeof connect>[0] = {}) {

@@ -96,19 +96,22 @@ describe('payload validation', () => {
     // An untyped tool with its own idea of the schema, and a raw client sending bytes that are not
     // MessagePack at all: the daemon forwards payloads untouched, the SDK checks them.
     const tool = await open(daemon);
-    const raw = await RawClient.hello(daemon.socketPath);
+    const raw = await RawClient.open(daemon.socketPath);
     try {
       await tool.emit(Battery.name, 'LevelChanged', { percent: 10 });
       const badShape = await tool.emit(Battery.name, 'LevelChanged', { level: 'high' });
       const unknown = await tool.emit(Battery.name, 'Unplugged', {});
       expect(
-        await raw.request({ t: 'emit', s: 1, g: Battery.name, sig: 'LevelChanged' }, new Uint8Array([0xc1])),
+        (await raw.request({ t: 'emit', s: 1, g: Battery.name, sig: 'LevelChanged' }, new Uint8Array([0xc1])))
+          .message,
       ).toMatchObject({ t: 'ok' });
       expect(
-        await raw.request(
-          { t: 'emit', s: 2, g: Battery.name, sig: 'LevelChanged' },
-          encodePayload({ percent: 101 }),
-        ),
+        (
+          await raw.request(
+            { t: 'emit', s: 2, g: Battery.name, sig: 'LevelChanged' },
+            encodePayload({ percent: 101 }),
+          )
+        ).message,
       ).toMatchObject({ t: 'ok' });
       await tool.emit(Battery.name, 'LevelChanged', { percent: 20 });
       await iteration;

@@ -83,7 +83,7 @@ describe('the WebSocket listener', () => {
     expect(await upgradeStatus(`${url}/?token=${token}`, { Origin: 'http://evil.example' })).toBe(403);
     expect(await upgradeStatus(`${url}/?token=${token}`, { Origin: url.replace('ws:', 'http:') })).toBe(101);
     expect(await upgradeStatus(url, { Authorization: `Bearer ${token}` })).toBe(101);
-    const client = await RawClient.hello(daemon.socketPath);
+    const client = await RawClient.open(daemon.socketPath);
     const s = 1;
     client.send({ t: 'call', s, dest: 'org.chorus.Bus', m: 'GetStats' }, encodePayload({}));
     const reply = await client.waitFor((r) => r.message.t === 'ok' && r.message.s === s);
@@ -97,7 +97,7 @@ describe('the WebSocket listener', () => {
 
   it('speaks the same protocol: a WebSocket and a Unix-socket member see the same order', async () => {
     const url = `${daemon.wsUrl}/?token=${token}`;
-    const a = await RawClient.hello(daemon.socketPath);
+    const a = await RawClient.open(daemon.socketPath);
     await a.request({ t: 'create', s: 1, g: 'org.test.WsA', o: { emitters: 'anyone' } });
     const b = await WsClient.open(url);
     b.send({ t: 'hello', v: 1 });
@@ -107,7 +107,7 @@ describe('the WebSocket listener', () => {
     const wsMember = await WsClient.open(url);
     wsMember.send({ t: 'hello', v: 1, join: [{ g: 'org.test.WsA' }, { g: 'org.test.WsB' }] });
     await wsMember.waitFor((m) => m.t === 'welcome');
-    const unixMember = await RawClient.hello(daemon.socketPath, {
+    const unixMember = await RawClient.open(daemon.socketPath, {
       join: [{ g: 'org.test.WsA' }, { g: 'org.test.WsB' }],
     });
     for (let i = 0; i < 200; i++) {

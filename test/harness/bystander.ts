@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { expect } from 'vitest';
-import { emitMany, type Frame, Peer, tickOf } from './peer.js';
+import { emitMany, type Frame, RawClient, tickOf } from './raw-client.js';
 
 /**
  * Two well-behaved clients that must not notice whatever else happens on the bus: a service
@@ -11,8 +11,8 @@ import { emitMany, type Frame, Peer, tickOf } from './peer.js';
  */
 export class Bystander {
   readonly group: string;
-  readonly service: Peer;
-  readonly subscriber: Peer;
+  readonly service: RawClient;
+  readonly subscriber: RawClient;
   /** Every broken promise seen, in order: empty is the guarantee. */
   readonly violations: string[] = [];
   /** Emits acknowledged (all of them are accepted: the subscriber keeps up). */
@@ -23,7 +23,13 @@ export class Bystander {
   #running = true;
   readonly #loop: Promise<void>;
 
-  private constructor(group: string, service: Peer, subscriber: Peer, batch: number, intervalMs: number) {
+  private constructor(
+    group: string,
+    service: RawClient,
+    subscriber: RawClient,
+    batch: number,
+    intervalMs: number,
+  ) {
     this.group = group;
     this.service = service;
     this.subscriber = subscriber;
@@ -37,9 +43,13 @@ export class Bystander {
     group: string,
     { batch = 4, intervalMs = 5 }: { batch?: number; intervalMs?: number } = {},
   ): Promise<Bystander> {
-    const service = await Peer.open(socketPath, { client: 'bystander-service' });
+    const service = await RawClient.open(socketPath, { client: 'bystander-service' }, { record: false });
     await service.ok({ t: 'create', g: group });
-    const subscriber = await Peer.open(socketPath, { client: 'bystander-subscriber' });
+    const subscriber = await RawClient.open(
+      socketPath,
+      { client: 'bystander-subscriber' },
+      { record: false },
+    );
     await subscriber.ok({ t: 'join', g: group });
     return new Bystander(group, service, subscriber, batch, intervalMs);
   }

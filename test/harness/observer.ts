@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { BusMethodOutput } from '@chorus/protocol';
 import { expect } from 'vitest';
-import { Peer } from './peer.js';
+import { RawClient } from './raw-client.js';
 
 /** A connection as `ListConnections` describes it (the contract's output, @chorus/protocol). */
 export type ListedConnection = BusMethodOutput<'ListConnections'>['connections'][number];
@@ -14,14 +14,14 @@ export type Stats = BusMethodOutput<'GetStats'>;
  * prove that what a fault left behind is gone: no leaked connection, group, name or pending call.
  */
 export class Observer {
-  readonly peer: Peer;
+  readonly peer: RawClient;
 
-  private constructor(peer: Peer) {
+  private constructor(peer: RawClient) {
     this.peer = peer;
   }
 
   static async open(socketPath: string): Promise<Observer> {
-    return new Observer(await Peer.open(socketPath, { client: 'observer' }));
+    return new Observer(await RawClient.open(socketPath, { client: 'observer' }, { record: false }));
   }
 
   stats(): Promise<Stats> {

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { Bystander } from '../harness/bystander.js';
 import { type RunningDaemon, withDaemon } from '../harness/daemon.js';
 import { Observer } from '../harness/observer.js';
-import { Peer } from '../harness/peer.js';
+import { RawClient } from '../harness/raw-client.js';
 
 // Issue 11, item 7: the bus's own signals were "queued even to a full connection". A client that
 // joined org.chorus.Bus (as waitForName does) and froze received 71 MiB of NameOwnerChanged while
@@ -31,11 +31,17 @@ afterAll(async () => {
 it('a frozen member of org.chorus.Bus stays bounded while names churn, and is evicted', async () => {
   const { evictions } = (await observer.stats()).total;
   // A raw client that joins the bus's group at hello, then never reads again.
-  const frozen = await Peer.open(daemon.socketPath, { client: 'frozen', join: [{ g: 'org.chorus.Bus' }] });
+  const frozen = await RawClient.open(daemon.socketPath, {
+    client: 'frozen',
+    join: [{ g: 'org.chorus.Bus' }],
+  });
   frozen.socket.pause();
-  const churn = await Peer.open(daemon.socketPath, { client: 'churn' });
+  const churn = await RawClient.open(daemon.socketPath, { client: 'churn' });
   // A member that reads: it must get every NameOwnerChanged, frozen or not.
-  const watcher = await Peer.open(daemon.socketPath, { client: 'watcher', join: [{ g: 'org.chorus.Bus' }] });
+  const watcher = await RawClient.open(daemon.socketPath, {
+    client: 'watcher',
+    join: [{ g: 'org.chorus.Bus' }],
+  });
   let changes = 0;
   watcher.onFrame = (frame) => {
     if (frame.message.t === 'sig' && frame.message.sig === 'NameOwnerChanged') changes++;

@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { type RunningDaemon, withDaemon } from '../harness/daemon.js';
-import { Peer } from '../harness/peer.js';
+import { RawClient } from '../harness/raw-client.js';
 
 // Issue 11, item 9: a frame prefix announcing more than maxFrameBytes was acted on only once all
 // 8 prefix bytes had arrived. A client that sent just the first length (0xFFFFFFFF) held its
@@ -24,14 +24,14 @@ function within<T>(promise: Promise<T>, ms: number): Promise<T | 'waited'> {
 }
 
 it('on the Unix socket: 4 bytes 0xFFFFFFFF get the fatal FRAME_TOO_LARGE at once, then the close', async () => {
-  const peer = await Peer.connect(daemon.socketPath);
+  const peer = await RawClient.connect(daemon.socketPath);
   peer.socket.write(Buffer.from([0xff, 0xff, 0xff, 0xff]));
   expect(await within(peer.whenClosed, 10_000)).not.toBe('waited');
   expect(peer.fatal).toMatchObject({ code: 'FRAME_TOO_LARGE', fatal: true });
 });
 
 it('the same after hello, one byte at a time', async () => {
-  const peer = await Peer.open(daemon.socketPath);
+  const peer = await RawClient.open(daemon.socketPath);
   for (let i = 0; i < 4; i++) {
     peer.socket.write(Buffer.from([0xff]));
     await sleep(20);

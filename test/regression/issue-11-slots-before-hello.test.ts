@@ -3,7 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { type RunningDaemon, withDaemon } from '../harness/daemon.js';
 import { Observer } from '../harness/observer.js';
-import { Peer } from '../harness/peer.js';
+import { RawClient } from '../harness/raw-client.js';
 
 // Issue 11, item 8: connection slots were held before hello. A token with no rights held every
 // slot with WebSocket connections that never said hello, reopening them as the hello deadline
@@ -82,7 +82,7 @@ it('a no-rights token that keeps reopening silent WebSockets never keeps the own
   for (let i = 0; i < 12; i++) {
     await sleep(100);
     try {
-      (await Peer.open(daemon.socketPath, { client: 'owner' })).close();
+      (await RawClient.open(daemon.socketPath, { client: 'owner' })).close();
       owner.push('welcome');
     } catch (error) {
       owner.push(String(error)); // 'hello refused: {… "code":"LIMIT_EXCEEDED" …}'

@@ -5,7 +5,7 @@ import WebSocket from 'ws';
 import { Bystander } from '../harness/bystander.js';
 import { type RunningDaemon, withDaemon } from '../harness/daemon.js';
 import { type ListedConnection, Observer } from '../harness/observer.js';
-import { Peer } from '../harness/peer.js';
+import { RawClient } from '../harness/raw-client.js';
 
 // Issue 11, item 6: replies to a client that never reads were unbounded. A client that said
 // hello, stopped reading and kept sending requests grew its queue far past maxQueueBytes
@@ -20,13 +20,13 @@ const limits = { maxQueueBytes, stallTimeoutMs: 1000, maxSocketBufferBytes: 16 *
 
 let daemon: RunningDaemon & { cleanup(): Promise<void> };
 let observer: Observer;
-let service: Peer;
+let service: RawClient;
 let bystander: Bystander;
 beforeAll(async () => {
   daemon = await withDaemon({ config: { limits } });
   observer = await Observer.open(daemon.socketPath);
   // Groups with a schema each, so that every ListGroups reply is large (about 20 KiB).
-  service = await Peer.open(daemon.socketPath);
+  service = await RawClient.open(daemon.socketPath);
   for (let i = 0; i < 16; i++) {
     await service.ok({ t: 'create', g: `test.unread.G${i}`, schema: { doc: 'x'.repeat(1024) } });
   }
@@ -58,7 +58,7 @@ async function watch(which: (c: ListedConnection) => boolean): Promise<{ gone: b
 
 it('on the Unix socket: a client that floods ListGroups without reading stays bounded and is evicted', async () => {
   const { evictions } = (await observer.stats()).total;
-  const flooder = await Peer.open(daemon.socketPath, { client: 'flooder' });
+  const flooder = await RawClient.open(daemon.socketPath, { client: 'flooder' });
   flooder.socket.pause(); // never reads again
   for (let s = 1; s <= 1000; s++) flooder.socket.write(listGroups(s));
   const { gone, maxQueued } = await watch((c) => c.name === flooder.name);
@@ -89,7 +89,7 @@ it('over a WebSocket: the same', async () => {
 });
 
 it('a client that reads gets every reply of a burst larger than maxQueueBytes', async () => {
-  const reader = await Peer.open(daemon.socketPath, { client: 'slow-reader' });
+  const reader = await RawClient.open(daemon.socketPath, { client: 'slow-reader' });
   const replies = await Promise.all(
     Array.from({ length: 40 }, () => reader.request({ t: 'call', dest: 'org.chorus.Bus', m: 'ListGroups' })),
   );

@@ -1,7 +1,7 @@
 import { encodeFrame } from '@chorus/protocol';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { type RunningDaemon, withDaemon } from '../harness/daemon.js';
-import { Peer } from '../harness/peer.js';
+import { RawClient } from '../harness/raw-client.js';
 
 // Issue 7: the wire spec (packages/protocol/README.md, Errors) says a BAD_FIELD `err` carries
 // `data: { path }`, the keys from the header root to the bad field; the daemon sent only code and
@@ -17,13 +17,13 @@ afterAll(async () => {
 });
 
 it('answers BAD_FIELD with the path of the bad field, and the serial', async () => {
-  const peer = await Peer.open(daemon.socketPath, {}, { record: true });
+  const peer = await RawClient.open(daemon.socketPath);
   peer.socket.write(
     encodeFrame({ t: 'join', s: 9, g: 'test.a.B', f: [{ sig: 'S', eq: { level: [1] } }] } as never),
   );
   peer.socket.write(encodeFrame({ s: 10 } as never));
   await peer.ping();
-  expect(peer.frames.map((f) => f.message)).toEqual([
+  expect(peer.unmatched.map((f) => f.message)).toEqual([
     expect.objectContaining({ t: 'err', s: 9, code: 'BAD_FIELD', data: { path: ['f', 0, 'eq', 'level'] } }),
     expect.objectContaining({ t: 'err', s: 10, code: 'BAD_FIELD', data: { path: ['t'] } }),
   ]);

@@ -3,7 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { type RunningDaemon, withDaemon } from '../harness/daemon.js';
 import { Observer } from '../harness/observer.js';
-import { Peer } from '../harness/peer.js';
+import { RawClient } from '../harness/raw-client.js';
 
 // Issue 7: a connection the daemon refuses (past maxConnections, or a WebSocket upgrade without
 // the right token) had no 'error' listener while the daemon wrote its refusal. A client that
@@ -13,11 +13,11 @@ import { Peer } from '../harness/peer.js';
 
 let daemon: RunningDaemon & { cleanup(): Promise<void> };
 let observer: Observer;
-let filler: Peer;
+let filler: RawClient;
 beforeAll(async () => {
   daemon = await withDaemon({ config: { limits: { maxConnections: 2 } } });
   observer = await Observer.open(daemon.socketPath);
-  filler = await Peer.open(daemon.socketPath); // the bus is now full
+  filler = await RawClient.open(daemon.socketPath); // the bus is now full
 });
 afterAll(async () => {
   observer?.close();
@@ -58,7 +58,7 @@ async function expectAlive(): Promise<void> {
 
 it('a Unix-socket client refused at maxConnections that vanishes at once', async () => {
   for (let i = 0; i < 200; i++) {
-    const peer = await Peer.connect(daemon.socketPath);
+    const peer = await RawClient.connect(daemon.socketPath);
     peer.close();
   }
   await expectAlive();

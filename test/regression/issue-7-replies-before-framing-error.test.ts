@@ -1,7 +1,7 @@
 import { encodeFrame, encodePayload } from '@chorus/protocol';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { type RunningDaemon, withDaemon } from '../harness/daemon.js';
-import { Peer } from '../harness/peer.js';
+import { RawClient } from '../harness/raw-client.js';
 
 // Issue 7: on a framing error the daemon wrote its fatal `err` straight to the socket and dropped
 // the connection's queue, so requests the client had sent before the bad bytes lost their replies
@@ -18,9 +18,9 @@ afterAll(async () => {
 });
 
 it('answers the requests before a framing error, then sends the fatal error and closes', async () => {
-  const service = await Peer.open(daemon.socketPath, {}, { record: true });
+  const service = await RawClient.open(daemon.socketPath);
   await service.ok({ t: 'create', g: 'test.framing.G' });
-  const member = await Peer.open(daemon.socketPath, {}, { record: true });
+  const member = await RawClient.open(daemon.socketPath);
   await member.ok({ t: 'join', g: 'test.framing.G' });
 
   const zeroLength = new Uint8Array(8); // headerLength 0: BAD_LENGTH
@@ -32,12 +32,12 @@ it('answers the requests before a framing error, then sends the fatal error and 
     ]),
   );
   await service.whenClosed;
-  expect(service.frames.map((f) => f.message)).toEqual([
+  expect(service.unmatched.map((f) => f.message)).toEqual([
     expect.objectContaining({ t: 'ok', s: 1 }),
     expect.objectContaining({ t: 'ok', s: 2, r: expect.objectContaining({ gseq: 1, n: 1 }) }),
     expect.objectContaining({ t: 'err', code: 'BAD_LENGTH', fatal: true }),
   ]);
   await member.ping();
-  expect(member.frames.map((f) => f.message.t)).toEqual(['sig', 'gclosed']);
+  expect(member.unmatched.map((f) => f.message.t)).toEqual(['sig', 'gclosed']);
   member.close();
 });

@@ -2,9 +2,10 @@ import { decodePayload, ErrorCode } from '@chorus/protocol';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { defineGroup } from './contract.js';
-import { isChorusError, type PayloadValidationError } from './errors.js';
+import type { ChorusError, PayloadValidationError } from './errors.js';
 import type { SignalMeta } from './subscription.js';
 import { connectToFake, type FakeDaemon, settle } from './testing/fake-daemon.js';
+import { rejection as anyRejection } from './testing/rejection.js';
 
 const Battery = defineGroup('org.example.Battery', {
   signals: {
@@ -22,14 +23,8 @@ interface Rejection {
   limit?: number;
 }
 
-async function rejection(promise: Promise<unknown>): Promise<Rejection> {
-  try {
-    await promise;
-  } catch (error) {
-    if (isChorusError(error)) return error as never;
-    throw error;
-  }
-  throw new Error('expected a rejection');
+function rejection(promise: Promise<unknown>): Promise<ChorusError & Rejection> {
+  return anyRejection(promise) as Promise<ChorusError & Rejection>;
 }
 
 /** Answers nothing of type `t`, so the test decides when (and how) to answer. */

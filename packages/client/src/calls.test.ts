@@ -9,8 +9,9 @@ import { ErrorCode, encodePayload } from '@chorus/protocol';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { defineGroup } from './contract.js';
-import { BusError, ConnectionClosedError, InvalidReplyError, isChorusError, TimeoutError } from './errors.js';
+import { BusError, ConnectionClosedError, InvalidReplyError, TimeoutError } from './errors.js';
 import { connectToFake, settle } from './testing/fake-daemon.js';
+import { rejection } from './testing/rejection.js';
 
 const Battery = defineGroup('org.example.Battery', {
   signals: { LevelChanged: z.object({ percent: z.number() }) },
@@ -22,16 +23,6 @@ const Battery = defineGroup('org.example.Battery', {
     },
   },
 });
-
-async function rejection(promise: Promise<unknown>): Promise<Error & { code: string }> {
-  try {
-    await promise;
-  } catch (error) {
-    if (isChorusError(error)) return error as never;
-    throw error;
-  }
-  throw new Error('expected a rejection');
-}
 
 describe('call and serve', () => {
   it('INVALID_REPLY when the output bytes are not MessagePack', async () => {

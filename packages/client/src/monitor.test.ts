@@ -7,25 +7,15 @@ import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { BUS_NAME } from './bus-contract.js';
 import { defineGroup } from './contract.js';
-import { isChorusError } from './errors.js';
 import type { MonitoredSignal } from './monitor.js';
 import type { SubscriptionEndReason } from './subscription.js';
 import { connectToFake, type FakeDaemon, settle } from './testing/fake-daemon.js';
+import { rejection } from './testing/rejection.js';
 
 const Battery = defineGroup('org.example.Battery', {
   signals: { LevelChanged: z.object({ percent: z.number() }) },
   methods: { GetLevel: { input: z.object({}), output: z.object({ percent: z.number() }) } },
 });
-
-async function rejection(promise: Promise<unknown>): Promise<Error & { code: string }> {
-  try {
-    await promise;
-  } catch (error) {
-    if (isChorusError(error)) return error as never;
-    throw error;
-  }
-  throw new Error('expected a rejection');
-}
 
 async function take(iterator: AsyncIterator<MonitoredSignal>, count: number): Promise<MonitoredSignal[]> {
   const out: MonitoredSignal[] = [];

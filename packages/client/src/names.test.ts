@@ -6,21 +6,12 @@
 
 import { describe, expect, it } from 'vitest';
 import { BUS_NAME } from './bus-contract.js';
-import { InvalidReplyError, isChorusError } from './errors.js';
+import { InvalidReplyError } from './errors.js';
 import { connectToFake } from './testing/fake-daemon.js';
+import { rejection } from './testing/rejection.js';
 
 const NAME = 'org.example.Battery';
 const OWNER = ':1.99';
-
-async function rejection(promise: Promise<unknown>): Promise<Error & { code: string }> {
-  try {
-    await promise;
-  } catch (error) {
-    if (isChorusError(error)) return error as never;
-    throw error;
-  }
-  throw new Error('expected a rejection');
-}
 
 describe('waitForName', () => {
   it('resolves from the signal even when GetNameOwner answers from a view older than it', async () => {

@@ -4,11 +4,12 @@ import { z } from 'zod';
 import type { BusGap } from './bus.js';
 import { connect } from './connect-node.js';
 import { defineGroup } from './contract.js';
-import { type ChorusError, isChorusError } from './errors.js';
+import type { ChorusError } from './errors.js';
 import { defaultReconnectOptions, resolveReconnect } from './options.js';
 import { backoffDelay } from './reconnect.js';
 import type { SignalMeta, SubscriptionGap } from './subscription.js';
 import { type FakeDaemon, FakeDialer, settle } from './testing/fake-daemon.js';
+import { rejection } from './testing/rejection.js';
 
 // Reconnection against scripted fake daemons: each dial of the bus's transport factory makes a new
 // one (numbering from 1, as a restarted daemon), and a dropped transport plays a crashed daemon.
@@ -31,16 +32,6 @@ function next<TArgs extends unknown[]>(subscribe: (handler: (...args: TArgs) => 
       resolve(args);
     });
   });
-}
-
-async function rejection(promise: Promise<unknown>): Promise<ChorusError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (isChorusError(error)) return error;
-    throw error;
-  }
-  throw new Error('expected a rejection');
 }
 
 /** What a daemon received, as short strings: `hello`, `create g`, `emit g.sig`, `call dest.m`, ... */
