@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { type Bus, connect, isChorusError, type RemoteError } from '@chorus/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { launchBrowser, reportSkip, runBrowserTests } from './harness/browser.js';
 import { fixturesDir } from './harness/child.js';
 import { type RunningDaemon, withDaemon } from './harness/daemon.js';
 import {
@@ -232,6 +233,40 @@ describe('chorus-dbus import', () => {
       expect(JSON.parse(line).payload).toEqual({ changed: { Percentage: 12.5 }, invalidated: [] });
     } finally {
       monitor.kill();
+    }
+  });
+});
+
+reportSkip('dbus-bridge.test.ts');
+
+// The README's last line: the same groups in the web monitor, with their schemas, and a property
+// change streaming in like any signal.
+describe.skipIf(!runBrowserTests)('the web monitor', () => {
+  it('shows the imported group with its schema, and a property change as it comes', async () => {
+    const browser = await launchBrowser();
+    try {
+      const page = await browser.context.newPage();
+      const base = (daemon.wsUrl as string).replace(/^ws:/, 'http:');
+      await page.goto(`${base}/?token=${encodeURIComponent(await daemon.wsToken())}`);
+      await page.locator('#status[data-state="connected"]').waitFor({ timeout: 15_000 });
+      const row = page.locator(`#groups tr[data-group="${DEVICE_GROUP}"]`);
+      await row.waitFor({ timeout: 15_000 });
+      // The schema's outline: the device's signals and its Properties value, typed.
+      await expect
+        .poll(async () => (await row.locator('button.schema').textContent()) ?? '', { timeout: 10_000 })
+        .toMatch(/Properties\(.*Percentage.*\).*PropertiesChanged\(changed, invalidated\)/);
+      const stream = page.locator('#stream tbody tr:not([hidden])');
+      for (let attempt = 0; attempt < 50; attempt++) {
+        await app.call(contracts.Control, 'SetPercentage', { value: 33.5 });
+        const shown = (await stream.allTextContents()).join('\n');
+        if (shown.includes('PropertiesChanged') && shown.includes('33.5')) break;
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      const shown = (await stream.allTextContents()).join('\n');
+      expect(shown).toContain(DEVICE_GROUP);
+      expect(shown).toContain('{ "changed": { "Percentage": 33.5 }, "invalidated": [] }');
+    } finally {
+      await browser.close();
     }
   });
 });

@@ -9,63 +9,21 @@
  * CHORUS_SCREENSHOT=/tmp/monitor.png saves a screenshot of the page under load.
  */
 
-import { existsSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type Bus, connect, defineGroup, z } from '@chorus/client';
-import { type BrowserContext, chromium, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { launchBrowser, reportSkip, runBrowserTests } from './harness/browser.js';
 import { Fixtures } from './harness/child.js';
 import { type RunningDaemon, withDaemon } from './harness/daemon.js';
 
-// Test knobs, not build inputs: read here, once.
 const { env } = process;
-const CHROMIUM = env['CHORUS_CHROMIUM'] ?? '/usr/bin/chromium';
 const SCREENSHOT = env['CHORUS_SCREENSHOT'];
-const haveChromium = existsSync(CHROMIUM);
-const inCi = (env['CI'] ?? '') !== '';
-if (!haveChromium && !inCi) {
-  process.stderr.write(
-    `web-monitor.test.ts: skipped: no Chromium at ${CHROMIUM} (apt-get install -y chromium)\n`,
-  );
-}
-
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
+reportSkip('web-monitor.test.ts');
 
 type Daemon = RunningDaemon & { cleanup(): Promise<void> };
-
-/** A browser with a fresh profile, and its cleanup. */
-async function launchBrowser(): Promise<{ context: BrowserContext; close(): Promise<void> }> {
-  if (!haveChromium) throw new Error(`no Chromium at ${CHROMIUM}: apt-get install -y chromium`);
-  const profile = await mkdtemp(join(tmpdir(), 'chorus-chromium-'));
-  // launchPersistentContext: the profile directory is ours (fresh, removed after), not Chromium's default.
-  const context = await chromium.launchPersistentContext(profile, {
-    executablePath: CHROMIUM,
-    headless: true,
-    args: CHROMIUM_ARGS,
-    viewport: { width: 1400, height: 1000 },
-  });
-  return {
-    context,
-    async close() {
-      await context.close();
-      await rm(profile, { recursive: true, force: true });
-    },
-  };
-}
 
 /** What a page reported: errors it threw and console messages (the browser's network errors included). */
 interface Watched {
@@ -74,7 +32,7 @@ interface Watched {
   readonly console: string[];
 }
 
-describe.skipIf(!haveChromium && !inCi)('the web monitor', () => {
+describe.skipIf(!runBrowserTests)('the web monitor', () => {
   let daemon: Daemon;
   let token: string;
   let httpBase: string;
