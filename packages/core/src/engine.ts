@@ -210,7 +210,7 @@ export class Engine<TPayload = unknown> {
     this.#connectionOrThrow(id);
     const { result, changes } = this.#names.request(id, name, flags);
     announce(changes, this.#connections, this.#sendBusSignal);
-    if (this.#bound.overflowing) this.#flow.settle();
+    if (this.#bound.overflowing) this.#settle();
     return result;
   }
 
@@ -218,7 +218,7 @@ export class Engine<TPayload = unknown> {
     this.#connectionOrThrow(id);
     const { result, changes } = this.#names.release(id, name);
     announce(changes, this.#connections, this.#sendBusSignal);
-    if (this.#bound.overflowing) this.#flow.settle();
+    if (this.#bound.overflowing) this.#settle();
     return result;
   }
 
@@ -253,7 +253,7 @@ export class Engine<TPayload = unknown> {
     for (const group of [...connection.owned.values()]) this.#close(group, 'owner-left');
     announce(this.#names.removeConnection(id), this.#connections, this.#sendBusSignal);
     this.#monitors.add(connection, groups, may);
-    this.#flow.settle();
+    this.#settle();
   }
 
   /**
@@ -269,7 +269,7 @@ export class Engine<TPayload = unknown> {
     const connection = this.#connections.get(id);
     if (connection === undefined) return;
     this.#remove(connection, 'owner-left');
-    this.#flow.settle();
+    this.#settle();
   }
 
   has(id: ConnectionId): boolean {
@@ -304,7 +304,7 @@ export class Engine<TPayload = unknown> {
     const group = this.#groupOrThrow(name);
     if (group.owner !== connection) throw new NotOwnerError(name);
     this.#close(group, 'closed');
-    this.#flow.settle();
+    this.#settle();
   }
 
   /**
@@ -338,7 +338,7 @@ export class Engine<TPayload = unknown> {
     // Blocked emits to this group may have been waiting on this member (or, with sendToPeer,
     // on the owner because this member sent): their recipient set just changed.
     this.#flow.retryGroup(membership.group);
-    this.#flow.settle();
+    this.#settle();
   }
 
   // ---- messages ---------------------------------------------------------------------------
@@ -366,7 +366,7 @@ export class Engine<TPayload = unknown> {
           : new LazyFields(input.fields);
       return this.#attempt(sender, group, input, fields, undefined);
     } finally {
-      this.#flow.settle();
+      this.#settle();
     }
   }
 
@@ -378,7 +378,7 @@ export class Engine<TPayload = unknown> {
   post(id: ConnectionId, data: unknown, size: number): void {
     const connection = this.#connectionOrThrow(id);
     this.#enqueueCapped(connection, { kind: 'direct', data, size });
-    if (connection.overflowed) this.#flow.settle();
+    if (connection.overflowed) this.#settle();
   }
 
   /**
@@ -398,7 +398,7 @@ export class Engine<TPayload = unknown> {
     if (items.length > 0) {
       this.#bound.taken(connection);
       this.#flow.taken(connection);
-      this.#flow.settle();
+      this.#settle();
     }
     return items;
   }
@@ -431,7 +431,7 @@ export class Engine<TPayload = unknown> {
     this.#bound.overdue(now, this.limits.stallTimeoutMs, stalled);
     this.#flow.stalled(now, this.limits.stallTimeoutMs, stalled);
     for (const connection of stalled) this.#evict(connection);
-    this.#flow.settle();
+    this.#settle();
     return [...stalled].map((c) => c.id);
   }
 
@@ -474,6 +474,12 @@ export class Engine<TPayload = unknown> {
   }
 
   // ---- internals --------------------------------------------------------------------------
+
+  /** After each operation: retries blocked emits and evicts overflowed connections (FlowControl.settle). */
+  #settle(): void {
+    // The common case, on every emit and take: nothing to retry, nobody to evict.
+    if (this.#flow.retrying || this.#bound.overflowing) this.#flow.settle();
+  }
 
   #connectionOrThrow(id: ConnectionId): Connection<TPayload> {
     const connection = this.#connections.get(id);

@@ -33,6 +33,11 @@ export class FlowControl<TPayload> {
     this.#host = host;
   }
 
+  /** Whether blocked emits wait to be tried again. */
+  get retrying(): boolean {
+    return this.#retry.size > 0;
+  }
+
   /** Blocked emits waiting for room. */
   get size(): number {
     return this.#pending.size;

@@ -105,9 +105,12 @@ export function recipients<TPayload>(
     connection.stamp = stamp;
     out.push(connection);
   }
+  // Guarded: iterating even an empty Set costs an iterator, and most groups have no filters.
+  if (group.wildcard.size > 0) {
+    for (const membership of group.wildcard)
+      consider(out, membership, stamp, skipSender, sender, signal, fields);
+  }
   const bySignal = group.bySignal.get(signal);
-  for (const membership of group.wildcard)
-    consider(out, membership, stamp, skipSender, sender, signal, fields);
   if (bySignal !== undefined) {
     for (const membership of bySignal) consider(out, membership, stamp, skipSender, sender, signal, fields);
   }
