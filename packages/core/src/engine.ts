@@ -1,11 +1,11 @@
 import { announce, type BusSignalSend, busMessage } from './bus-signals.js';
+import { checkEmitter } from './emitters.js';
 import {
   AlreadyMemberError,
   GroupExistsError,
   LimitExceededError,
   NotMemberError,
   NotOwnerError,
-  NotPermittedError,
   QueueFullError,
   SenderBlockedError,
   UnknownConnectionError,
@@ -358,7 +358,7 @@ export class Engine<TPayload = unknown> {
       assertSignalName(input.signal);
       if (group.knownSignals.size < 4096) group.knownSignals.add(input.signal);
     }
-    this.#checkEmitter(sender, group);
+    checkEmitter(sender, group);
     try {
       const fields =
         input.fields === undefined
@@ -494,19 +494,6 @@ export class Engine<TPayload = unknown> {
       throw new UnknownGroupError(name);
     }
     return group;
-  }
-
-  #checkEmitter(sender: Connection<TPayload>, group: Group<TPayload>): void {
-    // [GUARANTEE: access] the group's emitters option: by default only its owner may emit.
-    const { emitters } = group.options;
-    if (emitters === 'anyone' || sender === group.owner) return;
-    if (emitters === 'members' && group.members.has(sender.id)) return;
-    throw new NotPermittedError(
-      group.name,
-      emitters === 'owner'
-        ? `only the owner may emit on '${group.name}'`
-        : `only the owner and members may emit on '${group.name}'`,
-    );
   }
 
   #join(
