@@ -1,3 +1,6 @@
+import type { EngineError } from './errors.js';
+import type { Accepted, ConnectionId } from './message.js';
+
 /** Who may emit on a group. `owner` (default) keeps a service's signals unspoofable. */
 export type Emitters = 'owner' | 'members' | 'anyone';
 
@@ -84,3 +87,28 @@ export const defaultLimits: EngineLimits = Object.freeze({
   maxNamesPerConnection: 256,
   stallTimeoutMs: 10_000, // 10 s
 });
+
+/** How the engine tells its driver that something happened. Hooks must not call back into the engine. */
+export interface EngineHooks {
+  /** The connection's queue went from empty to non-empty. */
+  readable?(connection: ConnectionId): void;
+  /** The connection was evicted as a slow consumer and no longer exists in the engine. */
+  evicted?(connection: ConnectionId): void;
+  /** A blocked emit was accepted, or failed (e.g. its group closed while it waited). */
+  settled?(sender: ConnectionId, outcome: Accepted | EngineError): void;
+}
+
+export interface EngineOptions<TPayload = unknown> {
+  readonly limits?: Partial<EngineLimits>;
+  readonly hooks?: EngineHooks;
+  /**
+   * Turns the value of a signal the bus itself emits (NameOwnerChanged, …) into a payload. The
+   * engine has no codec: the daemon passes its own. Default: the value as is, counted as 64 bytes.
+   */
+  readonly busPayload?: (value: Record<string, unknown>) => { payload: TPayload; size: number };
+  /**
+   * Decodes a payload's top-level fields for field filters, when an emit brings no `fields`
+   * reader of its own: one decoder for every message, called only if a filter needs it.
+   */
+  readonly decodeFields?: (payload: TPayload) => unknown;
+}
