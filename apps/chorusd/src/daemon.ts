@@ -7,7 +7,7 @@ import { Counters } from './counters.js';
 import type { FederationConfig } from './federation/config.js';
 import { Federation } from './federation/federation.js';
 import { createLogger, type Logger } from './logger.js';
-import { PeerLookups } from './peer-process.js';
+import { PeerDirectory } from './peer-process.js';
 import { RunClock } from './run-clock.js';
 import { type ConnectionOrigin, Session, type SessionSocket, type TransportKind } from './session.js';
 import type { SessionHost } from './session-host.js';
@@ -43,9 +43,7 @@ export class Daemon implements SessionHost<Session> {
   /** Sessions that said hello, by engine connection id. */
   readonly #byId = new Map<number, Session>();
   /** Who is at the other end of each new Unix-socket connection, asked of the kernel in batches. */
-  readonly #peers = new PeerLookups<Session>((session, peer) => {
-    session.peer = peer;
-  });
+  readonly #peers = new PeerDirectory();
   /** Every live session, including those still waiting for hello. */
   readonly #sessions = new Set<Session>();
   readonly #ticker: NodeJS.Timeout;
@@ -219,6 +217,14 @@ export class Daemon implements SessionHost<Session> {
     return session?.monitor === true ? undefined : session;
   }
 
+  /**
+   * Finds the processes behind the connections that never had it looked up (for ListConnections);
+   * undefined when there is nothing to wait for.
+   */
+  lookupPeers(): Promise<void> | undefined {
+    return this.#peers.refresh(this.#byId.values());
+  }
+
   /** For `ListConnections`. */
   describeConnections(): Record<string, unknown>[] {
     const out: Record<string, unknown>[] = [];
@@ -276,8 +282,6 @@ export class Daemon implements SessionHost<Session> {
   register(session: Session): void {
     this.#byId.set(session.id, session);
     this.#helloDone(session);
-    const inode = session.origin.socketInode;
-    if (inode !== undefined) this.#peers.add(inode, session);
   }
 
   /** A session's socket closed. */
@@ -285,7 +289,6 @@ export class Daemon implements SessionHost<Session> {
     // [GUARANTEE: isolation] a closed connection leaves nothing: engine state, identity count, calls.
     this.#sessions.delete(session);
     this.writes.forget(session);
-    if (session.origin.socketInode !== undefined) this.#peers.cancel(session.origin.socketInode);
     this.#release(session);
     if (session.id !== 0) {
       this.#byId.delete(session.id);

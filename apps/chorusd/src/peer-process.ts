@@ -107,48 +107,48 @@ export async function describeProcess(pid: number): Promise<PeerProcess | undefi
   }
 }
 
+/** What a lookup needs of a connection, and where it puts the answer. */
+export interface PeerTarget {
+  readonly origin: { readonly socketInode?: number };
+  peer: PeerProcess | undefined;
+  /** Looked up once: a peer that cannot be found (gone, no ss) is not asked for again. */
+  peerAsked: boolean;
+}
+
 /**
- * Looks up the peer processes of new connections in batches: connections that said hello within
- * `delayMs` of each other share one `ss` run. `found` is called for each connection still
- * waiting when its answer comes; a connection that closed meanwhile is `cancel`ed.
+ * Finds the processes behind connections when someone asks who they are (ListConnections), not
+ * at every hello: a lookup runs `ss` over every socket of the machine, which would cost each
+ * connection of a busy bus far more than it ever needs. One lookup at a time; callers that ask
+ * while one runs wait for it (and for a second one, if they bring connections it did not cover).
  */
-export class PeerLookups<TKey> {
-  readonly #waiting = new Map<number, TKey>();
-  readonly #found: (key: TKey, peer: PeerProcess) => void;
+export class PeerDirectory {
   readonly #run: RunSs;
-  readonly #delayMs: number;
-  #timer: ReturnType<typeof setTimeout> | undefined;
+  #last: Promise<void> = Promise.resolve();
+  #running = 0;
 
-  constructor(
-    found: (key: TKey, peer: PeerProcess) => void,
-    options: { run?: RunSs; delayMs?: number } = {},
-  ) {
-    this.#found = found;
-    this.#run = options.run ?? runSs;
-    this.#delayMs = options.delayMs ?? 20;
+  constructor(run: RunSs = runSs) {
+    this.#run = run;
   }
 
-  add(inode: number, key: TKey): void {
-    this.#waiting.set(inode, key);
-    if (this.#timer !== undefined) return;
-    this.#timer = setTimeout(() => void this.#lookup(), this.#delayMs);
-    this.#timer.unref?.();
-  }
-
-  cancel(inode: number): void {
-    this.#waiting.delete(inode);
-  }
-
-  async #lookup(): Promise<void> {
-    this.#timer = undefined;
-    const inodes = [...this.#waiting.keys()];
-    const peers = await lookupPeers(inodes, this.#run);
-    for (const inode of inodes) {
-      const key = this.#waiting.get(inode);
-      if (key === undefined) continue;
-      this.#waiting.delete(inode);
-      const peer = peers.get(inode);
-      if (peer !== undefined) this.#found(key, peer);
+  /** Looks up `targets` never looked up; undefined when there is nothing to look up or wait for. */
+  refresh(targets: Iterable<PeerTarget>): Promise<void> | undefined {
+    const todo: PeerTarget[] = [];
+    for (const target of targets) {
+      if (target.peerAsked || target.origin.socketInode === undefined) continue;
+      target.peerAsked = true;
+      todo.push(target);
     }
+    if (todo.length === 0) return this.#running > 0 ? this.#last : undefined;
+    this.#running++;
+    const inodes = todo.map((t) => t.origin.socketInode as number);
+    this.#last = this.#last
+      .then(() => lookupPeers(inodes, this.#run))
+      .then((found) => {
+        for (const target of todo) target.peer = found.get(target.origin.socketInode as number);
+      })
+      .finally(() => {
+        this.#running--;
+      });
+    return this.#last;
   }
 }

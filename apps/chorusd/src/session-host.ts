@@ -30,6 +30,8 @@ export interface SessionHost<TSession extends Flushable> extends BusHost, CallRe
    * upgrade); false when the identity is at its limit. The count ends when the session does.
    */
   admit(session: TSession): boolean;
+  /** Finds who is behind the connections not looked up yet; undefined when nothing to wait for. */
+  lookupPeers(): Promise<void> | undefined;
   /** `session` completed its hello and has an engine connection. */
   register(session: TSession): void;
   /** `session`'s socket closed: nothing of it may be left. */

@@ -91,6 +91,8 @@ export class Session {
   origin: ConnectionOrigin = {};
   /** The process at the other end, from the kernel (Unix socket), once looked up. */
   peer: PeerProcess | undefined;
+  /** Whether that lookup was made (it is made once, when someone first lists connections). */
+  peerAsked = false;
   /** The name the client gave itself at hello: declared, not verified. */
   client: string | undefined;
   readonly #host: SessionHost<Session>;
@@ -475,8 +477,11 @@ export class Session {
   #call(message: CallRequest, payload: Uint8Array): void {
     const host = this.#host;
     if (message.dest === BUS_NAME) {
-      const result = callBus(host, this, message.m, payload);
-      this.#post({ t: 'ok', s: message.s }, encodePayload(result));
+      // Who each connection is comes from the kernel, asked when someone lists them: the answer
+      // waits for that lookup, and so do this connection's later frames (replies stay in order).
+      const lookup = message.m === 'ListConnections' ? host.lookupPeers() : undefined;
+      if (lookup === undefined) this.#answerBus(message, payload);
+      else this.#awaitThen(message.s, lookup, () => this.#answerBus(message, payload));
       return;
     }
     const checked = host.access.requireCall(this, message, host);
@@ -571,6 +576,32 @@ export class Session {
         'this daemon is not federated: start chorusd with --federation nats://HOST:PORT',
       );
     return federation;
+  }
+
+  #answerBus(message: CallRequest, payload: Uint8Array): void {
+    const result = callBus(this.#host, this, message.m, payload);
+    this.#post({ t: 'ok', s: message.s }, encodePayload(result));
+  }
+
+  /**
+   * Answers request `serial` with `answer` once `work` is done; meanwhile this connection's later
+   * frames wait, as behind a blocked emit, so its replies keep their order.
+   */
+  #awaitThen(serial: number, work: Promise<void>, answer: () => void): void {
+    this.#blockedSerial = serial;
+    this.#pause();
+    const done = (): void => {
+      if (this.#blockedSerial !== serial) return;
+      this.#blockedSerial = undefined;
+      if (this.#state !== 'open') return;
+      try {
+        answer();
+      } catch (error) {
+        this.#refused(serial, error, 'bus');
+      }
+      this.#drainBacklog();
+    };
+    work.then(done, done);
   }
 
   /**
