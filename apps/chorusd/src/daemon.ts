@@ -4,6 +4,7 @@ import { AccessControl } from './access.js';
 import { type CallParty, CallRouter } from './call-router.js';
 import { type Access, type DaemonLimits, defaultDaemonLimits } from './config.js';
 import { Counters } from './counters.js';
+import { type GroupContract, GroupContracts } from './group-contracts.js';
 import { createLogger, type Logger } from './logger.js';
 import { PeerLookups } from './peer-process.js';
 import { RunClock } from './run-clock.js';
@@ -32,6 +33,7 @@ export class Daemon implements SessionHost<Session> {
   readonly startedAt = Date.now();
   readonly log: Logger;
   readonly counters = new Counters();
+  readonly contracts: GroupContracts;
   /** Identities of tokens and the policy's decisions; replaced on SIGHUP (setAccess). */
   readonly access: AccessControl;
   readonly writes = new WriteScheduler<Session>();
@@ -56,6 +58,7 @@ export class Daemon implements SessionHost<Session> {
   constructor(options: DaemonOptions = {}) {
     this.limits = Object.freeze({ ...defaultDaemonLimits, ...options.limits });
     this.log = options.log ?? createLogger('silent');
+    this.contracts = new GroupContracts(this.limits.maxSchemaBytes);
     this.access = new AccessControl(options.access, this.counters, this.log);
     this.engine = new Engine<Uint8Array>({
       limits: this.limits,
@@ -234,7 +237,10 @@ export class Daemon implements SessionHost<Session> {
   describeStats(): Record<string, unknown> {
     const engine = this.engine.stats();
     const groups: Record<string, unknown> = {};
-    for (const group of this.engine.groups()) groups[group.name] = group.stats;
+    for (const group of this.engine.groups()) {
+      const contract = group.meta as GroupContract | undefined;
+      groups[group.name] = contract?.schema === undefined ? group.stats : { ...group.stats, invalid: contract.invalid };
+    }
     return {
       total: {
         messages: engine.messages,
@@ -242,6 +248,7 @@ export class Daemon implements SessionHost<Session> {
         bytes: engine.bytes,
         evictions: engine.evictions,
         errors: this.counters.errors,
+        invalid: this.counters.stats().invalidPayloads,
       },
       groups,
       connections: engine.connections,

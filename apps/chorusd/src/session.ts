@@ -1,8 +1,10 @@
 import { Buffer } from 'node:buffer';
 import {
   type Accepted,
+  assertSignalName,
   BUS_NAME,
   type EngineError,
+  type FieldsReader,
   type Filter,
   InvalidNameError,
   isEngineError,
@@ -23,12 +25,15 @@ import {
   type Hello,
   PROTOCOL_VERSION,
   ProtocolError,
+  decodePayload,
+  isProtocolError,
   parseClientHeader,
   type ServerMessage,
   type Filter as WireFilter,
 } from '@chorus/protocol';
 import { denied, type EmitGate } from './access.js';
 import { callBus } from './bus-interface.js';
+import { type GroupContract, invalidPayload } from './group-contracts.js';
 import type { PeerProcess } from './peer-process.js';
 import { RequestError } from './request-error.js';
 import type { SessionHost } from './session-host.js';
@@ -401,12 +406,16 @@ export class Session {
         return;
       case 'hello':
         throw new RequestError(ErrorCode.DUPLICATE_HELLO, 'hello was already received');
-      case 'create':
+      case 'create': {
         access.requireCreate(this, message.g, engine);
-        engine.createGroup(this.id, message.g, message.o ?? {}, message.schema);
+        const { validate, ...options } = message.o ?? {};
+        // [GUARANTEE: contract] the schema is compiled here, once; one that cannot be is refused.
+        const contract = this.#host.contracts.forGroup(message.schema, validate);
+        engine.createGroup(this.id, message.g, options, contract);
         this.#host.log.debug('group created', { conn: this.name, group: message.g });
         this.#reply(message.s, {});
         return;
+      }
       case 'join':
         access.require(this, 'join', message.g);
         engine.join(this.id, message.g, toFilters(message.f), (result) => {
@@ -523,6 +532,8 @@ export class Session {
         `message too large: ${delivered} bytes once delivered, maxFrameBytes is ${this.#host.limits.maxFrameBytes}`,
       );
     }
+    const contract = this.#host.engine.groupMeta(message.g) as GroupContract | undefined;
+    const fields = contract?.check === undefined ? undefined : this.#check(contract, message, payload);
     // [GUARANTEE: memory] a queued payload cannot pin a whole socket read.
     const owned = payload.byteLength * PIN_RATIO < payload.buffer.byteLength ? payload.slice() : payload;
     const outcome = this.#host.engine.emit(
@@ -532,6 +543,7 @@ export class Session {
         signal: message.sig,
         payload: owned,
         size: owned.byteLength + header.byteLength + 64,
+        fields,
       },
       // The exact time, not the ticker's coarse clock: a stall must never be judged too long.
       this.#host.clock.now(),
@@ -542,6 +554,31 @@ export class Session {
       this.#blockedSerial = message.s;
       this.#pause();
     }
+  }
+
+  /**
+   * Checks an emit into a typed group against its contract: once per message, before anyone gets
+   * it. Returns the decoded payload for the engine's field filters (decoded once), or throws
+   * INVALID_PAYLOAD (an unknown signal, a missing payload, one that does not fit or decode).
+   */
+  #check(contract: GroupContract, message: EmitRequest, payload: Uint8Array): FieldsReader {
+    const check = contract.check as NonNullable<GroupContract['check']>;
+    let value: unknown;
+    let issue: ReturnType<typeof check.checkSignal>;
+    try {
+      value = decodePayload(payload);
+      issue = check.checkSignal(message.sig, value);
+    } catch (error) {
+      if (!isProtocolError(error)) throw error;
+      issue = { path: [], reason: error.message };
+    }
+    if (issue === undefined) return () => value;
+    // A name that breaks the grammar stays INVALID_NAME, as on any group.
+    if (issue.path.length === 0) assertSignalName(message.sig);
+    contract.invalid++;
+    this.#host.counters.count('invalidPayloads');
+    // [GUARANTEE: contract] refused before the engine sees it: nothing is delivered, no seq is taken.
+    throw invalidPayload(message.g, message.sig, issue);
   }
 
   // ---- outbound ---------------------------------------------------------------------------

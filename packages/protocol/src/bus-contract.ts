@@ -32,6 +32,8 @@ const groupOptions = z.object({
   sendToPeer: z.boolean().optional(),
   onFull: z.enum(['block', 'reject', 'evict']).optional(),
   retain: z.boolean().optional(),
+  /** Emits are checked against the group's published schema (false: the owner turned it off). */
+  validate: z.boolean().optional(),
 });
 
 const nameInfo = z.object({
@@ -85,10 +87,16 @@ const connectionInfo = z.looseObject({
   client: z.string().nullable().optional(),
 });
 
-const counters = z.object({ messages: z.number(), deliveries: z.number(), bytes: z.number() });
+const counters = z.object({
+  messages: z.number(),
+  deliveries: z.number(),
+  bytes: z.number(),
+  /** Emits refused because their payload did not fit the group's contract (INVALID_PAYLOAD). */
+  invalid: z.number().optional(),
+});
 
 const stats = z.looseObject({
-  total: counters.extend({ evictions: z.number(), errors: z.number() }),
+  total: counters.extend({ evictions: z.number(), errors: z.number(), invalid: z.number() }),
   /** Counters by group name. */
   groups: z.record(z.string(), counters),
   /** Connections open now. */

@@ -33,6 +33,8 @@ describe('ErrorCode', () => {
       'NO_REPLY',
       'REMOTE_ERROR',
       'MONITOR_ONLY',
+      'INVALID_PAYLOAD',
+      'INVALID_SCHEMA',
     ]);
     for (const [key, value] of Object.entries(ErrorCode)) expect(value).toBe(key);
   });

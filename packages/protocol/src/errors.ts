@@ -44,6 +44,9 @@ export const ErrorCode = {
   NO_REPLY: 'NO_REPLY',
   REMOTE_ERROR: 'REMOTE_ERROR',
   MONITOR_ONLY: 'MONITOR_ONLY',
+  // Contracts: the daemon checks emits into a group created with a schema against it.
+  INVALID_PAYLOAD: 'INVALID_PAYLOAD',
+  INVALID_SCHEMA: 'INVALID_SCHEMA',
 } as const;
 
 /** One of the values of {@link ErrorCode}. */

@@ -85,6 +85,8 @@ export interface GroupOptions {
   sendToPeer?: boolean;
   onFull?: OnFullPolicy;
   retain?: boolean;
+  /** Whether the daemon checks emits against the group's published schema (default true). */
+  validate?: boolean;
 }
 
 /**

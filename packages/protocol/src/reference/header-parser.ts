@@ -174,6 +174,8 @@ function parseGroupOptions(map: HeaderMap): GroupOptions {
   if (onFull !== undefined) options.onFull = onFull;
   const retain = readOptionalBoolean(map, 'retain');
   if (retain !== undefined) options.retain = retain;
+  const validate = readOptionalBoolean(map, 'validate');
+  if (validate !== undefined) options.validate = validate;
   return options;
 }
 
