@@ -238,8 +238,7 @@ export class Daemon implements SessionHost<Session> {
     const engine = this.engine.stats();
     const groups: Record<string, unknown> = {};
     for (const group of this.engine.groups()) {
-      const contract = group.meta as GroupContract | undefined;
-      groups[group.name] = contract?.schema === undefined ? group.stats : { ...group.stats, invalid: contract.invalid };
+      groups[group.name] = { ...group.stats, invalid: (group.meta as GroupContract | undefined)?.invalid ?? 0 };
     }
     return {
       total: {

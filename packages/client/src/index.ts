@@ -62,6 +62,7 @@ export {
   RemoteError,
   ServiceUnknownError,
   TimeoutError,
+  PayloadDroppedError,
   UnclaimedJoinError,
   UnknownMethodError,
   UnsupportedTransportError,

@@ -72,6 +72,7 @@ export function groupOptions(options: CreateGroupOptions): GroupOptions | undefi
   if (options.sendToPeer !== undefined) o.sendToPeer = options.sendToPeer;
   if (options.onFull !== undefined) o.onFull = options.onFull;
   if (options.retain !== undefined) o.retain = options.retain;
+  if (options.validate !== undefined) o.validate = options.validate;
   return Object.keys(o).length === 0 ? undefined : o;
 }
 

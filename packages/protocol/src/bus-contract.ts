@@ -92,11 +92,11 @@ const counters = z.object({
   deliveries: z.number(),
   bytes: z.number(),
   /** Emits refused because their payload did not fit the group's contract (INVALID_PAYLOAD). */
-  invalid: z.number().optional(),
+  invalid: z.number(),
 });
 
 const stats = z.looseObject({
-  total: counters.extend({ evictions: z.number(), errors: z.number(), invalid: z.number() }),
+  total: counters.extend({ evictions: z.number(), errors: z.number() }),
   /** Counters by group name. */
   groups: z.record(z.string(), counters),
   /** Connections open now. */
@@ -118,6 +118,8 @@ const stats = z.looseObject({
     requestErrors: z.number(),
     fatalErrors: z.number(),
     policyDenials: z.number(),
+    /** Emits refused with INVALID_PAYLOAD (as `total.invalid`). */
+    invalidPayloads: z.number(),
   }),
   /** WebSocket upgrades (and /metrics requests) refused, by reason (`token`, `origin`, ...). */
   wsRejections: z.record(z.string(), z.number()),
