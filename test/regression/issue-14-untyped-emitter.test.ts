@@ -142,3 +142,48 @@ describe('a raw protocol client', () => {
     for (const peer of [owner, emitter]) peer.close();
   });
 });
+
+describe('chorus emit and chorus call', () => {
+  it('check the input against the published contract, print the failing path and send nothing; members get only what fits', async () => {
+    const Talk = defineGroup('org.example.Talk', {
+      signals: { Said: z.object({ text: z.string(), at: z.number().int().optional() }), Left: z.object({}) },
+      methods: { Send: { input: z.object({ text: z.string() }), output: z.object({ ok: z.boolean() }) } },
+    });
+    const service = await connect({ address: daemon.address, reconnect: false });
+    await service.requestName(Talk.name);
+    await service.createGroup(Talk, { emitters: 'anyone' });
+    const sent: string[] = [];
+    service.serve(Talk, { Send: ({ text }) => (sent.push(text), { ok: true }) });
+    const member = await typedMember(Talk as unknown as typeof Chat);
+
+    const wrong = await chorus('emit', Talk.name, 'Said', '{"text":42}');
+    expect(wrong).toMatchObject({ code: 1, stdout: '' });
+    expect(wrong.stderr).toBe('chorus: INVALID_PAYLOAD: text: must be string\n');
+    const unknown = await chorus('emit', Talk.name, 'Sad', '{"text":"x"}');
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toContain("chorus: INVALID_PAYLOAD: (payload): the contract has no signal 'Sad'");
+    const missing = await chorus('emit', Talk.name, 'Said');
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain('chorus: INVALID_PAYLOAD: (payload): a payload is required');
+    const good = await chorus('emit', Talk.name, 'Said', '{"text":"fits"}', '--json');
+    expect(good.code).toBe(0);
+    expect(JSON.parse(good.stdout)).toMatchObject({ groupSeq: 1, recipients: 1 });
+
+    const badCall = await chorus('call', Talk.name, 'Send', '{"txt":"x"}');
+    expect(badCall.code).toBe(1);
+    expect(badCall.stderr).toBe('chorus: INVALID_PAYLOAD: text: is required\n');
+    const call = await chorus('call', Talk.name, 'Send', '{"text":"hello"}', '--json');
+    expect(call).toMatchObject({ code: 0, stdout: '{"ok":true}\n' });
+    expect(sent).toEqual(['hello']);
+    // A skeleton from the schema (contract-input.test.ts checks that skeletons fit).
+    const example = await chorus('call', '--example', Talk.name, 'Send', '--json');
+    expect(JSON.parse(example.stdout)).toEqual({ text: '' });
+
+    // The refused emits never reached the daemon: the good one is the group's first message.
+    await until(() => member.got.length === 1, 'the one good signal');
+    expect(member.got).toEqual([{ text: 'fits', gseq: 1 }]);
+    expect(member.invalid).toEqual([]);
+    await member.bus.close();
+    await service.close();
+  });
+});
