@@ -67,7 +67,10 @@ describe('a raw protocol client', () => {
 
     const emit = (sig: string, payload?: Uint8Array): Promise<Frame> =>
       emitter.request({ t: 'emit', g: Chat.name, sig }, payload);
-    expect((await emit('Said', encodePayload({ text: 'one' }))).message).toMatchObject({ t: 'ok', r: { gseq: 1, n: 2 } });
+    expect((await emit('Said', encodePayload({ text: 'one' }))).message).toMatchObject({
+      t: 'ok',
+      r: { gseq: 1, n: 2 },
+    });
     const wrong = await emit('Said', encodePayload({ text: 42 }));
     expect(wrong.message).toMatchObject({
       t: 'err',
@@ -76,7 +79,10 @@ describe('a raw protocol client', () => {
     });
     expect(wrong.message).not.toHaveProperty('fatal');
     const nested = await emit('Said', encodePayload({ text: 'x', at: 1.5 }));
-    expect(nested.message).toMatchObject({ code: 'INVALID_PAYLOAD', data: { path: ['at'], reason: 'must be integer' } });
+    expect(nested.message).toMatchObject({
+      code: 'INVALID_PAYLOAD',
+      data: { path: ['at'], reason: 'must be integer' },
+    });
     const unknown = await emit('Sad', encodePayload({ text: 'x' }));
     expect(unknown.message).toMatchObject({ code: 'INVALID_PAYLOAD', data: { signal: 'Sad', path: [] } });
     expect((unknown.message as { msg: string }).msg).toContain("no signal 'Sad' (its signals: Said, Left)");
@@ -95,7 +101,11 @@ describe('a raw protocol client', () => {
 
     await until(() => member.got.length === 3 && raw.frames.length === 3, 'the three good signals');
     // Refused emits take no sequence number: the members see 1, 2, 3 without a gap.
-    expect(member.got).toEqual([{ text: 'one', gseq: 1 }, { left: true, gseq: 2 }, { text: 'three', at: 3, gseq: 3 }]);
+    expect(member.got).toEqual([
+      { text: 'one', gseq: 1 },
+      { left: true, gseq: 2 },
+      { text: 'three', at: 3, gseq: 3 },
+    ]);
     expect(raw.frames.map((f) => [f.message.t, (f.message as { gseq?: number }).gseq])).toEqual([
       ['sig', 1],
       ['sig', 2],
@@ -104,9 +114,10 @@ describe('a raw protocol client', () => {
     expect(member.invalid).toEqual([]);
 
     // GetStats counts the refusals, for the group and in total.
-    const stats = await owner.bus<{ total: { invalid: number }; groups: Record<string, { invalid: number }> }>(
-      'GetStats',
-    );
+    const stats = await owner.bus<{
+      total: { invalid: number };
+      groups: Record<string, { invalid: number }>;
+    }>('GetStats');
     expect(stats.groups[Chat.name]?.invalid).toBe(5);
     expect(stats.total.invalid).toBeGreaterThanOrEqual(5);
 
@@ -119,24 +130,37 @@ describe('a raw protocol client', () => {
     const bad = { properties: { signals: { properties: { A: { type: 'string', pattern: '(' } } } } };
     const refused = await owner.request({ t: 'create', g: 'org.example.Bad', schema: bad });
     expect(refused.message).toMatchObject({ t: 'err', code: 'INVALID_SCHEMA', data: { path: ['schema'] } });
-    expect((await owner.request({ t: 'create', g: 'org.example.Bad2', schema: { type: 42 } })).message).toMatchObject({
+    expect(
+      (await owner.request({ t: 'create', g: 'org.example.Bad2', schema: { type: 42 } })).message,
+    ).toMatchObject({
       code: 'INVALID_SCHEMA',
     });
-    expect(await owner.bus('GetGroupSchema', { group: 'org.example.Bad' }).catch((e: Error) => e.message)).toMatch(
-      /UNKNOWN_GROUP|no group/,
-    );
+    expect(
+      await owner.bus('GetGroupSchema', { group: 'org.example.Bad' }).catch((e: Error) => e.message),
+    ).toMatch(/UNKNOWN_GROUP|no group/);
     owner.close();
   });
 
   it('delivers anything into a group created with validate: false (and into an untyped group)', async () => {
     const owner = await Peer.open(daemon.socketPath);
-    await owner.ok({ t: 'create', g: 'org.example.Fast', o: { emitters: 'anyone', validate: false }, schema });
+    await owner.ok({
+      t: 'create',
+      g: 'org.example.Fast',
+      o: { emitters: 'anyone', validate: false },
+      schema,
+    });
     await owner.ok({ t: 'create', g: 'org.example.Untyped', o: { emitters: 'anyone' } });
     const emitter = await Peer.open(daemon.socketPath);
     const wrong = encodePayload({ text: 42 });
-    expect((await emitter.request({ t: 'emit', g: 'org.example.Fast', sig: 'Said' }, wrong)).message).toMatchObject({ t: 'ok' });
-    expect((await emitter.request({ t: 'emit', g: 'org.example.Untyped', sig: 'Sad' }, wrong)).message).toMatchObject({ t: 'ok' });
-    const { groups } = await owner.bus<{ groups: { name: string; options: { validate?: boolean } }[] }>('ListGroups');
+    expect(
+      (await emitter.request({ t: 'emit', g: 'org.example.Fast', sig: 'Said' }, wrong)).message,
+    ).toMatchObject({ t: 'ok' });
+    expect(
+      (await emitter.request({ t: 'emit', g: 'org.example.Untyped', sig: 'Sad' }, wrong)).message,
+    ).toMatchObject({ t: 'ok' });
+    const { groups } = await owner.bus<{ groups: { name: string; options: { validate?: boolean } }[] }>(
+      'ListGroups',
+    );
     expect(groups.find((g) => g.name === 'org.example.Fast')?.options.validate).toBe(false);
     expect(groups.find((g) => g.name === 'org.example.Untyped')?.options.validate).toBe(true);
     for (const peer of [owner, emitter]) peer.close();
@@ -153,7 +177,12 @@ describe('chorus emit and chorus call', () => {
     await service.requestName(Talk.name);
     await service.createGroup(Talk, { emitters: 'anyone' });
     const sent: string[] = [];
-    service.serve(Talk, { Send: ({ text }) => (sent.push(text), { ok: true }) });
+    service.serve(Talk, {
+      Send: ({ text }) => {
+        sent.push(text);
+        return { ok: true };
+      },
+    });
     const member = await typedMember(Talk as unknown as typeof Chat);
 
     const wrong = await chorus('emit', Talk.name, 'Said', '{"text":42}');

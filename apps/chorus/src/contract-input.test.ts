@@ -18,7 +18,8 @@ describe('exampleOf', () => {
       tree: node,
       note: z.string().optional(),
     });
-    const schema = contractJsonSchema({ Said }, {}) as Record<string, any>;
+    type Schema = { properties: { signals: { properties: { Said: unknown } } } };
+    const schema = contractJsonSchema({ Said }, {}) as Schema;
     const example = exampleOf(schema.properties.signals.properties.Said, schema);
     expect(example).toEqual({
       text: '',
@@ -32,7 +33,9 @@ describe('exampleOf', () => {
   });
 
   it('marks bytes, and says no value for the no-value marker', () => {
-    expect(exampleOf({ type: 'object', properties: { jpeg: { 'x-chorus-bytes': true } } })).toEqual({ jpeg: '<bytes>' });
+    expect(exampleOf({ type: 'object', properties: { jpeg: { 'x-chorus-bytes': true } } })).toEqual({
+      jpeg: '<bytes>',
+    });
     expect(exampleOf({ not: {}, 'x-chorus-undefined': true })).toBeUndefined();
   });
 });

@@ -5,7 +5,11 @@
  */
 
 import { type Bus, ErrorCode, isChorusError } from '@chorus/client';
-import { type CompiledContract, compileContract, type PayloadIssue } from '@chorus/protocol/contract-validator';
+import {
+  type CompiledContract,
+  compileContract,
+  type PayloadIssue,
+} from '@chorus/protocol/contract-validator';
 import { CliError, CliErrorCode } from './errors.js';
 
 /** A group's published schema, and its contract compiled. */
@@ -120,7 +124,10 @@ export function exampleOf(schema: unknown, root: unknown = schema, depth = 0): u
 function resolveRef(root: unknown, ref: string): unknown {
   if (!ref.startsWith('#')) return undefined;
   let node: unknown = root;
-  for (const part of ref.slice(1).split('/').filter((p) => p !== '')) {
+  for (const part of ref
+    .slice(1)
+    .split('/')
+    .filter((p) => p !== '')) {
     const key = decodeURIComponent(part).replace(/~1/g, '/').replace(/~0/g, '~');
     node = typeof node === 'object' && node !== null ? (node as Json)[key] : undefined;
   }

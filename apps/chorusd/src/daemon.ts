@@ -238,7 +238,10 @@ export class Daemon implements SessionHost<Session> {
     const engine = this.engine.stats();
     const groups: Record<string, unknown> = {};
     for (const group of this.engine.groups()) {
-      groups[group.name] = { ...group.stats, invalid: (group.meta as GroupContract | undefined)?.invalid ?? 0 };
+      groups[group.name] = {
+        ...group.stats,
+        invalid: (group.meta as GroupContract | undefined)?.invalid ?? 0,
+      };
     }
     return {
       total: {

@@ -1,7 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { contractJsonSchema } from './contract-schema.js';
-import { BYTES_KEYWORD, ContractCache, ContractSchemaError, compileContract, UNDEFINED_KEYWORD } from './contract-validator.js';
+import {
+  BYTES_KEYWORD,
+  ContractCache,
+  ContractSchemaError,
+  compileContract,
+  UNDEFINED_KEYWORD,
+} from './contract-validator.js';
 
 // What the SDK publishes for a chat contract (zod's JSON Schema, draft 2020-12), plus the Chorus
 // markers as the SDK writes them for bytes and for no value.
@@ -16,9 +22,13 @@ function chatSchema(): Record<string, unknown> {
     },
     { Send: { input: z.object({ text: z.string() }), output: z.object({ ok: z.boolean() }) } },
   ) as Record<string, unknown>;
-  const signals = (schema['properties'] as any).signals.properties;
-  signals.Frame.properties.jpeg = { [BYTES_KEYWORD]: true };
-  signals.Tick = { not: {}, [UNDEFINED_KEYWORD]: true };
+  type Node = { properties?: Record<string, unknown> } & Record<string, unknown>;
+  const signals = (schema['properties'] as { signals: { properties: Record<string, Node> } }).signals
+    .properties;
+  const frame = signals['Frame']?.properties;
+  if (frame === undefined) throw new Error('Frame has properties');
+  frame['jpeg'] = { [BYTES_KEYWORD]: true };
+  signals['Tick'] = { not: {}, [UNDEFINED_KEYWORD]: true };
   return schema;
 }
 
@@ -33,9 +43,15 @@ describe('compileContract', () => {
 
   it('accepts a payload that fits, and says where one does not and why', () => {
     expect(contract.checkSignal('Said', { text: 'hi', at: 1 })).toBeUndefined();
-    expect(contract.checkSignal('Said', { text: 42, at: 1 })).toEqual({ path: ['text'], reason: 'must be string' });
+    expect(contract.checkSignal('Said', { text: 42, at: 1 })).toEqual({
+      path: ['text'],
+      reason: 'must be string',
+    });
     expect(contract.checkSignal('Said', { text: 'hi' })).toEqual({ path: ['at'], reason: 'is required' });
-    expect(contract.checkSignal('Said', { text: 'hi', at: -1 })).toEqual({ path: ['at'], reason: 'must be >= 0' });
+    expect(contract.checkSignal('Said', { text: 'hi', at: -1 })).toEqual({
+      path: ['at'],
+      reason: 'must be >= 0',
+    });
     expect(contract.checkSignal('Said', { text: 'hi', at: 1, tags: ['a', 2] })).toEqual({
       path: ['tags', 1],
       reason: 'must be string',
@@ -76,7 +92,9 @@ describe('compileContract', () => {
     type Node = { kids: Node[] };
     const node: z.ZodType<Node> = z.lazy(() => z.object({ kids: z.array(node) }));
     const schema = contractJsonSchema(
-      { A: z.object({ mail: z.email(), id: z.uuid(), at: z.iso.datetime(), tree: node }).meta({ custom: 1 }) },
+      {
+        A: z.object({ mail: z.email(), id: z.uuid(), at: z.iso.datetime(), tree: node }).meta({ custom: 1 }),
+      },
       {},
     );
     const compiled = compileContract(schema);

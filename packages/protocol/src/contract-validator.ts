@@ -82,7 +82,9 @@ export function compileContract(schema: unknown): CompiledContract | undefined {
   const { $schema: _ignored, ...root } = schema as Record<string, unknown>;
   const meta = metaValidator();
   if (!meta.validateSchema(root)) {
-    throw new ContractSchemaError(`not JSON Schema 2020-12: ${meta.errorsText(meta.errors, { dataVar: 'schema' })}`);
+    throw new ContractSchemaError(
+      `not JSON Schema 2020-12: ${meta.errorsText(meta.errors, { dataVar: 'schema' })}`,
+    );
   }
   const ajv = newAjv(false);
   try {
@@ -110,7 +112,9 @@ export function compileContract(schema: unknown): CompiledContract | undefined {
       const entry = entries.get(signal);
       if (entry === undefined) return { path: [], reason: unknownMember('signal', signal, this.signals) };
       if (value === undefined) {
-        return entry.acceptsNoValue ? undefined : { path: [], reason: 'a payload is required (the empty payload is no value)' };
+        return entry.acceptsNoValue
+          ? undefined
+          : { path: [], reason: 'a payload is required (the empty payload is no value)' };
       }
       return entry.validate(value) ? undefined : issueOf(entry.validate.errors);
     },
@@ -123,7 +127,10 @@ export function compileContract(schema: unknown): CompiledContract | undefined {
         validate = compileAt(ajv, ['properties', 'methods', 'properties', method, 'properties', 'input']);
         inputs.set(method, validate);
       }
-      if (value === undefined) return marksNoValue(this.inputSchema(method)) ? undefined : { path: [], reason: 'an input is required' };
+      if (value === undefined)
+        return marksNoValue(this.inputSchema(method))
+          ? undefined
+          : { path: [], reason: 'an input is required' };
       return validate(value) ? undefined : issueOf(validate.errors);
     },
     signalSchema: (signal) => (Object.hasOwn(signals, signal) ? signals[signal] : undefined),
@@ -213,7 +220,9 @@ function newAjv(validateSchema: boolean): Ajv2020 {
 }
 
 function compileAt(ajv: Ajv2020, path: readonly string[]): ValidateFunction {
-  const pointer = path.map((key) => encodeURIComponent(key.replace(/~/g, '~0').replace(/\//g, '~1'))).join('/');
+  const pointer = path
+    .map((key) => encodeURIComponent(key.replace(/~/g, '~0').replace(/\//g, '~1')))
+    .join('/');
   try {
     return ajv.compile({ $ref: `${ROOT}#/${pointer}` });
   } catch (error) {
