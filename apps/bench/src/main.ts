@@ -49,7 +49,8 @@ const usage = `Usage: npm run bench -- [options]
   --out DIR            where results go (default: apps/bench/results)
   --latest             also write DIR/latest.json and DIR/latest.md (the committed full run)
   --chart PATH         also write the fan-out chart to PATH (e.g. docs/performance-fanout.svg)
-  --systems LIST       only these of chorus, raw, nats, redis, mqtt, dbus (e.g. to profile one)
+  --systems LIST       only these of chorus, raw, nats, redis, mqtt, dbus (e.g. to profile one);
+                       chorus-novalidate (groups created with validate: false) runs only when named
   --cases LIST         fan-out cases instead of the default matrix, e.g. 10x64,50x1024 (N x bytes)
   --replot FILE        redraw the fan-out chart of a saved JSON run (to --chart PATH), measure nothing
   --daemon-cpu-prof DIR  run chorusd with --cpu-prof, profiles in DIR (npm run profile-summary -w
@@ -134,6 +135,7 @@ async function main(): Promise<number> {
   const wanted = values.systems?.split(',').map((s) => s.trim());
   for (const server of servers) {
     if (server.peer && values.peers !== true) continue;
+    if (server.optIn === true && wanted?.includes(server.id) !== true) continue;
     if (wanted !== undefined && !wanted.includes(server.id)) {
       skipped[server.label] = 'not in --systems';
       continue;
@@ -149,6 +151,8 @@ async function main(): Promise<number> {
     systems.push(server);
     Object.assign(versions, await server.versions());
   }
+  // In the order --systems gives: two runs in opposite orders even out a load that drifts.
+  if (wanted !== undefined) systems.sort((a, b) => wanted.indexOf(a.id) - wanted.indexOf(b.id));
   if (values.peers !== true) skipped['peers'] = 'not requested (run with --peers)';
 
   const pool = SubscriberPool.start(10);

@@ -42,6 +42,8 @@ export const CliErrorCode = {
   INVALID_JSON: 'INVALID_JSON',
   /** An option's value is malformed (e.g. `--timeout soon`). */
   INVALID_ARGUMENT: 'INVALID_ARGUMENT',
+  /** `--example` for a group that publishes no contract. */
+  NO_CONTRACT: 'NO_CONTRACT',
   /** A monitor ended without the user stopping it and without an error from the SDK. */
   CONNECTION_CLOSED: 'CONNECTION_CLOSED',
   /** Not a ChorusError nor a CliError: a bug. */

@@ -11,6 +11,7 @@ import {
   isProtocolError,
 } from '@chorus/protocol';
 import type { AccessControl, Requester } from './access.js';
+import { type GroupContract, publishedSchema } from './group-contracts.js';
 import { RequestError } from './request-error.js';
 
 /**
@@ -71,9 +72,9 @@ const handlers: { readonly [TMethod in BusMethodName]: Handler<TMethod> } = {
       name: g.name,
       owner: uniqueName(g.owner),
       members: g.members,
-      options: g.options,
+      options: { ...g.options, validate: (g.meta as GroupContract | undefined)?.validate ?? true },
       seq: g.seq,
-      schema: g.owner === 0 ? busSchema : (g.meta ?? null),
+      schema: g.owner === 0 ? busSchema : publishedSchema(g.meta),
     })),
   }),
   // The daemon describes its connections and counters itself; test/bus-interface.test.ts checks
@@ -84,7 +85,7 @@ const handlers: { readonly [TMethod in BusMethodName]: Handler<TMethod> } = {
   GetGroupSchema(daemon, _session, { group: name }) {
     const group = daemon.engine.group(name);
     if (group === undefined) throw new RequestError(ErrorCode.UNKNOWN_GROUP, `no group named '${name}'`);
-    return { schema: group.owner === 0 ? busSchema : (group.meta ?? null) };
+    return { schema: group.owner === 0 ? busSchema : publishedSchema(group.meta) };
   },
   GetStats: (daemon) => daemon.describeStats() as BusMethodOutput<'GetStats'>,
 };

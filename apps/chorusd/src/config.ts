@@ -31,6 +31,8 @@ export interface DaemonLimits extends EngineLimits {
   readonly maxPendingCalls: number;
   /** Bytes a transport may hold unwritten before the daemon stops taking from the connection's queue. */
   readonly maxSocketBufferBytes: number;
+  /** Size of a group's schema (`create.schema`) as JSON text, bytes: compiling it costs in proportion. */
+  readonly maxSchemaBytes: number;
 }
 
 // [GUARANTEE: memory] every knob of the daemon has a finite default; the config takes only positive integers.
@@ -44,6 +46,7 @@ export const defaultDaemonLimits: DaemonLimits = Object.freeze({
   maxConnectionsPerIdentity: 1024,
   maxHelloPending: 256,
   wsPingIntervalMs: 30_000, // 30 s
+  maxSchemaBytes: 256 * 1024, // 256 KiB
 });
 
 const positiveInt = z.number().int().positive();

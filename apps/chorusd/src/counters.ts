@@ -6,6 +6,8 @@ export interface DaemonStats {
   requestErrors: number;
   fatalErrors: number;
   policyDenials: number;
+  /** Emits refused because their payload did not fit the group's contract (INVALID_PAYLOAD). */
+  invalidPayloads: number;
 }
 
 /** WebSocket upgrades (and /metrics requests) refused, by reason. */
@@ -28,6 +30,7 @@ export class Counters {
     requestErrors: 0,
     fatalErrors: 0,
     policyDenials: 0,
+    invalidPayloads: 0,
   };
   readonly #wsRejections: WsRejections = { token: 0, origin: 0, limit: 0 };
 

@@ -6,6 +6,7 @@ import { type Access, type DaemonLimits, defaultDaemonLimits } from './config.js
 import { Counters } from './counters.js';
 import type { FederationConfig } from './federation/config.js';
 import { Federation } from './federation/federation.js';
+import { type GroupContract, GroupContracts } from './group-contracts.js';
 import { createLogger, type Logger } from './logger.js';
 import { PeerDirectory } from './peer-process.js';
 import { RunClock } from './run-clock.js';
@@ -36,6 +37,7 @@ export class Daemon implements SessionHost<Session> {
   readonly startedAt = Date.now();
   readonly log: Logger;
   readonly counters = new Counters();
+  readonly contracts: GroupContracts;
   /** Identities of tokens and the policy's decisions; replaced on SIGHUP (setAccess). */
   readonly access: AccessControl;
   readonly writes = new WriteScheduler<Session>();
@@ -59,6 +61,7 @@ export class Daemon implements SessionHost<Session> {
   constructor(options: DaemonOptions = {}) {
     this.limits = Object.freeze({ ...defaultDaemonLimits, ...options.limits });
     this.log = options.log ?? createLogger('silent');
+    this.contracts = new GroupContracts(this.limits.maxSchemaBytes);
     this.access = new AccessControl(options.access, this.counters, this.log);
     this.engine = new Engine<Uint8Array>({
       limits: this.limits,
@@ -101,6 +104,7 @@ export class Daemon implements SessionHost<Session> {
             log: this.log,
             now: () => this.clock.now(),
             closing: () => this.#closing,
+            contract: (schema, validate) => this.contracts.forGroup(schema, validate),
           });
   }
 
@@ -257,7 +261,12 @@ export class Daemon implements SessionHost<Session> {
   describeStats(): Record<string, unknown> {
     const engine = this.engine.stats();
     const groups: Record<string, unknown> = {};
-    for (const group of this.engine.groups()) groups[group.name] = group.stats;
+    for (const group of this.engine.groups()) {
+      groups[group.name] = {
+        ...group.stats,
+        invalid: (group.meta as GroupContract | undefined)?.invalid ?? 0,
+      };
+    }
     return {
       total: {
         messages: engine.messages,
@@ -265,6 +274,7 @@ export class Daemon implements SessionHost<Session> {
         bytes: engine.bytes,
         evictions: engine.evictions,
         errors: this.counters.errors,
+        invalid: this.counters.stats().invalidPayloads,
       },
       groups,
       connections: engine.connections,

@@ -65,6 +65,12 @@ export function renderMetrics(daemon: Daemon, identity: string): string {
     ['{kind="request"}', counted.requestErrors],
     ['{kind="fatal"}', counted.fatalErrors],
   ]);
+  metric(
+    'chorus_invalid_payloads_total',
+    'counter',
+    "Emits refused: the payload did not fit the group's contract.",
+    [['', counted.invalidPayloads]],
+  );
   metric('chorus_connections_total', 'counter', 'Connections accepted and refused.', [
     ['{outcome="accepted"}', counted.accepted],
     ['{outcome="refused"}', counted.refused],

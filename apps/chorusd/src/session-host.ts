@@ -4,6 +4,7 @@ import type { CallRouter } from './call-router.js';
 import type { DaemonLimits } from './config.js';
 import type { Counters } from './counters.js';
 import type { Federation } from './federation/federation.js';
+import type { GroupContracts } from './group-contracts.js';
 import type { Logger } from './logger.js';
 import type { RunClock } from './run-clock.js';
 import type { Flushable, WriteScheduler } from './write-scheduler.js';
@@ -19,6 +20,8 @@ export interface SessionHost<TSession extends Flushable> extends BusHost, CallRe
   readonly access: AccessControl;
   readonly limits: DaemonLimits;
   readonly counters: Counters;
+  /** Compiles each group's contract at `create`, for the checks of its emits. */
+  readonly contracts: GroupContracts;
   readonly log: Logger;
   /** The engine's time: how long the daemon ran, freezes not counted. */
   readonly clock: RunClock;

@@ -1,8 +1,10 @@
 import { Buffer } from 'node:buffer';
 import {
   type Accepted,
+  assertSignalName,
   BUS_NAME,
   type EngineError,
+  type FieldsReader,
   type Filter,
   InvalidNameError,
   isEngineError,
@@ -12,6 +14,7 @@ import {
 import {
   type CallRequest,
   type ClientMessage,
+  decodePayload,
   type EmitRequest,
   ErrorCode,
   encodeEmitReplyFrame,
@@ -21,6 +24,7 @@ import {
   FRAME_PREFIX_BYTES,
   FrameDecoder,
   type Hello,
+  isProtocolError,
   PROTOCOL_VERSION,
   ProtocolError,
   parseClientHeader,
@@ -30,6 +34,7 @@ import {
 import { denied, type EmitGate } from './access.js';
 import { callBus } from './bus-interface.js';
 import type { FederatedTag, Federation } from './federation/federation.js';
+import { type GroupContract, invalidPayload } from './group-contracts.js';
 import type { PeerProcess } from './peer-process.js';
 import { RequestError } from './request-error.js';
 import type { SessionHost } from './session-host.js';
@@ -404,7 +409,7 @@ export class Session {
         return;
       case 'hello':
         throw new RequestError(ErrorCode.DUPLICATE_HELLO, 'hello was already received');
-      case 'create':
+      case 'create': {
         access.requireCreate(this, message.g, engine);
         if (message.o?.federated === true) {
           // [GUARANTEE: federation] answered once the create is in the stream and applied here.
@@ -414,10 +419,14 @@ export class Session {
           );
           return;
         }
-        engine.createGroup(this.id, message.g, message.o ?? {}, message.schema);
+        const { validate, ...options } = message.o ?? {};
+        // [GUARANTEE: contract] the schema is compiled here, once; one that cannot be is refused.
+        const contract = this.#host.contracts.forGroup(message.schema, validate);
+        engine.createGroup(this.id, message.g, options, contract);
         this.#host.log.debug('group created', { conn: this.name, group: message.g });
         this.#reply(message.s, {});
         return;
+      }
       case 'join':
         access.require(this, 'join', message.g);
         engine.join(this.id, message.g, toFilters(message.f), (result) => {
@@ -541,6 +550,8 @@ export class Session {
         `message too large: ${delivered} bytes once delivered, maxFrameBytes is ${this.#host.limits.maxFrameBytes}`,
       );
     }
+    const contract = this.#host.engine.groupMeta(message.g) as GroupContract | undefined;
+    const fields = contract?.check === undefined ? undefined : this.#check(contract, message, payload);
     // [GUARANTEE: memory] a queued payload cannot pin a whole socket read.
     const owned = payload.byteLength * PIN_RATIO < payload.buffer.byteLength ? payload.slice() : payload;
     const federation = this.#host.federation;
@@ -556,6 +567,7 @@ export class Session {
         signal: message.sig,
         payload: owned,
         size: owned.byteLength + header.byteLength + 64,
+        fields,
       },
       // The exact time, not the ticker's coarse clock: a stall must never be judged too long.
       this.#host.clock.now(),
@@ -623,6 +635,31 @@ export class Session {
       (outcome) => done(() => (outcome ? this.#replyEmit(serial, outcome) : this.#reply(serial, {}))),
       (error: unknown) => done(() => this.#refused(serial, error, 'federated')),
     );
+  }
+
+  /**
+   * Checks an emit into a typed group against its contract: once per message, before anyone gets
+   * it. Returns the decoded payload for the engine's field filters (decoded once), or throws
+   * INVALID_PAYLOAD (an unknown signal, a missing payload, one that does not fit or decode).
+   */
+  #check(contract: GroupContract, message: EmitRequest, payload: Uint8Array): FieldsReader {
+    const check = contract.check as NonNullable<GroupContract['check']>;
+    let value: unknown;
+    let issue: ReturnType<typeof check.checkSignal>;
+    try {
+      value = decodePayload(payload);
+      issue = check.checkSignal(message.sig, value);
+    } catch (error) {
+      if (!isProtocolError(error)) throw error;
+      issue = { path: [], reason: error.message };
+    }
+    if (issue === undefined) return () => value;
+    // A name that breaks the grammar stays INVALID_NAME, as on any group.
+    if (issue.path.length === 0) assertSignalName(message.sig);
+    contract.invalid++;
+    this.#host.counters.count('invalidPayloads');
+    // [GUARANTEE: contract] refused before the engine sees it: nothing is delivered, no seq is taken.
+    throw invalidPayload(message.g, message.sig, issue);
   }
 
   // ---- outbound ---------------------------------------------------------------------------

@@ -138,9 +138,12 @@ function fillGroupRow(row, group, ownerNames, memberNames, who) {
   setText(row.cells[2], group.members === 0 ? '0' : `${group.members}: ${shown}${more}`);
   row.cells[2].title = memberNames.map((name) => `${name} ${who.get(name) ?? ''}`.trim()).join('\n');
   // Flags that are off say nothing: `emitters=anyone retain` reads better than every default.
-  const options = Object.entries(group.options ?? {})
+  // `validate` is on by default: only its absence is news.
+  const { validate, ...flags } = group.options ?? {};
+  const options = Object.entries(flags)
     .filter(([, value]) => value !== false && value !== undefined)
     .map(([key, value]) => (value === true ? key : `${key}=${value}`))
+    .concat(validate === false ? ['validate=off'] : [])
     .join(' ');
   setText(row.cells[3], options);
   row.cells[3].title = options;

@@ -2,7 +2,7 @@ import { decodePayload, ErrorCode } from '@chorus/protocol';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { defineGroup } from './contract.js';
-import type { ChorusError, PayloadValidationError } from './errors.js';
+import { type ChorusError, isChorusError, PayloadDroppedError, PayloadValidationError } from './errors.js';
 import type { SignalMeta } from './subscription.js';
 import { connectToFake, type FakeDaemon, settle } from './testing/fake-daemon.js';
 import { rejection as anyRejection } from './testing/rejection.js';
@@ -244,6 +244,38 @@ describe('validation', () => {
       ['INVALID_PAYLOAD', 'invalid_encoding'],
     ]);
     expect(invalid[0]?.meta).toMatchObject({ group: Battery.name, signal: 'LevelChanged', sender: ':1.2' });
+    await bus.close();
+  });
+
+  it("reports an invalid payload nobody listens for on the bus's error event, once per group and signal", async () => {
+    const { bus, daemon } = await connectToFake();
+    const errors: ChorusError[] = [];
+    bus.on('error', (error) => errors.push(error));
+    const sub = await bus.join(Battery);
+    const valid: number[] = [];
+    sub.on('LevelChanged', ({ percent }) => valid.push(percent));
+    daemon.signal(Battery.name, 'LevelChanged', { percent: 'lots' });
+    daemon.signal(Battery.name, 'LevelChanged', { percent: 'more' });
+    daemon.signal(Battery.name, 'Exploded', {});
+    daemon.signal(Battery.name, 'Exploded', {});
+    daemon.signal(Battery.name, 'LevelChanged', { percent: 50 });
+    await settle();
+    expect(valid).toEqual([50]);
+    expect(errors.map((e) => [e.code, (e as PayloadDroppedError).signal])).toEqual([
+      ['PAYLOAD_DROPPED', 'LevelChanged'],
+      ['PAYLOAD_DROPPED', 'Exploded'],
+    ]);
+    expect(errors[0]).toBeInstanceOf(PayloadDroppedError);
+    expect((errors[0] as PayloadDroppedError).issues[0]?.path).toEqual(['percent']);
+    expect(errors[0]?.cause).toBeInstanceOf(PayloadValidationError);
+    // With an `invalid` listener the app hears of each one there, and the bus says nothing more.
+    const invalid: PayloadValidationError[] = [];
+    sub.on('invalid', (error) => invalid.push(error));
+    daemon.signal(Battery.name, 'LevelChanged', { percent: 'again' });
+    daemon.signal(Battery.name, 'Imploded', {});
+    await settle();
+    expect(invalid).toHaveLength(2);
+    expect(errors).toHaveLength(2);
     await bus.close();
   });
 

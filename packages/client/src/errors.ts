@@ -25,6 +25,7 @@ export const ClientErrorCode = {
   PROTOCOL_VIOLATION: 'PROTOCOL_VIOLATION',
   INVALID_ARGUMENT: 'INVALID_ARGUMENT',
   UNCLAIMED_JOIN: 'UNCLAIMED_JOIN',
+  PAYLOAD_DROPPED: 'PAYLOAD_DROPPED',
 } as const;
 
 /** One of the values of {@link ClientErrorCode}. */
@@ -369,6 +370,36 @@ export class UnclaimedJoinError extends ChorusError {
     );
     this.group = group;
     this.held = held;
+  }
+}
+
+/**
+ * A signal that did not fit this app's contract was dropped, and its subscription has no
+ * `invalid` listener to hear of it. Reported on the bus's `error` event once per group and signal
+ * (the later ones are dropped without a word), so that contract drift is seen. The daemon refuses
+ * such payloads at emit, unless the group's owner created it with `validate: false`.
+ *
+ * @example
+ * ```ts
+ * bus.on('error', (e) => { if (e.code === 'PAYLOAD_DROPPED') console.error(e.group, e.signal, e.issues); });
+ * ```
+ */
+export class PayloadDroppedError extends ChorusError {
+  override name = 'PayloadDroppedError';
+  readonly group: string;
+  readonly signal: string;
+  readonly issues: ValidationIssue[];
+
+  constructor(error: PayloadValidationError) {
+    super(
+      ClientErrorCode.PAYLOAD_DROPPED,
+      `${error.message}; dropped. Listen to the subscription's 'invalid' event to handle such signals ` +
+        '(this is reported once per group and signal)',
+      { cause: error },
+    );
+    this.group = error.group;
+    this.signal = error.signal;
+    this.issues = error.issues;
   }
 }
 

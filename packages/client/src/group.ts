@@ -63,13 +63,19 @@ export interface CreateGroupOptions {
    * Federation section.
    */
   federated?: boolean | undefined;
+  /**
+   * Whether the daemon checks every emit into the group against its contract (default true): a
+   * payload that does not fit is refused with INVALID_PAYLOAD and reaches nobody. `false` saves
+   * that check for an owner who chooses raw speed; members' SDKs still check what they receive.
+   */
+  validate?: boolean | undefined;
 }
 
 const CHOICES = {
   emitters: ['owner', 'members', 'anyone'],
   onFull: ['block', 'reject', 'evict'],
 } as const;
-const FLAGS = ['loopback', 'sendToPeer', 'retain', 'federated'] as const;
+const FLAGS = ['loopback', 'sendToPeer', 'retain', 'federated', 'validate'] as const;
 
 /**
  * Throws INVALID_ARGUMENT, naming the option and its choices, when `options` holds a value the

@@ -57,6 +57,7 @@ export {
   isChorusError,
   MessageTooLargeError,
   NoReplyError,
+  PayloadDroppedError,
   PayloadValidationError,
   ProtocolViolationError,
   RemoteError,

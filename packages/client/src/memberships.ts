@@ -29,6 +29,7 @@ import {
   type ChorusError,
   InvalidArgumentError,
   isChorusError,
+  PayloadDroppedError,
   ProtocolViolationError,
   UnclaimedJoinError,
 } from './errors.js';
@@ -319,6 +320,8 @@ export class Memberships {
         congestion: this.#link.congestion,
         leave: (group, sub) => this.#leave(group, sub),
         unclaimedOverflow: (sub, held) => this.#unclaimedOverflow(sub, held),
+        // [GUARANTEE: contract] nothing is dropped without a trace.
+        unheard: (error) => this.#host.events.emit('error', new PayloadDroppedError(error)),
       },
       this.#host.limits,
     );

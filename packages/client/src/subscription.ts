@@ -158,6 +158,8 @@ export interface SubscriptionHost {
    * `maxHeldMessages`: it must not hold the bus up (see {@link SubscriptionImpl.holdUnclaimed}).
    */
   unclaimedOverflow?(subscription: SubscriptionImpl, held: number): void;
+  /** A payload failed the contract and no `invalid` listener heard of it (once per signal). */
+  unheard?(error: PayloadValidationError): void;
 }
 
 /** 0: room; 1: at the bound; 2: at twice the bound. */
@@ -197,6 +199,8 @@ export class SubscriptionImpl implements Subscription {
 
   readonly #handlers = new Map<string, Listeners<[unknown, SignalMeta]>>();
   readonly #invalid = new Listeners<[PayloadValidationError, SignalMeta]>();
+  /** Signals whose invalid payloads were reported to the host, unheard: once each. */
+  #unheard: Set<string> | undefined;
   readonly #closedListeners = new Listeners<[SubscriptionEndReason, ChorusError | undefined]>();
   readonly #gapListeners = new Listeners<[SubscriptionGap]>();
 
@@ -499,7 +503,7 @@ export class SubscriptionImpl implements Subscription {
       value = decodePayload(payload);
     } catch (cause) {
       const issue = { code: 'invalid_encoding', path: [], message: 'the payload is not valid MessagePack' };
-      this.#invalid.emit(new PayloadValidationError(message.g, message.sig, [issue], { cause }), meta);
+      this.#reportInvalid(new PayloadValidationError(message.g, message.sig, [issue], { cause }), meta);
       return;
     }
     const contract = this.#contract;
@@ -507,7 +511,7 @@ export class SubscriptionImpl implements Subscription {
       // checkPayload inlined for the valid case: this runs once per delivered signal.
       const result = contract.schemaFor(message.sig)?.safeParse(value);
       if (result?.success !== true) {
-        this.#invalid.emit(payloadError(contract, message.sig, result?.error), meta);
+        this.#reportInvalid(payloadError(contract, message.sig, result?.error), meta);
         return;
       }
       value = result.data;
@@ -522,6 +526,21 @@ export class SubscriptionImpl implements Subscription {
     }
     this.#queue.push(envelope);
     this.#updateLevel();
+  }
+
+  /**
+   * A payload that failed the contract goes to the `invalid` listeners; with none, the host hears
+   * of it once per signal, so that it is never dropped without a trace.
+   */
+  #reportInvalid(error: PayloadValidationError, meta: SignalMeta): void {
+    if (this.#invalid.size > 0) {
+      this.#invalid.emit(error, meta);
+      return;
+    }
+    this.#unheard ??= new Set();
+    if (this.#unheard.has(meta.signal)) return;
+    this.#unheard.add(meta.signal);
+    this.#host.unheard?.(error);
   }
 
   /** Tells iterators and `closed` listeners, once everything held before the end was delivered. */

@@ -73,6 +73,7 @@ export function groupOptions(options: CreateGroupOptions): GroupOptions | undefi
   if (options.onFull !== undefined) o.onFull = options.onFull;
   if (options.retain !== undefined) o.retain = options.retain;
   if (options.federated !== undefined) o.federated = options.federated;
+  if (options.validate !== undefined) o.validate = options.validate;
   return Object.keys(o).length === 0 ? undefined : o;
 }
 

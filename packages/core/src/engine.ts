@@ -442,6 +442,11 @@ export class Engine<TPayload = unknown> {
     return group === undefined ? undefined : groupInfo(group);
   }
 
+  /** The `meta` a group was created with (undefined for no such group): no copy, for hot paths. */
+  groupMeta(name: string): unknown {
+    return this.#groups.get(name)?.meta;
+  }
+
   *groups(): IterableIterator<GroupInfo> {
     for (const group of this.#groups.values()) yield groupInfo(group);
   }

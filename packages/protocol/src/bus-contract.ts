@@ -32,6 +32,8 @@ const groupOptions = z.object({
   sendToPeer: z.boolean().optional(),
   onFull: z.enum(['block', 'reject', 'evict']).optional(),
   retain: z.boolean().optional(),
+  /** Emits are checked against the group's published schema (false: the owner turned it off). */
+  validate: z.boolean().optional(),
 });
 
 const nameInfo = z.object({
@@ -85,7 +87,13 @@ const connectionInfo = z.looseObject({
   client: z.string().nullable().optional(),
 });
 
-const counters = z.object({ messages: z.number(), deliveries: z.number(), bytes: z.number() });
+const counters = z.object({
+  messages: z.number(),
+  deliveries: z.number(),
+  bytes: z.number(),
+  /** Emits refused because their payload did not fit the group's contract (INVALID_PAYLOAD). */
+  invalid: z.number(),
+});
 
 const stats = z.looseObject({
   total: counters.extend({ evictions: z.number(), errors: z.number() }),
@@ -110,6 +118,8 @@ const stats = z.looseObject({
     requestErrors: z.number(),
     fatalErrors: z.number(),
     policyDenials: z.number(),
+    /** Emits refused with INVALID_PAYLOAD (as `total.invalid`). */
+    invalidPayloads: z.number(),
   }),
   /** WebSocket upgrades (and /metrics requests) refused, by reason (`token`, `origin`, ...). */
   wsRejections: z.record(z.string(), z.number()),

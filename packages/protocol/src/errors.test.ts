@@ -34,6 +34,8 @@ describe('ErrorCode', () => {
       'REMOTE_ERROR',
       'MONITOR_ONLY',
       'FEDERATION_UNAVAILABLE',
+      'INVALID_PAYLOAD',
+      'INVALID_SCHEMA',
     ]);
     for (const [key, value] of Object.entries(ErrorCode)) expect(value).toBe(key);
   });

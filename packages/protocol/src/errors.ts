@@ -46,6 +46,9 @@ export const ErrorCode = {
   MONITOR_ONLY: 'MONITOR_ONLY',
   // Federation (issue 16): the daemon could not reach its JetStream stream in time.
   FEDERATION_UNAVAILABLE: 'FEDERATION_UNAVAILABLE',
+  // Contracts: the daemon checks emits into a group created with a schema against it.
+  INVALID_PAYLOAD: 'INVALID_PAYLOAD',
+  INVALID_SCHEMA: 'INVALID_SCHEMA',
 } as const;
 
 /** One of the values of {@link ErrorCode}. */

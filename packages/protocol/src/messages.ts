@@ -90,6 +90,8 @@ export interface GroupOptions {
    * --federation`), its signals in the stream's one order. Issue 16; see the wire spec.
    */
   federated?: boolean;
+  /** Whether the daemon checks emits against the group's published schema (default true). */
+  validate?: boolean;
 }
 
 /**

@@ -66,3 +66,14 @@ export const chorusServer: SystemServer = {
   },
   start: (options) => startDaemon(options),
 };
+
+/**
+ * The same daemon, with the bench's groups created with `validate: false`: the cost of checking
+ * every emit against the contract is the difference from `chorus`, in the same run.
+ */
+export const chorusNoValidateServer: SystemServer = {
+  ...chorusServer,
+  id: 'chorus-novalidate',
+  label: 'Chorus, validate off',
+  optIn: true,
+};

@@ -34,9 +34,12 @@ export function chorusPad(size: number): Uint8Array<ArrayBuffer> {
 
 class ChorusClient implements Client {
   readonly #bus: Bus;
+  /** The groups' `validate` option: whether the daemon checks each emit against the contract. */
+  readonly #validate: boolean;
 
-  constructor(bus: Bus) {
+  constructor(bus: Bus, validate: boolean) {
     this.#bus = bus;
+    this.#validate = validate;
   }
 
   async subscribe(topic: string, onMessage: OnMessage): Promise<void> {
@@ -50,7 +53,10 @@ class ChorusClient implements Client {
   }
 
   async publisher(topic: string, payloadSize: number): Promise<Publisher> {
-    const group = await this.#bus.createGroup(tickContract(topic), { onFull: 'block' });
+    const group = await this.#bus.createGroup(tickContract(topic), {
+      onFull: 'block',
+      validate: this.#validate,
+    });
     const pad = chorusPad(payloadSize);
     // A window as large as the SDK's own bound: when it is full, wait for the oldest emit.
     const window = defaultConnectOptions.maxInFlight;
@@ -82,7 +88,14 @@ class ChorusClient implements Client {
 
 export const chorusClient: SystemClient = {
   async connect(address) {
-    return new ChorusClient(await connect({ address, client: 'bench' }));
+    return new ChorusClient(await connect({ address, client: 'bench' }), true);
+  },
+};
+
+/** Chorus with the bench's groups created with `validate: false`. */
+export const chorusNoValidateClient: SystemClient = {
+  async connect(address) {
+    return new ChorusClient(await connect({ address, client: 'bench' }), false);
   },
 };
 

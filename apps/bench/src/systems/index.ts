@@ -3,7 +3,7 @@
  * loads the library of the system it serves.
  */
 
-import { chorusServer } from './chorus-daemon.js';
+import { chorusNoValidateServer, chorusServer } from './chorus-daemon.js';
 import { dbusServer } from './dbus.js';
 import { mqttServer } from './mqtt.js';
 import { natsServer } from './nats.js';
@@ -14,6 +14,7 @@ import type { SystemClient, SystemId, SystemServer } from './system.js';
 /** In table order: Chorus, the raw limit, then the peers. */
 export const servers: readonly SystemServer[] = [
   chorusServer,
+  chorusNoValidateServer,
   rawServer,
   natsServer,
   redisServer,
@@ -31,6 +32,8 @@ export async function clientOf(id: SystemId): Promise<SystemClient> {
   switch (id) {
     case 'chorus':
       return (await import('./chorus.js')).chorusClient;
+    case 'chorus-novalidate':
+      return (await import('./chorus.js')).chorusNoValidateClient;
     case 'raw':
       return (await import('./raw.js')).rawClient;
     case 'nats':

@@ -47,6 +47,8 @@ export interface SystemInfo {
   readonly label: string;
   /** The raw broker and Chorus always run; peers only with `--peers`. */
   readonly peer: boolean;
+  /** Runs only when `--systems` names it (a variant of Chorus, for a side-by-side measure). */
+  readonly optIn?: boolean;
   /** Whether the system routes several topics (the raw broker only fans out one stream). */
   readonly topics: boolean;
 }
@@ -59,7 +61,7 @@ export interface SystemServer extends SystemInfo {
   start(options: BrokerOptions): Promise<Broker>;
 }
 
-export type SystemId = 'chorus' | 'raw' | 'nats' | 'redis' | 'mqtt' | 'dbus';
+export type SystemId = 'chorus' | 'chorus-novalidate' | 'raw' | 'nats' | 'redis' | 'mqtt' | 'dbus';
 
 export interface SystemClient {
   connect(address: string): Promise<Client>;

@@ -1,16 +1,23 @@
 import { type Bus, ErrorCode, isChorusError } from '@chorus/client';
 import { parseJsonArgument } from '../args.js';
 import type { Command } from '../command.js';
+import { contractForExample, exampleOf, publishedContract, refuseIssue } from '../contract-input.js';
 import { CliError, ExitCode } from '../errors.js';
-import { formatCount } from '../format.js';
+import { formatCount, prettyJson } from '../format.js';
 
 /** `chorus emit GROUP SIGNAL [JSON]`. */
 export const emit: Command = {
   name: 'emit',
   args: [{ name: 'GROUP' }, { name: 'SIGNAL' }, { name: 'JSON', optional: true }],
   summary: 'Emit a signal into a group (creating the group for the emit if need be)',
-  description: `Emits SIGNAL into GROUP with JSON as its payload (no payload without JSON). Nothing is
-validated here: typed members reject a payload that does not fit their contract.
+  description: `Emits SIGNAL into GROUP with JSON as its payload (no payload without JSON). When GROUP
+publishes a contract, the payload is checked against it first: one that does not fit (or an
+unknown SIGNAL, or no JSON where a payload is required) is not sent, and chorus prints
+'chorus: INVALID_PAYLOAD: PATH: REASON' and exits 1. The daemon checks the same (unless the
+group's owner turned validation off).
+
+--example prints a payload that fits SIGNAL's schema (required fields, defaults, first choices)
+instead of emitting: a skeleton to fill in.
 
 If GROUP does not exist and the policy lets this connection create it, chorus creates it
 (emitters: owner) and emits into it. Such a group lives only while the command runs: it
@@ -22,12 +29,22 @@ Prints the signal's bus sequence number, its sequence number in the group and ho
 members it was queued for. --json prints {group, signal, seq, groupSeq, recipients, created}.
 
 Put '--' before a JSON value that starts with '-':  chorus emit G S -- -1`,
-  options: {},
-  optionHelp: [],
+  options: { example: { type: 'boolean' } },
+  optionHelp: [['--example', "Print a payload that fits SIGNAL's schema; emit nothing"]],
   async run(context, line) {
     const [group = '', signal = '', text] = line.positionals;
     const payload = parseJsonArgument(text, 'the payload');
     const bus = await context.connect();
+    if (line.values['example'] === true) {
+      const { schema, contract } = await contractForExample(bus, group);
+      if (!contract.signals.includes(signal)) refuseIssue(contract.checkSignal(signal, {}), '(payload)');
+      const example = exampleOf(contract.signalSchema(signal), schema);
+      if (context.json) context.printJson(example ?? null);
+      else context.print(example === undefined ? '(no payload)' : prettyJson(example));
+      return ExitCode.OK;
+    }
+    const published = await publishedContract(bus, group);
+    if (published !== undefined) refuseIssue(published.contract.checkSignal(signal, payload), '(payload)');
     const created = await createIfMissing(bus, group);
     let result: Awaited<ReturnType<Bus['emit']>>;
     try {

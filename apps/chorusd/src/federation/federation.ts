@@ -49,6 +49,8 @@ export interface FederationHost {
   now(): number;
   /** The daemon is stopping: its owners' connections end, but their groups must live on. */
   closing(): boolean;
+  /** The engine's meta of a group created with `schema`: its contract, compiled (throws when it cannot be). */
+  contract(schema: unknown, validate: boolean | undefined): unknown;
 }
 
 interface Waiter<T> {
@@ -441,11 +443,23 @@ export class Federation {
     if (shadowed) {
       log.error('a local group has the name of a federated group; it is not carried here', { group: name });
     } else {
+      const { validate, ...options } = event.o;
+      let meta: unknown;
+      try {
+        meta = this.#host.contract(event.schema, validate);
+      } catch (error) {
+        // Another daemon published what this one cannot compile: carried, but not checked here.
+        log.error('a federated group has a schema this daemon cannot compile', {
+          group: name,
+          error: String(error),
+        });
+        meta = this.#host.contract(undefined, false);
+      }
       engine.createGroup(
         this.#conn,
         name,
-        { ...event.o, emitters: 'owner', sendToPeer: false, onFull: event.o.onFull ?? 'block' },
-        event.schema,
+        { ...options, emitters: 'owner', sendToPeer: false, onFull: options.onFull ?? 'block' },
+        meta,
       );
     }
     this.#registry.set({ name, options: event.o, owner: event.owner, since: seq, shadowed });

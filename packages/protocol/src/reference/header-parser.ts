@@ -176,6 +176,8 @@ function parseGroupOptions(map: HeaderMap): GroupOptions {
   if (retain !== undefined) options.retain = retain;
   const federated = readOptionalBoolean(map, 'federated');
   if (federated !== undefined) options.federated = federated;
+  const validate = readOptionalBoolean(map, 'validate');
+  if (validate !== undefined) options.validate = validate;
   return options;
 }
 
