@@ -204,7 +204,7 @@ function toZod(s: Shape): z.ZodType {
 }
 
 /** Values of the shape's kind (not all valid: bounds are checked by the publisher's zod). */
-function valueOf(s: Shape): fc.Arbitrary<unknown> {
+function payloadsOf(s: Shape): fc.Arbitrary<unknown> {
   switch (s.t) {
     case 'number':
       return s.int
@@ -231,20 +231,20 @@ function valueOf(s: Shape): fc.Arbitrary<unknown> {
     case 'enum':
       return fc.constantFrom(...s.values);
     case 'array':
-      return fc.array(valueOf(s.item), { maxLength: 4 });
+      return fc.array(payloadsOf(s.item), { maxLength: 4 });
     case 'tuple':
       return fc.tuple(...s.items.map(valueOf));
     case 'object': {
-      const model = Object.fromEntries(s.fields.map((f) => [f.name, valueOf(f.shape)]));
+      const model = Object.fromEntries(s.fields.map((f) => [f.name, payloadsOf(f.shape)]));
       const requiredKeys = s.fields.filter((f) => !f.optional).map((f) => f.name);
       return fc.record(model, { requiredKeys });
     }
     case 'nullable':
-      return fc.oneof(fc.constant(null), valueOf(s.inner));
+      return fc.oneof(fc.constant(null), payloadsOf(s.inner));
     case 'union':
       return fc.oneof(...s.options.map(valueOf));
     case 'record':
-      return fc.dictionary(fc.constantFrom('a', 'k'), valueOf(s.value), { maxKeys: 2 });
+      return fc.dictionary(fc.constantFrom('a', 'k'), payloadsOf(s.value), { maxKeys: 2 });
   }
 }
 
@@ -260,7 +260,7 @@ describe('compareJoin (property)', () => {
       fc.tuple(
         fc.constant(publisher),
         mutated(publisher),
-        fc.array(valueOf(publisher), { minLength: 1, maxLength: 6 }),
+        fc.array(payloadsOf(publisher), { minLength: 1, maxLength: 6 }),
       ),
     );
     fc.assert(
