@@ -127,3 +127,16 @@ export function readablePath(path: readonly (string | number)[]): string {
   }
   return text.startsWith('.') ? text.slice(1) : text;
 }
+
+/**
+ * The schema of a bytes value: a `Uint8Array` (a MessagePack bin). The same as
+ * `z.instanceof(Uint8Array)`, which is published as `{ "x-chorus-bytes": true }`.
+ *
+ * @example
+ * ```ts
+ * const Camera = defineGroup('org.example.Camera', { signals: { Frame: z.object({ jpeg: bytes() }) } });
+ * ```
+ */
+export function bytes(): z.ZodCustom<Uint8Array, Uint8Array> {
+  return z.instanceof(Uint8Array);
+}

@@ -5,8 +5,14 @@
  */
 
 import { groupNameProblem, signalNameProblem } from '@chorus/core';
-import { z } from 'zod';
-import { InvalidArgumentError, PayloadValidationError, type ValidationIssue } from './errors.js';
+import type { z } from 'zod';
+import { contractJsonSchema } from './contract-schema.js';
+import {
+  InvalidArgumentError,
+  PayloadValidationError,
+  UnpublishableContractError,
+  type ValidationIssue,
+} from './errors.js';
 
 /**
  * Signal name → payload schema.
@@ -87,12 +93,15 @@ export interface GroupContract<
   /** The schemas of `method`, or undefined if the contract has no such method. */
   methodFor(method: string): MethodSchema | undefined;
   /**
-   * JSON Schema (input side, what travels on the wire) of the contract, for tools: an object with
-   * `signals` (one property per signal: its payload) and `methods` (one property per method: an
-   * object with `input` and `output`). Undefined when a schema has no JSON Schema form (dates,
-   * `undefined`, ...). Computed once.
+   * JSON Schema (input side, what travels on the wire) of the contract, published at createGroup:
+   * an object with `signals` (one property per signal: its payload) and `methods` (one property
+   * per method: an object with `input` and `output`). Bytes (`z.instanceof(Uint8Array)`, or
+   * `bytes()`) are `{ "x-chorus-bytes": true }`, no value (`z.undefined()`) is
+   * `{ "not": {}, "x-chorus-undefined": true }`. Throws UnpublishableContractError (with each
+   * path) when a schema has no JSON form (a z.custom, a transform as the wire form, a date, ...).
+   * Computed once.
    */
-  jsonSchema(): Record<string, unknown> | undefined;
+  jsonSchema(): Record<string, unknown>;
 }
 
 /**
@@ -203,7 +212,7 @@ class GroupContractImpl<TName extends string, TSignals extends SignalSchemas, TM
   readonly methods: TMethods;
   readonly #schemas: ReadonlyMap<string, z.ZodType>;
   readonly #methods: ReadonlyMap<string, MethodSchema>;
-  #jsonSchema: Record<string, unknown> | undefined | null = null;
+  #jsonSchema: Record<string, unknown> | UnpublishableContractError | undefined;
 
   constructor(name: TName, signals: TSignals, methods: TMethods) {
     this.name = name;
@@ -221,21 +230,14 @@ class GroupContractImpl<TName extends string, TSignals extends SignalSchemas, TM
     return this.#methods.get(method);
   }
 
-  jsonSchema(): Record<string, unknown> | undefined {
-    if (this.#jsonSchema === null) {
-      try {
-        const methods: Record<string, z.ZodType> = {};
-        for (const [method, { input, output }] of this.#methods)
-          methods[method] = z.object({ input, output });
-        // io 'input': the wire carries what emit and call accept (and what services return);
-        // receivers run the transforms.
-        const contract = z.object({ signals: z.object(this.signals), methods: z.object(methods) });
-        this.#jsonSchema = z.toJSONSchema(contract, { io: 'input' }) as Record<string, unknown>;
-      } catch {
-        // Not every schema has a JSON form; the schema is only informative for tools.
-        this.#jsonSchema = undefined;
-      }
+  jsonSchema(): Record<string, unknown> {
+    if (this.#jsonSchema === undefined) {
+      const { schema, problems } = contractJsonSchema(this.signals, this.#methods);
+      // [GUARANTEE: contracts] a schema with a hole would claim the group accepts what the
+      // contract refuses (and contracts compared with it would pass wrongly): refuse instead.
+      this.#jsonSchema = problems.length === 0 ? schema : new UnpublishableContractError(this.name, problems);
     }
+    if (this.#jsonSchema instanceof UnpublishableContractError) throw this.#jsonSchema;
     return this.#jsonSchema;
   }
 }
