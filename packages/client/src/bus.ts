@@ -31,6 +31,7 @@ import {
   type NameReleaseResult,
   type NameRequestResult,
 } from './bus-contract.js';
+import { ContractCheck } from './compat/contract-check.js';
 import { type CallMessage, Connection, type RequestMessage, type SentCall } from './connection.js';
 import {
   type AnyGroupContract,
@@ -424,6 +425,8 @@ export class BusImpl implements Bus {
   readonly #inboxes = new Map<string, SubscriptionImpl>();
   readonly #leaving = new Map<string, Promise<void>>();
   readonly #errors = new Listeners<[ChorusError]>();
+  /** Typed joins and calls compared with what their group publishes (compat/contract-check.ts). */
+  readonly #contractCheck = new ContractCheck((group) => this.getGroupSchema(group));
   readonly closed: Promise<ChorusError | undefined>;
   #resolveClosed!: (error: ChorusError | undefined) => void;
   readonly #services: ServiceRegistry;
@@ -625,6 +628,8 @@ export class BusImpl implements Bus {
       held.sub.claim(contract);
       return held.sub;
     }
+    // An autojoined group was checked by connect(), before any of its messages could be held.
+    if (contract !== undefined) await this.#contractCheck.beforeJoin(contract);
     const leaving = this.#leaving.get(name);
     if (leaving !== undefined) await leaving;
     if (name === BUS_NAME) {
@@ -844,6 +849,8 @@ export class BusImpl implements Bus {
           check.issues,
         );
       }
+      // An aborted call sends nothing, not even the check's question.
+      if (options.signal?.aborted !== true) await this.#contractCheck.beforeCall(contract, method);
     }
     let bytes: Uint8Array;
     try {
@@ -871,6 +878,7 @@ export class BusImpl implements Bus {
       try {
         answer = await this.#callOnce(message, bytes, where, timeoutMs, deadline, options.signal);
       } catch (error) {
+        if (contract !== undefined) this.#contractCheck.callFailed(contract.name, error);
         if (
           !(error instanceof ServiceUnknownError) ||
           waitForService === undefined ||
@@ -1431,6 +1439,7 @@ export class BusImpl implements Bus {
       this.#settings,
     );
     this.#connection = connection;
+    this.#contractCheck.forget();
     return connection;
   }
 

@@ -24,6 +24,7 @@ export type {
   NameRequestResult,
 } from './bus-contract.js';
 export { BUS_NAME, BusContract } from './bus-contract.js';
+export { comparableSchema, compareContract } from './compat/contract-check.js';
 export { connect } from './connect-browser.js';
 export type {
   AnyGroupContract,
@@ -41,7 +42,8 @@ export type {
   SignalSchemas,
 } from './contract.js';
 export { defineGroup, RESERVED_EVENT_NAMES } from './contract.js';
-export type { CallTarget, ValidationIssue } from './errors.js';
+export { BYTES_KEYWORD, bytes, UNDEFINED_KEYWORD } from './contract-schema.js';
+export type { CallTarget, ContractIssue, ValidationIssue } from './errors.js';
 export {
   AbortError,
   AddressError,
@@ -51,6 +53,7 @@ export {
   ClientErrorCode,
   ConnectError,
   ConnectionClosedError,
+  IncompatibleContractError,
   InvalidArgsError,
   InvalidArgumentError,
   InvalidReplyError,
@@ -63,6 +66,7 @@ export {
   ServiceUnknownError,
   TimeoutError,
   UnknownMethodError,
+  UnpublishableContractError,
   UnsupportedTransportError,
 } from './errors.js';
 export type { FieldValue, FilterInput, SignalFilter } from './filter.js';

@@ -233,7 +233,7 @@ function payloadsOf(s: Shape): fc.Arbitrary<unknown> {
     case 'array':
       return fc.array(payloadsOf(s.item), { maxLength: 4 });
     case 'tuple':
-      return fc.tuple(...s.items.map(valueOf));
+      return fc.tuple(...s.items.map(payloadsOf));
     case 'object': {
       const model = Object.fromEntries(s.fields.map((f) => [f.name, payloadsOf(f.shape)]));
       const requiredKeys = s.fields.filter((f) => !f.optional).map((f) => f.name);
@@ -242,7 +242,7 @@ function payloadsOf(s: Shape): fc.Arbitrary<unknown> {
     case 'nullable':
       return fc.oneof(fc.constant(null), payloadsOf(s.inner));
     case 'union':
-      return fc.oneof(...s.options.map(valueOf));
+      return fc.oneof(...s.options.map(payloadsOf));
     case 'record':
       return fc.dictionary(fc.constantFrom('a', 'k'), payloadsOf(s.value), { maxKeys: 2 });
   }
