@@ -173,13 +173,12 @@ describe('the published schema', () => {
       },
       methods: { At: { input: z.object({}), output: z.object({ when: z.date() }) } },
     });
-    const error = (() => {
-      try {
-        Odd.jsonSchema();
-      } catch (thrown) {
-        return thrown;
-      }
-    })();
+    let error: unknown;
+    try {
+      Odd.jsonSchema();
+    } catch (thrown) {
+      error = thrown;
+    }
     expect(error).toBeInstanceOf(UnpublishableContractError);
     expect((error as UnpublishableContractError).issues).toEqual([
       { path: 'methods.At.output.when', reason: expect.stringMatching(/^a Date/) },
