@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import {
   type Bus,
@@ -10,6 +9,7 @@ import {
   z,
 } from '@chorus/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { chorus } from './harness/cli.js';
 import { type RunningDaemon, repoRoot, withDaemon } from './harness/daemon.js';
 
 // [GUARANTEE: compatibility] Against the real daemon: a typed join (at connect or later) and a
@@ -223,28 +223,4 @@ async function until(condition: () => boolean, timeoutMs = 10_000): Promise<void
     if (Date.now() > deadline) throw new Error('timed out');
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
-}
-
-/** Runs the built `chorus` with ARGS against the daemon, to its end. */
-export function chorus(
-  bus: RunningDaemon,
-  ...args: string[]
-): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const env: NodeJS.ProcessEnv = { ...process.env, CHORUS_BUS_ADDRESS: bus.address };
-  delete env['CHORUS_TOKEN'];
-  delete env['FORCE_COLOR'];
-  const child = spawn(process.execPath, [join(repoRoot, 'apps/chorus/dist/main.js'), ...args], {
-    cwd: repoRoot,
-    env,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
-    stdout += chunk;
-  });
-  child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
-    stderr += chunk;
-  });
-  return new Promise((resolve) => child.once('close', (code) => resolve({ code, stdout, stderr })));
 }
