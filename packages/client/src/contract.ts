@@ -233,7 +233,7 @@ class GroupContractImpl<TName extends string, TSignals extends SignalSchemas, TM
   jsonSchema(): Record<string, unknown> {
     if (this.#jsonSchema === undefined) {
       const { schema, problems } = contractJsonSchema(this.signals, this.#methods);
-      // [GUARANTEE: contracts] a schema with a hole would claim the group accepts what the
+      // [GUARANTEE: compatibility] a schema with a hole would claim the group accepts what the
       // contract refuses (and contracts compared with it would pass wrongly): refuse instead.
       this.#jsonSchema = problems.length === 0 ? schema : new UnpublishableContractError(this.name, problems);
     }
