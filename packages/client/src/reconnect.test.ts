@@ -8,7 +8,7 @@ import { type ChorusError, isChorusError } from './errors.js';
 import { defaultReconnectOptions, resolveReconnect } from './options.js';
 import { backoffDelay } from './reconnect.js';
 import type { SignalMeta, SubscriptionGap } from './subscription.js';
-import { type FakeDaemon, FakeDialer, settle } from './testing/fake-daemon.js';
+import { answerSchemas, type FakeDaemon, FakeDialer, settle } from './testing/fake-daemon.js';
 
 // Reconnection against scripted fake daemons: each dial of the bus's transport factory makes a new
 // one (numbering from 1, as a restarted daemon), and a dropped transport plays a crashed daemon.
@@ -125,7 +125,10 @@ describe('connect({ reconnect }) options', () => {
 describe('reconnecting', () => {
   it('requests its names, creates its groups and joins its memberships again, in that order', async () => {
     const dialer = new FakeDialer();
-    dialer.setup = ownsEveryName;
+    dialer.setup = (daemon) => {
+      ownsEveryName(daemon);
+      answerSchemas(daemon);
+    };
     const bus = await connectWith(dialer, { join: [{ group: Battery, filter: { signal: 'LevelChanged' } }] });
     const first = dialer.current;
     const group = await bus.createGroup(Own, { emitters: 'owner', retain: true });
@@ -307,6 +310,7 @@ describe('reconnecting', () => {
 
   it('puts a value the daemon replays before the join answer behind the gap', async () => {
     const dialer = new FakeDialer();
+    dialer.setup = answerSchemas;
     const bus = await connectWith(dialer);
     await bus.createGroup(Own, { retain: true });
     const sub = await bus.join(Own);
