@@ -278,13 +278,20 @@ describe("the bus's own methods", () => {
         queuedBytes: 0,
         monitor: false,
         pendingCalls: 0,
+        // Who it is (issue 13): the name it gave; no kernel peer for an in-process socket.
+        client: 'tool',
+        pid: null,
+        uid: null,
+        command: null,
+        remote: null,
       },
     ]);
     expect(await bus.getGroupSchema('org.example.Logs')).toBeNull();
     expect(await rejection(bus.getGroupSchema('org.example.Nope'))).toMatchObject({
       code: ErrorCode.UNKNOWN_GROUP,
     });
-    expect(await bus.getStats()).toMatchObject({ total: { messages: 0, errors: 0 }, connections: 1 });
+    // Every error answered counts (counters.ts): the UNKNOWN_GROUP just above is the one.
+    expect(await bus.getStats()).toMatchObject({ total: { messages: 0, errors: 1 }, connections: 1 });
     expect(await bus.call(BusContract, 'ListNames', {})).toEqual({ names: [] });
   });
 
