@@ -264,7 +264,8 @@ function fieldMismatches(schema: z.ZodType, value: unknown, path = '$'): string[
 describe('the contract of org.chorus.Bus (defined once, in @chorus/protocol)', () => {
   it('is what the daemon publishes as its schema, and what the SDK would publish for it', async () => {
     const a = await RawClient.open(daemon.socketPath);
-    const expected = contractJsonSchema(busSignals, busMethods);
+    const { schema: expected, problems } = contractJsonSchema(busSignals, busMethods);
+    expect(problems).toEqual([]);
     expect(expected).toBeDefined();
     expect(BusContract.jsonSchema()).toEqual(expected);
     expect(await busCall(a, 'GetGroupSchema', { group: 'org.chorus.Bus' })).toEqual({ schema: expected });

@@ -141,9 +141,16 @@ describe('every error path', () => {
         },
       },
     });
+    // Typed, the newer contract is compared with the one the service's group publishes first
+    // (contract-compat.test.ts): nothing is sent.
     const remote = await failure(caller.call(CalcV2, 'Multiply', { a: 2, b: 3 }));
-    expect(remote).toBeInstanceOf(UnknownMethodError);
-    expect(remote).toMatchObject({ code: 'UNKNOWN_METHOD', destination: Calc.name, method: 'Multiply' });
+    expect(remote).toMatchObject({
+      code: 'INCOMPATIBLE_CONTRACT',
+      method: 'Multiply',
+      issues: [
+        { path: 'methods.Multiply', reason: 'the caller calls this method; the service does not declare it' },
+      ],
+    });
   });
 
   it('INVALID_ARGS on either side, and the handler never runs with invalid input', async () => {
@@ -153,15 +160,16 @@ describe('every error path', () => {
     const local = await failure(caller.call(Calc, 'Add', { a: 1, b: 'two' } as never));
     expect(local).toBeInstanceOf(InvalidArgsError);
     expect((local as InvalidArgsError).issues).toEqual([expect.objectContaining({ path: ['b'] })]);
-    // Untyped, or a looser contract: the service's contract refuses it before its handler runs.
+    // Untyped: the service's contract refuses it before its handler runs.
     const remote = await failure(caller.call(Calc.name, 'Add', { a: 1, b: 'two' }));
     expect(remote).toBeInstanceOf(InvalidArgsError);
     expect(remote).toMatchObject({ code: 'INVALID_ARGS', method: 'Add' });
+    // A looser contract is refused before it sends anything (its input may fail the service's).
     const Loose = defineGroup(Calc.name, {
       methods: { Add: { input: z.object({ a: z.unknown(), b: z.unknown() }), output: z.unknown() } },
     });
     await expect(caller.call(Loose, 'Add', { a: [], b: null })).rejects.toMatchObject({
-      code: 'INVALID_ARGS',
+      code: 'INCOMPATIBLE_CONTRACT',
     });
     await expect(caller.call(Calc.name, 'Add', 'not an object')).rejects.toMatchObject({
       code: 'INVALID_ARGS',
@@ -175,12 +183,13 @@ describe('every error path', () => {
     const remote = await failure(caller.call(Calc, 'BadReply', {}));
     expect(remote).toBeInstanceOf(InvalidReplyError);
     expect(remote).toMatchObject({ code: 'INVALID_REPLY', method: 'BadReply' });
-    // The caller's contract is stricter than the service's: the answer is refused on arrival.
+    // The caller's contract is stricter than the service's where no schema shows it (a
+    // refinement: the contract check cannot see it): the answer is refused on arrival.
     const Strict = defineGroup(Calc.name, {
       methods: {
         Add: {
           input: z.object({ a: z.number(), b: z.number() }),
-          output: z.object({ sum: z.number().max(3) }),
+          output: z.object({ sum: z.number().refine((sum) => sum <= 3) }),
         },
       },
     });

@@ -151,6 +151,20 @@ describe.skipIf(!runBrowserTests)('the web monitor', () => {
     expect(errors).toEqual([]);
   });
 
+  it('shows a group whose contract has bytes, with its bytes fields (issue 14)', async () => {
+    const { page, errors } = await openMonitor();
+    const Camera = defineGroup('org.test.web.Camera', {
+      signals: { Frame: z.object({ seq: z.number(), jpeg: z.instanceof(Uint8Array) }) },
+    });
+    await (await client('camera')).createGroup(Camera);
+    const row = page.locator('#groups tr[data-group="org.test.web.Camera"]');
+    await row.waitFor({ timeout: 10_000 });
+    await eventually(async () => (await row.locator('td').allTextContents())[6]).toBe(
+      'Frame(seq, jpeg: bytes)',
+    );
+    expect(errors).toEqual([]);
+  });
+
   it('filters the stream by group, signal and sender, and pauses it', async () => {
     const { page, errors } = await openMonitor();
     const Ping = defineGroup('org.test.web.Ping', { signals: { Ping: z.object({ n: z.number() }) } });

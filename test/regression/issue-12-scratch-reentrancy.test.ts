@@ -52,7 +52,10 @@ it("a payload reaches its subscribers intact when the transport's allocate emits
   const daemon = await withDaemon();
   try {
     const metricsBus = await connect({ address: daemon.address });
-    const metrics = await metricsBus.createGroup(Metrics, { emitters: 'owner' });
+    // A Date has no JSON Schema form, so a typed createGroup refuses these contracts (issue 14):
+    // the groups are created untyped (emits encode the same way), and the listener's typed join
+    // still validates every payload it receives.
+    const metrics = await metricsBus.createGroup(Metrics.name, { emitters: 'owner' });
     const sideEmits: Promise<unknown>[] = [];
     const app = await connect({
       address: daemon.address,
@@ -63,7 +66,7 @@ it("a payload reaches its subscribers intact when the transport's allocate emits
           sideEmits.push(metrics.emit('Dated', { size, at: new Date(size) }));
         }),
     });
-    const group = await app.createGroup(App, { emitters: 'owner' });
+    const group = await app.createGroup(App.name, { emitters: 'owner' });
 
     const listener = await connect({ address: daemon.address });
     const received: unknown[] = [];

@@ -15,7 +15,7 @@ import { type Frame, RawClient } from '../harness/raw-client.js';
 const Chat = defineGroup('org.example.Chat', {
   signals: { Said: z.object({ text: z.string(), at: z.number().int().optional() }), Left: z.object({}) },
 });
-const schema = contractJsonSchema(Chat.signals, {});
+const { schema } = contractJsonSchema(Chat.signals, {});
 
 let daemon: RunningDaemon & { cleanup(): Promise<void> };
 beforeAll(async () => {

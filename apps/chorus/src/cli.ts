@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { type CommandLine, parseCommandLine, usageOf } from './args.js';
 import type { Command } from './command.js';
 import { call } from './commands/call.js';
+import { check } from './commands/check.js';
 import { emit } from './commands/emit.js';
 import { introspect } from './commands/introspect.js';
 import { list } from './commands/list.js';
@@ -19,7 +20,7 @@ import { createStyle } from './style.js';
 import { renderTable } from './table.js';
 
 /** The subcommands, in the order --help lists them. */
-export const commands: readonly Command[] = [status, list, introspect, monitor, emit, call, wait];
+export const commands: readonly Command[] = [status, list, introspect, check, monitor, emit, call, wait];
 
 const plain = createStyle(false);
 

@@ -19,7 +19,7 @@ describe('exampleOf', () => {
       note: z.string().optional(),
     });
     type Schema = { properties: { signals: { properties: { Said: unknown } } } };
-    const schema = contractJsonSchema({ Said }, {}) as Schema;
+    const schema = contractJsonSchema({ Said }, {}).schema as unknown as Schema;
     const example = exampleOf(schema.properties.signals.properties.Said, schema);
     expect(example).toEqual({
       text: '',

@@ -44,6 +44,8 @@ export const CliErrorCode = {
   INVALID_ARGUMENT: 'INVALID_ARGUMENT',
   /** `--example` for a group that publishes no contract. */
   NO_CONTRACT: 'NO_CONTRACT',
+  /** `chorus check`: the module cannot be loaded, exports no contract, or not the one asked for. */
+  BAD_MODULE: 'BAD_MODULE',
   /** A monitor ended without the user stopping it and without an error from the SDK. */
   CONNECTION_CLOSED: 'CONNECTION_CLOSED',
   /** Not a ChorusError nor a CliError: a bug. */
@@ -119,9 +121,15 @@ export function formatErrorReport(report: ErrorReport): string {
 function issueLines(error: object): string[] {
   const issues = (error as { issues?: unknown }).issues;
   if (!Array.isArray(issues)) return [];
-  return issues.map((issue: { path?: unknown; message?: unknown; code?: unknown }) => {
-    const path = Array.isArray(issue.path) && issue.path.length > 0 ? issue.path.join('.') : '(value)';
+  return issues.map((issue: { path?: unknown; message?: unknown; reason?: unknown; code?: unknown }) => {
+    // Validation issues have a path array and a message; contract issues a dotted path and a reason.
+    const path =
+      Array.isArray(issue.path) && issue.path.length > 0
+        ? issue.path.join('.')
+        : typeof issue.path === 'string' && issue.path !== ''
+          ? issue.path
+          : '(value)';
     const code = typeof issue.code === 'string' ? ` (${issue.code})` : '';
-    return `${path}: ${String(issue.message)}${code}`;
+    return `${path}: ${String(issue.message ?? issue.reason)}${code}`;
   });
 }

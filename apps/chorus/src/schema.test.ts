@@ -1,4 +1,4 @@
-import { defineGroup, z } from '@chorus/client';
+import { bytes, defineGroup, z } from '@chorus/client';
 import { describe, expect, it } from 'vitest';
 import { describeContract, describeValue, notesOf, renderContract, typeName } from './schema.js';
 import { createStyle } from './style.js';
@@ -132,6 +132,23 @@ describe('describeContract', () => {
   });
 });
 
+describe('bytes', () => {
+  it('shows a bytes field (z.instanceof(Uint8Array), bytes()) as bytes', () => {
+    const Camera = defineGroup('test.cli.Camera', {
+      signals: {
+        Frame: z.object({ jpeg: bytes(), thumb: z.instanceof(Uint8Array).nullable() }),
+        Off: z.undefined(),
+      },
+    });
+    const contract = describeContract(Camera.jsonSchema());
+    expect(contract?.signals[0]?.payload.fields).toEqual([
+      { path: 'jpeg', type: 'bytes', optional: false, notes: [] },
+      { path: 'thumb', type: 'bytes | null', optional: false, notes: [] },
+    ]);
+    expect(contract?.signals[1]?.payload.type).toBe('no value');
+  });
+});
+
 describe('typeName', () => {
   it.each([
     [{ type: 'string' }, 'string'],
@@ -147,6 +164,9 @@ describe('typeName', () => {
     [{ type: 'object', properties: { a: {} } }, 'object'],
     [{ allOf: [{ $ref: '#/$defs/A' }, { $ref: '#/$defs/B' }] }, 'A & B'],
     [{ $ref: '#' }, 'self'],
+    [{ 'x-chorus-bytes': true }, 'bytes'],
+    [{ not: {}, 'x-chorus-undefined': true }, 'no value'],
+    [{ anyOf: [{ 'x-chorus-bytes': true }, { type: 'null' }] }, 'bytes | null'],
     [{}, 'any'],
     [true, 'any'],
     [false, 'never'],

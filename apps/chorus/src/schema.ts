@@ -9,6 +9,7 @@
  * dotted paths), and renderContract() prints them.
  */
 
+import { BYTES_KEYWORD, UNDEFINED_KEYWORD } from '@chorus/client';
 import type { Style } from './style.js';
 import { type Colour, renderTable } from './table.js';
 
@@ -116,6 +117,9 @@ export function typeName(schema: unknown, depth = 0): string {
   if (schema === true) return 'any';
   if (schema === false) return 'never';
   if (!isObject(schema) || depth > MAX_DEPTH) return 'any';
+  // The SDK's markers for the wire values JSON has no word for (see @chorus/client's README).
+  if (schema[BYTES_KEYWORD] === true) return 'bytes';
+  if (schema[UNDEFINED_KEYWORD] === true) return 'no value';
   const ref = schema['$ref'];
   if (typeof ref === 'string') return ref === '#' ? 'self' : (ref.split('/').pop() ?? ref);
   if ('const' in schema) return JSON.stringify(schema['const']);

@@ -38,7 +38,9 @@ export interface BusHost {
  * any group (`properties.signals.properties.<Signal>`, `properties.methods.properties.<Method>`),
  * so tools read it like any other.
  */
-const busSchema = contractJsonSchema(busSignals, busMethods) ?? null;
+// The bus contract has a JSON form throughout (bus-contract.test.ts); null if that ever broke.
+const busContractSchema = contractJsonSchema(busSignals, busMethods);
+const busSchema = busContractSchema.problems.length === 0 ? busContractSchema.schema : null;
 
 /** One bus method: its validated input in, its reply (typed by the contract's output) out. */
 type Handler<TMethod extends BusMethodName> = (

@@ -167,11 +167,17 @@ function describeWho(connection) {
   return parts.length === 0 ? undefined : parts.join(' · ');
 }
 
-/** A schema's outline: `Signal(field, field) · Method()`. */
+/** A schema's outline: `Signal(field, data: bytes) · Method()`. */
 function outline(schema) {
   const properties = schema?.properties;
+  // Bytes fields are marked by the SDK (`x-chorus-bytes`, see packages/protocol/README.md §13).
+  const field = ([name, s]) => (s?.['x-chorus-bytes'] === true ? `${name}: bytes` : name);
+  const fields = (payload) =>
+    Object.entries(payload?.properties ?? {})
+      .map(field)
+      .join(', ');
   const signals = Object.entries(properties?.signals?.properties ?? {}).map(
-    ([name, s]) => `${name}(${Object.keys(s?.properties ?? {}).join(', ')})`,
+    ([name, s]) => `${name}(${fields(s)})`,
   );
   const methods = Object.keys(properties?.methods?.properties ?? {}).map((name) => `${name}()`);
   const all = [...signals, ...methods];

@@ -2,9 +2,26 @@ import { decodePayload, ErrorCode } from '@chorus/protocol';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { defineGroup } from './contract.js';
-import { type ChorusError, isChorusError, PayloadDroppedError, PayloadValidationError } from './errors.js';
+import { type ChorusError, PayloadDroppedError, PayloadValidationError } from './errors.js';
 import type { SignalMeta } from './subscription.js';
-import { connectToFake, type FakeDaemon, settle } from './testing/fake-daemon.js';
+import {
+  answerSchemas,
+  connectToFake as connectToScripted,
+  type FakeDaemon,
+  settle,
+} from './testing/fake-daemon.js';
+
+/**
+ * The fake daemon, answering GetGroupSchema as chorusd would (answerSchemas): the typed joins and
+ * calls here ask it first. `setup` runs before, so its own `call` responder stays underneath.
+ */
+function connectToFake(...[options, setup]: Parameters<typeof connectToScripted>) {
+  return connectToScripted(options, (d) => {
+    setup?.(d);
+    answerSchemas(d);
+  });
+}
+
 import { rejection as anyRejection } from './testing/rejection.js';
 
 const Battery = defineGroup('org.example.Battery', {
@@ -757,14 +774,21 @@ describe('owned groups', () => {
     await bus.close();
   });
 
-  it('sends no schema for a contract without a JSON Schema form', async () => {
+  it('refuses a contract without a JSON Schema form, naming the place, and sends nothing', async () => {
     // A partial schema (with `{}` for the date) would claim to accept what the contract refuses.
     const Dated = defineGroup('org.example.Dated', { signals: { At: z.object({ when: z.date() }) } });
     const { bus, daemon } = await connectToFake();
-    await bus.createGroup(Dated);
-    await bus.createGroup(Battery); // Unplugged: z.undefined() has no JSON form either
-    expect((await daemon.take('create')).message).not.toHaveProperty('schema');
-    expect((await daemon.take('create')).message).not.toHaveProperty('schema');
+    const error = await rejection(bus.createGroup(Dated));
+    expect(error).toMatchObject({ code: 'UNPUBLISHABLE_CONTRACT', issues: [{ path: 'signals.At.when' }] });
+    expect(daemon.all('create')).toHaveLength(0);
+    // No value (Unplugged: z.undefined()) and bytes have markers.
+    await bus.createGroup(Battery);
+    const { message } = await daemon.take('create');
+    expect(message).toMatchObject({
+      schema: {
+        properties: { signals: { properties: { Unplugged: { not: {}, 'x-chorus-undefined': true } } } },
+      },
+    });
     await bus.close();
   });
 

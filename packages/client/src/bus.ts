@@ -8,6 +8,7 @@
  *   groups.ts         owned groups, and emits
  *   names.ts          well-known names and waitForName
  *   calls.ts          method calls (service.ts answers them)
+ *   compat/           typed joins and calls checked against the group's published contract
  *   monitor-mode.ts   becoming a monitor
  *   wire-requests.ts  what is sent, built alike for the first request and a reconnection's
  *   service.ts        the services it serves
@@ -42,6 +43,7 @@ import {
   type WaitForNameOptions,
 } from './bus-types.js';
 import { Calls } from './calls.js';
+import { ContractCheck } from './compat/contract-check.js';
 import type { AnyGroupContract, MethodInput, MethodName, MethodOutput, SignalName } from './contract.js';
 import { BusError, type ChorusError, ConnectionClosedError, InvalidArgumentError } from './errors.js';
 import type { CreateGroupOptions, EmitArgs, EmitResult, Group } from './group.js';
@@ -92,6 +94,8 @@ export class BusImpl implements Bus {
   readonly #names: Names;
   readonly #groups: Groups;
   readonly #memberships: Memberships;
+  /** Typed joins and calls compared with what their group publishes (compat/contract-check.ts). */
+  readonly #contractCheck = new ContractCheck((group) => this.getGroupSchema(group));
 
   /** `reconnector`: how to reconnect; undefined: the bus ends with its first connection. */
   constructor(
@@ -120,6 +124,8 @@ export class BusImpl implements Bus {
         error: (error) => events.emit('error', error),
       },
       ended: (error) => this.#ended(error),
+      // Another connection may find other publishers: the schemas fetched on the old one are stale.
+      attached: () => this.#contractCheck.forget(),
     });
     this.#reconnection = link;
     this.#services = new ServiceRegistry({
@@ -136,6 +142,7 @@ export class BusImpl implements Bus {
       link,
       monitor,
       settings,
+      contractCheck: this.#contractCheck,
       waitForName: (name, options) => this.#names.waitFor(name, options),
     });
     this.#names = new Names({
@@ -155,6 +162,7 @@ export class BusImpl implements Bus {
         groups: this.#groups,
         events,
         retry: reconnector?.settings,
+        contractCheck: this.#contractCheck,
       },
       autoJoin,
     );

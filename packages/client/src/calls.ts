@@ -8,6 +8,7 @@
 import { decodePayload, ErrorCode, encodePayload } from '@chorus/protocol';
 import type { CallOptions, GroupTarget, WaitForNameOptions } from './bus-types.js';
 import { contractOf, groupName } from './bus-types.js';
+import type { ContractCheck } from './compat/contract-check.js';
 import type { CallMessage, Connection, SentCall } from './connection.js';
 import {
   type AnyGroupContract,
@@ -41,6 +42,8 @@ export interface CallsHost {
   readonly link: Link;
   readonly monitor: MonitorGuard;
   readonly settings: Pick<Settings, 'callTimeoutMs' | 'maxPendingCalls'>;
+  /** Typed calls compared with what their group publishes (compat/contract-check.ts). */
+  readonly contractCheck: Pick<ContractCheck, 'beforeCall' | 'callFailed'>;
   /** `waitForService`: waits for the destination to get an owner (names.ts). */
   waitForName(name: string, options: WaitForNameOptions): Promise<string>;
 }
@@ -92,6 +95,9 @@ export class Calls {
     if (waitMs !== undefined) checkTimeout('waitForService.timeoutMs', waitMs);
     const prepared = prepare(contract, destination, method, input);
     const { where } = prepared;
+    // An aborted call sends nothing, not even the check's question.
+    if (contract !== undefined && options.signal?.aborted !== true)
+      await this.#host.contractCheck.beforeCall(contract, method);
     const deadline = timeoutMs > 0 ? Date.now() + timeoutMs : undefined;
     // Waiting counts against the call's own deadline, so it never outlasts it.
     const waitDeadline =
@@ -104,6 +110,7 @@ export class Calls {
       try {
         answer = await this.#callOnce(prepared, timeoutMs, deadline, options.signal);
       } catch (error) {
+        if (contract !== undefined) this.#host.contractCheck.callFailed(contract.name, error);
         if (
           !(error instanceof ServiceUnknownError) ||
           waitForService === undefined ||

@@ -5,6 +5,7 @@
 
 import { type BusAddress, parseAddress, type UnixAddress, type WebSocketAddress } from './address.js';
 import { type Bus, BusImpl, type Reconnector } from './bus.js';
+import { checkAutoJoins } from './compat/contract-check.js';
 import { connectFailureMessage } from './connect-failure.js';
 import {
   AbortError,
@@ -86,10 +87,18 @@ export async function connectWith(platform: Platform, options: ConnectOptions = 
       },
     );
     bus = new BusImpl(transport, settings, options.join ?? [], reconnector);
-    return await untilAborted(
+    const opened = await untilAborted(
       bus.handshake({ token: options.token, client: options.client, monitor }),
       attempt.signal,
     );
+    // [GUARANTEE: compatibility] typed autojoins, checked as a join would be (connect fails).
+    if (monitor === undefined) {
+      await untilAborted(
+        checkAutoJoins((group) => opened.getGroupSchema(group), options.join ?? []),
+        attempt.signal,
+      );
+    }
+    return opened;
   } catch (error) {
     const failure: ChorusError = attempt.signal.aborted
       ? (attempt.signal.reason as ChorusError)

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
+import { bytes } from './bytes.js';
 import { checkPayload, checkValue, defineGroup } from './contract.js';
+import { UnpublishableContractError } from './errors.js';
 
 const Battery = defineGroup('org.example.Battery', {
   signals: {
@@ -136,6 +138,60 @@ describe('methods', () => {
     expect(checkValue(Meter.methods.GetLevel.output, { percent: -1 })).toEqual({
       ok: false,
       issues: [{ code: 'too_small', path: ['percent'], message: expect.any(String) }],
+    });
+  });
+});
+
+describe('the published schema', () => {
+  it('marks bytes and no value, so a contract with either still publishes', () => {
+    const Camera = defineGroup('org.example.Camera', {
+      signals: {
+        Frame: z.object({ jpeg: bytes(), thumb: z.instanceof(Uint8Array).optional() }),
+        Off: z.undefined(),
+      },
+    });
+    expect(Camera.jsonSchema()).toMatchObject({
+      properties: {
+        signals: {
+          properties: {
+            Frame: {
+              properties: { jpeg: { 'x-chorus-bytes': true }, thumb: { 'x-chorus-bytes': true } },
+              required: ['jpeg'],
+            },
+            Off: { not: {}, 'x-chorus-undefined': true },
+          },
+        },
+      },
+    });
+  });
+
+  it('refuses what has no JSON form, naming each place', () => {
+    const Odd = defineGroup('org.example.Odd', {
+      signals: {
+        Custom: z.object({ v: z.custom<string>((value) => typeof value === 'string') }),
+        Transformed: z.object({ list: z.array(z.transform((value) => String(value))) }),
+      },
+      methods: { At: { input: z.object({}), output: z.object({ when: z.date() }) } },
+    });
+    let error: unknown;
+    try {
+      Odd.jsonSchema();
+    } catch (thrown) {
+      error = thrown;
+    }
+    expect(error).toBeInstanceOf(UnpublishableContractError);
+    expect((error as UnpublishableContractError).issues).toEqual([
+      { path: 'methods.At.output.when', reason: expect.stringMatching(/^a Date/) },
+      { path: 'signals.Transformed.list[]', reason: expect.stringMatching(/^a transform/) },
+      { path: 'signals.Custom.v', reason: expect.stringMatching(/^a z\.custom\(\)/) },
+    ]);
+    expect(() => Odd.jsonSchema()).toThrow(UnpublishableContractError);
+  });
+
+  it('publishes the input of a transform: the wire carries it', () => {
+    const Named = defineGroup('org.example.Named', { signals: { N: z.string().transform((s) => s.length) } });
+    expect(Named.jsonSchema()).toMatchObject({
+      properties: { signals: { properties: { N: { type: 'string' } } } },
     });
   });
 });

@@ -7,7 +7,12 @@
 import { groupNameProblem, signalNameProblem } from '@chorus/core';
 import { contractJsonSchema } from '@chorus/protocol';
 import type { z } from 'zod';
-import { InvalidArgumentError, PayloadValidationError, type ValidationIssue } from './errors.js';
+import {
+  InvalidArgumentError,
+  PayloadValidationError,
+  UnpublishableContractError,
+  type ValidationIssue,
+} from './errors.js';
 
 /**
  * Signal name → payload schema.
@@ -88,12 +93,15 @@ export interface GroupContract<
   /** The schemas of `method`, or undefined if the contract has no such method. */
   methodFor(method: string): MethodSchema | undefined;
   /**
-   * JSON Schema (input side, what travels on the wire) of the contract, for tools: an object with
-   * `signals` (one property per signal: its payload) and `methods` (one property per method: an
-   * object with `input` and `output`). Undefined when a schema has no JSON Schema form (dates,
-   * `undefined`, ...). Computed once.
+   * JSON Schema (input side, what travels on the wire) of the contract, published at createGroup:
+   * an object with `signals` (one property per signal: its payload) and `methods` (one property
+   * per method: an object with `input` and `output`). Bytes (`z.instanceof(Uint8Array)`, or
+   * `bytes()`) are `{ "x-chorus-bytes": true }`, no value (`z.undefined()`) is
+   * `{ "not": {}, "x-chorus-undefined": true }`. Throws UnpublishableContractError (with each
+   * path) when a schema has no JSON form (a z.custom, a transform as the wire form, a date, ...).
+   * Computed once.
    */
-  jsonSchema(): Record<string, unknown> | undefined;
+  jsonSchema(): Record<string, unknown>;
 }
 
 /**
@@ -204,7 +212,7 @@ class GroupContractImpl<TName extends string, TSignals extends SignalSchemas, TM
   readonly methods: TMethods;
   readonly #schemas: ReadonlyMap<string, z.ZodType>;
   readonly #methods: ReadonlyMap<string, MethodSchema>;
-  #jsonSchema: Record<string, unknown> | undefined | null = null;
+  #jsonSchema: Record<string, unknown> | UnpublishableContractError | undefined;
 
   constructor(name: TName, signals: TSignals, methods: TMethods) {
     this.name = name;
@@ -222,9 +230,15 @@ class GroupContractImpl<TName extends string, TSignals extends SignalSchemas, TM
     return this.#methods.get(method);
   }
 
-  jsonSchema(): Record<string, unknown> | undefined {
-    // One function for every contract, the bus's own included (the daemon publishes it the same way).
-    if (this.#jsonSchema === null) this.#jsonSchema = contractJsonSchema(this.signals, this.methods);
+  jsonSchema(): Record<string, unknown> {
+    if (this.#jsonSchema === undefined) {
+      // One function for every contract, the bus's own included (the daemon publishes it the same way).
+      const { schema, problems } = contractJsonSchema(this.signals, this.methods);
+      // [GUARANTEE: compatibility] a schema with a hole would claim the group accepts what the
+      // contract refuses (and contracts compared with it would pass wrongly): refuse instead.
+      this.#jsonSchema = problems.length === 0 ? schema : new UnpublishableContractError(this.name, problems);
+    }
+    if (this.#jsonSchema instanceof UnpublishableContractError) throw this.#jsonSchema;
     return this.#jsonSchema;
   }
 }

@@ -3,7 +3,10 @@
  * strings), never on message text. Daemon `err` replies become BusError with the wire code.
  */
 
-import { ErrorCode, type ErrorReply, type FailMessage } from '@chorus/protocol';
+import { type ContractIssue, ErrorCode, type ErrorReply, type FailMessage } from '@chorus/protocol';
+
+// One place of a contract and what is wrong there: defined where contracts become JSON Schema.
+export type { ContractIssue };
 
 /**
  * Codes of the errors the SDK raises itself (BusError carries the daemon's wire code instead).
@@ -26,6 +29,8 @@ export const ClientErrorCode = {
   INVALID_ARGUMENT: 'INVALID_ARGUMENT',
   UNCLAIMED_JOIN: 'UNCLAIMED_JOIN',
   PAYLOAD_DROPPED: 'PAYLOAD_DROPPED',
+  UNPUBLISHABLE_CONTRACT: 'UNPUBLISHABLE_CONTRACT',
+  INCOMPATIBLE_CONTRACT: 'INCOMPATIBLE_CONTRACT',
 } as const;
 
 /** One of the values of {@link ClientErrorCode}. */
@@ -401,6 +406,70 @@ export class PayloadDroppedError extends ChorusError {
     this.signal = error.signal;
     this.issues = error.issues;
   }
+}
+
+/**
+ * `createGroup(Contract)` was refused: a schema of the contract has no JSON Schema form (a
+ * `z.custom`, a transform as the wire form, a date, ...), so its schema cannot be published.
+ * `issues` names each place. Nothing was sent; `createGroup(name)` makes an untyped group.
+ *
+ * @example
+ * ```ts
+ * await bus.createGroup(Contract).catch((e: UnpublishableContractError) => e.issues);
+ * // [{ path: 'signals.Tick.at', reason: 'a Date has no JSON Schema form (...)' }]
+ * ```
+ */
+export class UnpublishableContractError extends ChorusError {
+  override name = 'UnpublishableContractError';
+  readonly group: string;
+  readonly issues: readonly ContractIssue[];
+
+  constructor(group: string, issues: readonly ContractIssue[]) {
+    super(
+      ClientErrorCode.UNPUBLISHABLE_CONTRACT,
+      `the contract of ${group} cannot be published: ${describeContractIssues(issues)}; change these schemas, or create the group untyped (createGroup('${group}'))`,
+    );
+    this.group = group;
+    this.issues = issues;
+  }
+}
+
+/**
+ * A typed `join` or `call` was refused before it reached the bus: a message valid for the
+ * group's published contract could fail this app's contract (see the client README's table).
+ * `issues` names each place and why; `method` is set for a call.
+ *
+ * @example
+ * ```ts
+ * try {
+ *   await bus.join(Battery);
+ * } catch (error) {
+ *   if (isChorusError(error, 'INCOMPATIBLE_CONTRACT')) console.error((error as IncompatibleContractError).issues);
+ * }
+ * ```
+ */
+export class IncompatibleContractError extends ChorusError {
+  override name = 'IncompatibleContractError';
+  readonly group: string;
+  readonly method: string | undefined;
+  readonly issues: readonly ContractIssue[];
+
+  constructor(group: string, issues: readonly ContractIssue[], method?: string) {
+    const what = method === undefined ? `the contract of ${group}` : `${group}.${method}`;
+    super(
+      ClientErrorCode.INCOMPATIBLE_CONTRACT,
+      `${what} does not match what the bus publishes for ${group}: ${describeContractIssues(issues)}; build against the same contract version as the group's owner`,
+    );
+    this.group = group;
+    this.method = method;
+    this.issues = issues;
+  }
+}
+
+function describeContractIssues(issues: readonly ContractIssue[]): string {
+  const shown = issues.slice(0, 3).map(({ path, reason }) => `${path === '' ? '(value)' : path}: ${reason}`);
+  const more = issues.length > 3 ? ` (and ${issues.length - 3} more)` : '';
+  return `${shown.join('; ')}${more}`;
 }
 
 /** Where a call went: the name it was sent to and the method. */

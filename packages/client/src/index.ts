@@ -3,7 +3,7 @@
  * unix transport; package.json `exports` picks one by the `browser` condition.
  */
 
-export { ErrorCode } from '@chorus/protocol';
+export { BYTES_KEYWORD, ErrorCode, UNDEFINED_KEYWORD } from '@chorus/protocol';
 export { z } from 'zod';
 export type { AddressEnvironment, BusAddress, UnixAddress, WebSocketAddress } from './address.js';
 export { defaultAddress, parseAddress } from './address.js';
@@ -24,6 +24,8 @@ export type {
   NameRequestResult,
 } from './bus-contract.js';
 export { BUS_NAME, BusContract } from './bus-contract.js';
+export { bytes } from './bytes.js';
+export { comparableSchema, compareContract } from './compat/contract-check.js';
 export { connect } from './connect-node.js';
 export type {
   AnyGroupContract,
@@ -41,7 +43,7 @@ export type {
   SignalSchemas,
 } from './contract.js';
 export { defineGroup, RESERVED_EVENT_NAMES } from './contract.js';
-export type { CallTarget, ValidationIssue } from './errors.js';
+export type { CallTarget, ContractIssue, ValidationIssue } from './errors.js';
 export {
   AbortError,
   AddressError,
@@ -51,6 +53,7 @@ export {
   ClientErrorCode,
   ConnectError,
   ConnectionClosedError,
+  IncompatibleContractError,
   InvalidArgsError,
   InvalidArgumentError,
   InvalidReplyError,
@@ -65,6 +68,7 @@ export {
   TimeoutError,
   UnclaimedJoinError,
   UnknownMethodError,
+  UnpublishableContractError,
   UnsupportedTransportError,
 } from './errors.js';
 export type { FieldValue, FilterInput, SignalFilter } from './filter.js';

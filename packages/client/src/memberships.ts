@@ -22,6 +22,7 @@ import { backoffDelay } from './backoff.js';
 import { BUS_NAME } from './bus-contract.js';
 import type { BusEventSink, GroupTarget, JoinOptions } from './bus-types.js';
 import { contractOf, groupName } from './bus-types.js';
+import type { ContractCheck } from './compat/contract-check.js';
 import type { Connection } from './connection.js';
 import type { AnyGroupContract } from './contract.js';
 import {
@@ -69,6 +70,8 @@ export interface MembershipsHost {
   readonly events: BusEventSink;
   /** Backoff of the rejoins of groups not created again yet; undefined: the bus does not reconnect. */
   readonly retry: ReconnectSettings | undefined;
+  /** Typed joins compared with what their group publishes (compat/contract-check.ts). */
+  readonly contractCheck: Pick<ContractCheck, 'beforeJoin'>;
 }
 
 type Held = { readonly sub: SubscriptionImpl; readonly filters: WireFilter[] | undefined };
@@ -159,6 +162,8 @@ export class Memberships {
       held.sub.claim(contract);
       return held.sub;
     }
+    // An autojoined group was checked by connect(), before any of its messages could be held.
+    if (contract !== undefined) await this.#host.contractCheck.beforeJoin(contract);
     const leaving = this.#leaving.get(name);
     if (leaving !== undefined) await leaving;
     if (name === BUS_NAME) {

@@ -8,7 +8,7 @@ import type { ChorusError } from './errors.js';
 import { defaultReconnectOptions, resolveReconnect } from './options.js';
 import { backoffDelay } from './reconnect.js';
 import type { SignalMeta, SubscriptionGap } from './subscription.js';
-import { type FakeDaemon, FakeDialer, settle } from './testing/fake-daemon.js';
+import { answerSchemas, type FakeDaemon, FakeDialer, settle } from './testing/fake-daemon.js';
 import { rejection } from './testing/rejection.js';
 
 // Reconnection against scripted fake daemons: each dial of the bus's transport factory makes a new
@@ -116,7 +116,10 @@ describe('connect({ reconnect }) options', () => {
 describe('reconnecting', () => {
   it('requests its names, creates its groups and joins its memberships again, in that order', async () => {
     const dialer = new FakeDialer();
-    dialer.setup = ownsEveryName;
+    dialer.setup = (daemon) => {
+      ownsEveryName(daemon);
+      answerSchemas(daemon);
+    };
     const bus = await connectWith(dialer, { join: [{ group: Battery, filter: { signal: 'LevelChanged' } }] });
     const first = dialer.current;
     const group = await bus.createGroup(Own, { emitters: 'owner', retain: true });
@@ -298,6 +301,7 @@ describe('reconnecting', () => {
 
   it('puts a value the daemon replays before the join answer behind the gap', async () => {
     const dialer = new FakeDialer();
+    dialer.setup = answerSchemas;
     const bus = await connectWith(dialer);
     await bus.createGroup(Own, { retain: true });
     const sub = await bus.join(Own);

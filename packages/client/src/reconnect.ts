@@ -99,6 +99,8 @@ export interface ReconnectionHost {
   readonly listener: Pick<ConnectionListener, 'signal' | 'groupClosed' | 'invoke' | 'abort' | 'error'>;
   /** The bus ended: everything ends with `error` (undefined after `close()`). */
   ended(error: ChorusError | undefined): void;
+  /** A new connection became the current one (the first, or a reconnection's). */
+  attached(): void;
 }
 
 /**
@@ -251,6 +253,7 @@ export class Reconnection implements Link {
       this.#host.settings,
     );
     this.#connection = connection;
+    this.#host.attached();
     return connection;
   }
 

@@ -17,7 +17,7 @@ const readme = join(dirname(fileURLToPath(import.meta.url)), '..', 'README.md');
 /** The JSON Schema of org.chorus.Bus, from its one definition (what the daemon publishes). */
 async function loadSchema() {
   const { busMethods, busSignals, contractJsonSchema } = await import('@chorus/protocol');
-  return contractJsonSchema(busSignals, busMethods);
+  return contractJsonSchema(busSignals, busMethods).schema;
 }
 
 /** A JSON Schema as a compact type: `{ name: string, flags?: { … } }`, `'a' | 'b'`, `T[]`. */

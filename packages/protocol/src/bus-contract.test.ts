@@ -52,7 +52,8 @@ describe('org.chorus.Bus', () => {
   });
 
   it('publishes every signal and every method (input and output) as JSON Schema', () => {
-    const schema = contractJsonSchema(busSignals, busMethods);
+    const { schema, problems } = contractJsonSchema(busSignals, busMethods);
+    expect(problems).toEqual([]);
     expect(schema).toMatchObject({
       type: 'object',
       properties: {
@@ -80,14 +81,35 @@ describe('org.chorus.Bus', () => {
         },
       },
     });
-    if (schema === undefined) throw new Error('the bus contract has a JSON form');
     const { methods } = schema['properties'] as { methods: { properties: object } };
     expect(Object.keys(methods.properties)).toEqual(Object.keys(busMethods));
   });
 });
 
 describe('contractJsonSchema', () => {
-  it('is undefined for a contract with a schema that has no JSON form', () => {
-    expect(contractJsonSchema({ At: z.date() }, {})).toBeUndefined();
+  it('names each place of a contract that has no JSON form (never published)', () => {
+    const { schema, problems } = contractJsonSchema({ At: z.date() }, {});
+    expect(problems).toEqual([{ path: 'signals.At', reason: expect.stringMatching(/^a Date/) }]);
+    expect(schema).toMatchObject({
+      properties: { signals: { properties: { At: { 'x-chorus-unrepresentable': expect.any(String) } } } },
+    });
+  });
+
+  it('marks bytes and no value, which have no JSON word', () => {
+    const { schema, problems } = contractJsonSchema(
+      { Frame: z.object({ jpeg: z.instanceof(Uint8Array) }), Off: z.undefined() },
+      {},
+    );
+    expect(problems).toEqual([]);
+    expect(schema).toMatchObject({
+      properties: {
+        signals: {
+          properties: {
+            Frame: { properties: { jpeg: { 'x-chorus-bytes': true } } },
+            Off: { not: {}, 'x-chorus-undefined': true },
+          },
+        },
+      },
+    });
   });
 });

@@ -21,7 +21,7 @@ function chatSchema(): Record<string, unknown> {
       Tick: z.string(),
     },
     { Send: { input: z.object({ text: z.string() }), output: z.object({ ok: z.boolean() }) } },
-  ) as Record<string, unknown>;
+  ).schema as unknown as Record<string, unknown>;
   type Node = { properties?: Record<string, unknown> } & Record<string, unknown>;
   const signals = (schema['properties'] as { signals: { properties: Record<string, Node> } }).signals
     .properties;
@@ -96,7 +96,7 @@ describe('compileContract', () => {
         A: z.object({ mail: z.email(), id: z.uuid(), at: z.iso.datetime(), tree: node }).meta({ custom: 1 }),
       },
       {},
-    );
+    ).schema;
     const compiled = compileContract(schema);
     const id = '123e4567-e89b-12d3-a456-426614174000';
     const ok = { mail: 'a@b.io', id, at: '2020-01-01T00:00:00Z', tree: { kids: [{ kids: [] }] } };

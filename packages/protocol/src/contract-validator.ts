@@ -14,11 +14,10 @@
  */
 
 import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
+import { BYTES_KEYWORD, UNDEFINED_KEYWORD } from './contract-schema.js';
 
-/** The key that marks a bytes value (a MessagePack bin, a Uint8Array) in a published schema. */
-export const BYTES_KEYWORD = 'x-chorus-bytes';
-/** The key that marks "no value" (the empty payload, a property left out) in a published schema. */
-export const UNDEFINED_KEYWORD = 'x-chorus-undefined';
+// The markers are defined once, with the function that writes them (contract-schema.ts).
+export { BYTES_KEYWORD, UNDEFINED_KEYWORD };
 
 /**
  * Why a value does not fit: where (keys and array indexes from the payload's root, as BAD_FIELD's

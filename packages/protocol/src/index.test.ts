@@ -10,6 +10,7 @@ describe('public API', () => {
     expect(Object.keys(api).sort()).toEqual(
       [
         'BUS_NAME',
+        'BYTES_KEYWORD',
         'DEFAULT_MAX_FRAME_BYTES',
         'ErrorCode',
         'FRAME_PREFIX_BYTES',
@@ -18,6 +19,8 @@ describe('public API', () => {
         'MAX_SERIAL',
         'PROTOCOL_VERSION',
         'ProtocolError',
+        'UNDEFINED_KEYWORD',
+        'UNREPRESENTABLE_KEYWORD',
         'busMethods',
         'busSignals',
         'contractJsonSchema',

@@ -17,7 +17,13 @@ export {
   MAX_SERIAL,
   PROTOCOL_VERSION,
 } from './constants.js';
-export { contractJsonSchema } from './contract-schema.js';
+export type { ContractIssue, ContractJsonSchema } from './contract-schema.js';
+export {
+  BYTES_KEYWORD,
+  contractJsonSchema,
+  UNDEFINED_KEYWORD,
+  UNREPRESENTABLE_KEYWORD,
+} from './contract-schema.js';
 export type { ProtocolErrorOptions } from './errors.js';
 export { ErrorCode, isProtocolError, ProtocolError } from './errors.js';
 export type { FrameAllocator } from './fast/frame-encoder.js';

@@ -209,6 +209,23 @@ const defaultResponder: Responder = (received, daemon) => {
 };
 
 /**
+ * Scripts GetGroupSchema as chorusd answers it: the schema a group was created with, here by this
+ * connection's own `create` (`{ schema: null }` for any other group, as for one created untyped).
+ * Every typed join and call asks it first (compat/contract-check.ts); tests of something else
+ * script it so that their typed joins go on. The check itself: compat/ and test/contract-compat.test.ts.
+ */
+export function answerSchemas(daemon: FakeDaemon<Transport>): void {
+  daemon.answerBus('GetGroupSchema', (input, d) => {
+    const group = (input as { group?: unknown } | undefined)?.group;
+    const created = d
+      .all('create')
+      .map(({ message }) => message)
+      .findLast((message) => message.t === 'create' && message.g === group);
+    return { schema: (created as { schema?: unknown } | undefined)?.schema ?? null };
+  });
+}
+
+/**
  * A bus connected to a fresh fake daemon over a memory pair. `setup` runs before the handshake.
  */
 export async function connectToFake(
