@@ -10,8 +10,8 @@ import { type GroupContract, GroupContracts } from './group-contracts.js';
 import { createLogger, type Logger } from './logger.js';
 import { PeerDirectory } from './peer-process.js';
 import { RunClock } from './run-clock.js';
-import { type ConnectionOrigin, Session, type SessionSocket, type TransportKind } from './session.js';
-import type { SessionHost } from './session-host.js';
+import { Session, type SessionSocket, type TransportKind } from './session.js';
+import type { ConnectionOrigin, SessionHost } from './session-host.js';
 import { WriteScheduler } from './write-scheduler.js';
 
 export interface DaemonOptions {

@@ -1,4 +1,5 @@
-import { ErrorCode } from '@chorus/protocol';
+import { assertSignalName } from '@chorus/core';
+import { decodePayload, ErrorCode, isProtocolError } from '@chorus/protocol';
 import {
   type CompiledContract,
   ContractCache,
@@ -82,4 +83,35 @@ export function invalidPayload(group: string, signal: string, issue: PayloadIssu
     path: issue.path,
     reason: issue.reason,
   });
+}
+
+/**
+ * Checks an emit into a typed group against its contract: once per message, before anyone gets
+ * it. Returns the decoded payload for the engine's field filters (decoded once), or throws
+ * INVALID_PAYLOAD (an unknown signal, a missing payload, one that does not fit or decode), after
+ * counting it.
+ */
+export function checkEmit(
+  contract: GroupContract,
+  message: { readonly g: string; readonly sig: string },
+  payload: Uint8Array,
+  counted: () => void,
+): () => unknown {
+  const check = contract.check as NonNullable<GroupContract['check']>;
+  let value: unknown;
+  let issue: ReturnType<typeof check.checkSignal>;
+  try {
+    value = decodePayload(payload);
+    issue = check.checkSignal(message.sig, value);
+  } catch (error) {
+    if (!isProtocolError(error)) throw error;
+    issue = { path: [], reason: error.message };
+  }
+  if (issue === undefined) return () => value;
+  // A name that breaks the grammar stays INVALID_NAME, as on any group.
+  if (issue.path.length === 0) assertSignalName(message.sig);
+  contract.invalid++;
+  counted();
+  // [GUARANTEE: contract] refused before the engine sees it: nothing is delivered, no seq is taken.
+  throw invalidPayload(message.g, message.sig, issue);
 }

@@ -132,19 +132,19 @@ export class PeerDirectory {
 
   /** Looks up `targets` never looked up; undefined when there is nothing to look up or wait for. */
   refresh(targets: Iterable<PeerTarget>): Promise<void> | undefined {
-    const todo: PeerTarget[] = [];
+    const unasked: PeerTarget[] = [];
     for (const target of targets) {
       if (target.peerAsked || target.origin.socketInode === undefined) continue;
       target.peerAsked = true;
-      todo.push(target);
+      unasked.push(target);
     }
-    if (todo.length === 0) return this.#running > 0 ? this.#last : undefined;
+    if (unasked.length === 0) return this.#running > 0 ? this.#last : undefined;
     this.#running++;
-    const inodes = todo.map((t) => t.origin.socketInode as number);
+    const inodes = unasked.map((t) => t.origin.socketInode as number);
     this.#last = this.#last
       .then(() => lookupPeers(inodes, this.#run))
       .then((found) => {
-        for (const target of todo) target.peer = found.get(target.origin.socketInode as number);
+        for (const target of unasked) target.peer = found.get(target.origin.socketInode as number);
       })
       .finally(() => {
         this.#running--;

@@ -40,3 +40,11 @@ export interface SessionHost<TSession extends Flushable> extends BusHost, CallRe
   /** `session`'s socket closed: nothing of it may be left. */
   forget(session: TSession): void;
 }
+
+/** Where a connection comes from, as its listener knows it (not as the client says). */
+export interface ConnectionOrigin {
+  /** The inode of the daemon's end of a Unix socket: the key to its peer process. */
+  readonly socketInode?: number;
+  /** A WebSocket's remote address and port. */
+  readonly remote?: string;
+}

@@ -1,30 +1,23 @@
-import { Buffer } from 'node:buffer';
 import {
   type Accepted,
-  assertSignalName,
   BUS_NAME,
   type EngineError,
-  type FieldsReader,
   type Filter,
   InvalidNameError,
   isEngineError,
   type OutboundItem,
-  uniqueName,
 } from '@chorus/core';
 import {
   type CallRequest,
   type ClientMessage,
-  decodePayload,
   type EmitRequest,
   ErrorCode,
   encodeEmitReplyFrame,
   encodeFrame,
   encodePayload,
-  encodeSignalFrame,
   FRAME_PREFIX_BYTES,
   FrameDecoder,
   type Hello,
-  isProtocolError,
   PROTOCOL_VERSION,
   ProtocolError,
   parseClientHeader,
@@ -33,11 +26,12 @@ import {
 } from '@chorus/protocol';
 import { denied, type EmitGate } from './access.js';
 import { callBus } from './bus-interface.js';
-import type { FederatedTag, Federation } from './federation/federation.js';
-import { type GroupContract, invalidPayload } from './group-contracts.js';
+import type { Federation } from './federation/federation.js';
+import { checkEmit, type GroupContract } from './group-contracts.js';
+import { encodeItem, encodeItemBuffer } from './outbound-frames.js';
 import type { PeerProcess } from './peer-process.js';
 import { RequestError } from './request-error.js';
-import type { SessionHost } from './session-host.js';
+import type { ConnectionOrigin, SessionHost } from './session-host.js';
 
 /**
  * What a session needs of its byte stream; `net.Socket` has it, and the WebSocket listener
@@ -58,14 +52,6 @@ export interface SessionSocket {
 }
 
 export type TransportKind = 'unix' | 'ws';
-
-/** Where a connection comes from, as its listener knows it (not as the client says). */
-export interface ConnectionOrigin {
-  /** The inode of the daemon's end of a Unix socket: the key to its peer process. */
-  readonly socketInode?: number;
-  /** A WebSocket's remote address and port. */
-  readonly remote?: string;
-}
 
 /** `draining`: the bus is shutting down; queued frames are still written, nothing is read. */
 type State = 'hello' | 'open' | 'draining' | 'closing' | 'closed';
@@ -203,13 +189,13 @@ export class Session {
         const items = engine.take(this.id, max, host.clock.now());
         if (items.length === 0) break;
         if (items.length === 1 || !stream) {
-          for (const item of items) socket.write(this.#encodeBuffer(item));
+          for (const item of items) socket.write(encodeItemBuffer(item));
           continue;
         }
         // Writable's cost is per chunk (a Buffer wrap, a writev entry), not per byte: one write
         // per batch, its bytes shared with every session of this pass whose batch is the same.
         const frames: Uint8Array[] = new Array(items.length);
-        for (let i = 0; i < items.length; i++) frames[i] = this.#encode(items[i] as OutboundItem<Uint8Array>);
+        for (let i = 0; i < items.length; i++) frames[i] = encodeItem(items[i] as OutboundItem<Uint8Array>);
         // [GUARANTEE: order] the frames in the order taken, joined end to end.
         for (const chunk of host.writes.chunksOf(frames)) socket.write(chunk);
       }
@@ -490,7 +476,7 @@ export class Session {
       // waits for that lookup, and so do this connection's later frames (replies stay in order).
       const lookup = message.m === 'ListConnections' ? host.lookupPeers() : undefined;
       if (lookup === undefined) this.#answerBus(message, payload);
-      else this.#awaitThen(message.s, lookup, () => this.#answerBus(message, payload));
+      else this.#awaitThen(message.s, lookup, () => this.#answerBus(message, payload), 'bus');
       return;
     }
     const checked = host.access.requireCall(this, message, host);
@@ -551,7 +537,10 @@ export class Session {
       );
     }
     const contract = this.#host.engine.groupMeta(message.g) as GroupContract | undefined;
-    const fields = contract?.check === undefined ? undefined : this.#check(contract, message, payload);
+    const fields =
+      contract?.check === undefined
+        ? undefined
+        : checkEmit(contract, message, payload, () => this.#host.counters.count('invalidPayloads'));
     // [GUARANTEE: memory] a queued payload cannot pin a whole socket read.
     const owned = payload.byteLength * PIN_RATIO < payload.buffer.byteLength ? payload.slice() : payload;
     const federation = this.#host.federation;
@@ -596,124 +585,42 @@ export class Session {
   }
 
   /**
-   * Answers request `serial` with `answer` once `work` is done; meanwhile this connection's later
-   * frames wait, as behind a blocked emit, so its replies keep their order.
+   * Answers request `serial` with `answer` once `work` is done (a failure of either is the
+   * request's error); meanwhile this connection's later frames wait, as behind a blocked emit, so
+   * its replies keep their order. Federated requests wait for JetStream this way, which also keeps
+   * a connection's federated emits in the stream in the order it sent them.
    */
-  #awaitThen(serial: number, work: Promise<void>, answer: () => void): void {
+  #awaitThen<T>(serial: number, work: Promise<T>, answer: (value: T) => void, type: string): void {
     this.#blockedSerial = serial;
     this.#pause();
-    const done = (): void => {
+    const done = (settle: () => void): void => {
       if (this.#blockedSerial !== serial) return;
       this.#blockedSerial = undefined;
       if (this.#state !== 'open') return;
       try {
-        answer();
+        settle();
       } catch (error) {
-        this.#refused(serial, error, 'bus');
+        this.#refused(serial, error, type);
       }
       this.#drainBacklog();
     };
-    work.then(done, done);
-  }
-
-  /**
-   * A request on a federated group goes through JetStream: it is answered when the stream took
-   * it and this daemon applied it. Meanwhile this connection's later frames wait, as behind a
-   * blocked emit, so its federated emits reach the stream in the order it sent them.
-   */
-  #awaitFederated(serial: number, work: Promise<Accepted | undefined>): void {
-    this.#blockedSerial = serial;
-    this.#pause();
-    const done = (answer: () => void): void => {
-      if (this.#blockedSerial !== serial) return;
-      this.#blockedSerial = undefined;
-      if (this.#state !== 'open') return;
-      answer();
-      this.#drainBacklog();
-    };
     work.then(
-      (outcome) => done(() => (outcome ? this.#replyEmit(serial, outcome) : this.#reply(serial, {}))),
-      (error: unknown) => done(() => this.#refused(serial, error, 'federated')),
+      (value) => done(() => answer(value)),
+      (error: unknown) => done(() => this.#refused(serial, error, type)),
     );
   }
 
-  /**
-   * Checks an emit into a typed group against its contract: once per message, before anyone gets
-   * it. Returns the decoded payload for the engine's field filters (decoded once), or throws
-   * INVALID_PAYLOAD (an unknown signal, a missing payload, one that does not fit or decode).
-   */
-  #check(contract: GroupContract, message: EmitRequest, payload: Uint8Array): FieldsReader {
-    const check = contract.check as NonNullable<GroupContract['check']>;
-    let value: unknown;
-    let issue: ReturnType<typeof check.checkSignal>;
-    try {
-      value = decodePayload(payload);
-      issue = check.checkSignal(message.sig, value);
-    } catch (error) {
-      if (!isProtocolError(error)) throw error;
-      issue = { path: [], reason: error.message };
-    }
-    if (issue === undefined) return () => value;
-    // A name that breaks the grammar stays INVALID_NAME, as on any group.
-    if (issue.path.length === 0) assertSignalName(message.sig);
-    contract.invalid++;
-    this.#host.counters.count('invalidPayloads');
-    // [GUARANTEE: contract] refused before the engine sees it: nothing is delivered, no seq is taken.
-    throw invalidPayload(message.g, message.sig, issue);
+  #awaitFederated(serial: number, work: Promise<Accepted | undefined>): void {
+    // [GUARANTEE: federation] answered once the stream has it and this daemon applied it.
+    this.#awaitThen(
+      serial,
+      work,
+      (outcome) => (outcome ? this.#replyEmit(serial, outcome) : this.#reply(serial, {})),
+      'federated',
+    );
   }
 
   // ---- outbound ---------------------------------------------------------------------------
-
-  #encode(item: OutboundItem<Uint8Array>): Uint8Array {
-    switch (item.kind) {
-      case 'signal':
-        // [GUARANTEE: encode once] the same bytes go to every recipient of the message.
-        if (item.wire === undefined && item.tag !== undefined) {
-          // A federated message: its sender elsewhere and its stream sequence (the generic codec).
-          const tag = item.tag as FederatedTag;
-          const header = {
-            t: 'sig',
-            seq: item.seq,
-            gseq: item.groupSeq,
-            g: item.group,
-            sig: item.signal,
-          } as const;
-          item.wire = encodeFrame(
-            { ...header, from: tag.from, ...(item.retained ? { r: true } : {}), fseq: tag.fseq },
-            item.payload,
-          );
-        }
-        if (item.wire === undefined) {
-          item.wire = encodeSignalFrame(
-            item.seq,
-            item.groupSeq,
-            item.group,
-            item.signal,
-            uniqueName(item.sender),
-            item.retained,
-            item.payload,
-          );
-        }
-        return item.wire as Uint8Array;
-      case 'group-closed':
-        return encodeFrame({ t: 'gclosed', g: item.group, reason: item.reason });
-      case 'direct':
-        return item.data as Uint8Array;
-    }
-  }
-
-  /**
-   * The item's frame, to be written alone. A socket wraps every Uint8Array written into a Buffer:
-   * a signal's frame is wrapped once, in its `wire` slot, not once per recipient. (Frames joined
-   * with others are copied anyway, so they are not wrapped.)
-   */
-  #encodeBuffer(item: OutboundItem<Uint8Array>): Uint8Array {
-    const frame = this.#encode(item);
-    if (item.kind !== 'signal' || Buffer.isBuffer(frame)) return frame;
-    const buffer = Buffer.from(frame.buffer, frame.byteOffset, frame.byteLength);
-    item.wire = buffer;
-    return buffer;
-  }
 
   #reply(serial: number, result: Record<string, unknown>): void {
     this.#post({ t: 'ok', s: serial, r: result });
@@ -762,7 +669,7 @@ export class Session {
     });
     if (disconnect && this.id !== 0) {
       // [GUARANTEE: replies] what was queued before the error (replies to earlier requests) goes first.
-      for (const item of this.#host.engine.take(this.id)) this.#socket.write(this.#encode(item));
+      for (const item of this.#host.engine.take(this.id)) this.#socket.write(encodeItem(item));
       this.#host.engine.disconnect(this.id);
     }
     const data = error.data === undefined ? {} : { data: error.data };
