@@ -249,7 +249,15 @@ describe("the bus's own methods", () => {
         name: 'org.example.Logs',
         owner: bus.name,
         members: 0,
-        options: { emitters: 'owner', loopback: false, sendToPeer: false, onFull: 'block', retain: false },
+        // Every option with its value, `validate` (issue 14: the bus checks emits) included.
+        options: {
+          emitters: 'owner',
+          loopback: false,
+          sendToPeer: false,
+          onFull: 'block',
+          retain: false,
+          validate: true,
+        },
         schema: null,
         seq: 0,
       },
