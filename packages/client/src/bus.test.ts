@@ -4,23 +4,7 @@ import { z } from 'zod';
 import { defineGroup } from './contract.js';
 import { type ChorusError, PayloadDroppedError, PayloadValidationError } from './errors.js';
 import type { SignalMeta } from './subscription.js';
-import {
-  answerSchemas,
-  connectToFake as connectToScripted,
-  type FakeDaemon,
-  settle,
-} from './testing/fake-daemon.js';
-
-/**
- * The fake daemon, answering GetGroupSchema as chorusd would (answerSchemas): the typed joins and
- * calls here ask it first. `setup` runs before, so its own `call` responder stays underneath.
- */
-function connectToFake(...[options, setup]: Parameters<typeof connectToScripted>) {
-  return connectToScripted(options, (d) => {
-    setup?.(d);
-    answerSchemas(d);
-  });
-}
+import { connectToFakeWithSchemas as connectToFake, type FakeDaemon, settle } from './testing/fake-daemon.js';
 
 import { rejection as anyRejection } from './testing/rejection.js';
 

@@ -9,23 +9,7 @@ import { BUS_NAME } from './bus-contract.js';
 import { defineGroup } from './contract.js';
 import type { MonitoredSignal } from './monitor.js';
 import type { SubscriptionEndReason } from './subscription.js';
-import {
-  answerSchemas,
-  connectToFake as connectToScripted,
-  type FakeDaemon,
-  settle,
-} from './testing/fake-daemon.js';
-
-/**
- * The fake daemon, answering GetGroupSchema as chorusd would (answerSchemas): the typed joins and
- * calls here ask it first. `setup` runs before, so its own `call` responder stays underneath.
- */
-function connectToFake(...[options, setup]: Parameters<typeof connectToScripted>) {
-  return connectToScripted(options, (d) => {
-    setup?.(d);
-    answerSchemas(d);
-  });
-}
+import { connectToFakeWithSchemas as connectToFake, type FakeDaemon, settle } from './testing/fake-daemon.js';
 
 import { rejection } from './testing/rejection.js';
 

@@ -286,3 +286,17 @@ export class FakeDialer {
     this.current.transport.destroy();
   }
 }
+
+/**
+ * `connectToFake`, the fake daemon also answering GetGroupSchema as chorusd would
+ * (`answerSchemas`), for tests whose typed joins and calls ask it first. `setup` runs before, so
+ * its own `call` responder stays underneath.
+ */
+export function connectToFakeWithSchemas(
+  ...[options, setup]: Parameters<typeof connectToFake>
+): ReturnType<typeof connectToFake> {
+  return connectToFake(options, (daemon) => {
+    setup?.(daemon);
+    answerSchemas(daemon);
+  });
+}
