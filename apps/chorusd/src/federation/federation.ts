@@ -18,7 +18,7 @@ import type { Logger } from '../logger.js';
 import { RequestError } from '../request-error.js';
 import { type ApplyResult, StreamApplier } from './applier.js';
 import type { FederationConfig } from './config.js';
-import { ensureStream, type Link, openLink, Subjects } from './link.js';
+import { ensureStream, type Link, openLink, Subjects, sleep } from './link.js';
 import { Header, StreamPublisher } from './publisher.js';
 import {
   type ControlEvent,
@@ -237,6 +237,10 @@ export class Federation {
       joinWithReplay(this.#host.engine, request, client.id, this.point(group) ?? 0, undefined);
       return;
     }
+    // A daemon behind the client (it applied less than the client got, elsewhere or before a
+    // restart) catches up first: the client would otherwise get again, live, what it had.
+    const deadline = Date.now() + this.config.publishTimeoutMs;
+    while (applier.applied < after && Date.now() < deadline && !this.#stopped) await sleep(20);
     // [GUARANTEE: federation] held from before the read until the membership exists: no seam.
     applier.hold();
     try {
