@@ -43,13 +43,15 @@ interface Watcher {
   gaps(): SubscriptionGap[];
 }
 
-async function watcher(fed: FederatedDaemon): Promise<Watcher> {
+async function watcher(fed: FederatedDaemon, autojoin = false): Promise<Watcher> {
   let socket: Socket | undefined;
   let gate: Promise<void> = Promise.resolve();
   let open = (): void => {};
   const bus = await connect({
     address: fed.daemon.address,
     reconnect: { initialDelayMs: 50, maxDelayMs: 400 },
+    // Autojoined: where the membership starts in the stream comes with the welcome.
+    ...(autojoin ? { join: [Tick] } : {}),
     transport: async (address) => {
       await gate;
       if (address.kind !== 'unix') throw new Error('a unix address was expected');
@@ -89,7 +91,7 @@ async function watcher(fed: FederatedDaemon): Promise<Watcher> {
   };
 }
 
-async function setUp(extraB?: Record<string, unknown>) {
+async function setUp(extraB?: Record<string, unknown>, autojoin = false, first = 10) {
   const cluster = await startNatsCluster(3);
   nats = cluster;
   daemons = await Promise.all([
@@ -99,13 +101,13 @@ async function setUp(extraB?: Record<string, unknown>) {
   const service = await federatedGroup(daemons);
   const emitter = await client((daemons[0] as FederatedDaemon).daemon);
   buses.push(service, emitter);
-  const watch = await watcher(daemons[1] as FederatedDaemon);
+  const watch = await watcher(daemons[1] as FederatedDaemon, autojoin);
   // Before the loss: delivered live.
-  const before = await emitTicks(emitter, 0, 10);
+  const before = await emitTicks(emitter, 0, first);
   await waitUntil(
-    () => watch.messages().length === 10,
+    () => watch.messages().length === first,
     15_000,
-    () => `the subscriber got ${watch.messages().length} of 10 before the loss`,
+    () => `the subscriber got ${watch.messages().length} of ${first} before the loss`,
   );
   return { cluster, emitter, watch, before };
 }
@@ -155,14 +157,22 @@ test('daemon B stopped with SIGTERM and restarted: replayed, once, in order, no 
   await checkReplayed(watch, new Set([...before, ...missed, ...live]), missed);
 }, 120_000);
 
-test('the connection cut while daemon B stays up: replayed, once, in order, no gap', async () => {
-  const { emitter, watch, before } = await setUp();
-  watch.cut();
-  const missed = await emitTicks(emitter, 1, 20);
-  watch.let();
-  const live = await emitLive(emitter, 2, 30);
-  await checkReplayed(watch, new Set([...before, ...missed, ...live]), missed);
-}, 120_000);
+test.each([
+  ['joined, after 10 messages', false, 10],
+  // Nothing received before the loss: the replay starts where the welcome said the membership did.
+  ['autojoined (connect({ join })), before any message', true, 0],
+])(
+  'the connection cut while daemon B stays up, %s: replayed, once, in order, no gap',
+  async (_, autojoin, first) => {
+    const { emitter, watch, before } = await setUp(undefined, autojoin, first);
+    watch.cut();
+    const missed = await emitTicks(emitter, 1, 20);
+    watch.let();
+    const live = await emitLive(emitter, 2, 30);
+    await checkReplayed(watch, new Set([...before, ...missed, ...live]), missed);
+  },
+  120_000,
+);
 
 test('maxReplayMessages 5: a gap naming the 15 not replayed, then the last 5 from the stream, then the live ones', async () => {
   const { emitter, watch, before } = await setUp({ maxReplayMessages: 5 });
