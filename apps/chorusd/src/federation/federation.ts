@@ -255,6 +255,14 @@ export class Federation {
       const point = this.point(group);
       if (point === undefined) throw new UnknownGroupError(group);
       joinWithReplay(this.#host.engine, request, client.id, point, read);
+      this.#host.log.debug('federated replay', {
+        conn: client.id,
+        group,
+        after,
+        point,
+        read: read.signals.length,
+        missedTo: read.missedTo,
+      });
     } finally {
       applier.release();
     }

@@ -74,8 +74,11 @@ export async function readReplay(source: ReplaySource, target: ReplayTarget): Pr
   const late = new Promise<'late'>((resolve) => {
     timer = setTimeout(() => resolve('late'), source.timeoutMs);
   });
+  const reading = reader.read();
+  // Settled late (after the timeout) or failing after it: nobody waits for it any more.
+  reading.catch(() => undefined);
   try {
-    const read = await Promise.race([reader.read(), late]);
+    const read = await Promise.race([reading, late]);
     if (read !== 'late') return read;
     source.log.warn('federated replay not read in time; reported as missed', {
       subject: target.subject,
@@ -106,6 +109,8 @@ class RangeReader {
   #droppedTo: number | undefined;
   /** Messages received from the consumer (matching or not). */
   #received = 0;
+  /** The last stream sequence received: an ordered consumer that resets may deliver it again. */
+  #seen = 0;
   #subscription: JetStreamSubscription | undefined;
   #stopped = false;
   #finish: (() => void) | undefined;
@@ -155,7 +160,8 @@ class RangeReader {
   }
 
   #receive(message: JsMsg): void {
-    if (this.#stopped) return;
+    if (this.#stopped || message.seq <= this.#seen) return;
+    this.#seen = message.seq;
     this.#received++;
     const { upTo } = this.#target;
     if (message.seq > upTo) {
