@@ -11,15 +11,23 @@ export interface FederatedDaemon {
   readonly id: string;
   readonly servers: string[];
   readonly dir: string;
+  /** More of the config's `federation` key (kept across restarts). */
+  readonly extra?: Record<string, unknown>;
 }
 
 export const STREAM = 'CHORUS';
 
 /** The config file of a federated daemon `id`, attached first to `cluster.nodes[node]`. */
-export function federationConfig(cluster: NatsCluster, node: number, id: string, replicas = 3): object {
+export function federationConfig(
+  cluster: NatsCluster,
+  node: number,
+  id: string,
+  replicas = 3,
+  extra: Record<string, unknown> = {},
+): object {
   const urls = cluster.nodes.map((n) => n.url);
   const servers = [...urls.slice(node), ...urls.slice(0, node)];
-  return { federation: { servers, replicas, daemonId: id, stream: STREAM, stallMs: 2000 } };
+  return { federation: { servers, replicas, daemonId: id, stream: STREAM, stallMs: 2000, ...extra } };
 }
 
 export async function startFederated(
@@ -27,13 +35,14 @@ export async function startFederated(
   node: number,
   id: string,
   dir?: string,
+  extra?: Record<string, unknown>,
 ): Promise<FederatedDaemon> {
   const daemon = await startDaemon({
-    config: federationConfig(cluster, node, id),
+    config: federationConfig(cluster, node, id, 3, extra),
     args: ['--no-ws'],
     ...(dir === undefined ? {} : { dir }),
   });
-  return { daemon, id, servers: [], dir: daemon.dir };
+  return { daemon, id, servers: [], dir: daemon.dir, ...(extra === undefined ? {} : { extra }) };
 }
 
 /** Restarts a daemon in its directory (same socket, same id), after it was killed. */
@@ -43,7 +52,7 @@ export async function restartFederated(
   fed: FederatedDaemon,
 ): Promise<void> {
   fed.daemon = await startDaemon({
-    config: federationConfig(cluster, node, fed.id),
+    config: federationConfig(cluster, node, fed.id, 3, fed.extra),
     args: ['--no-ws'],
     dir: fed.dir,
   });

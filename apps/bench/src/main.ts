@@ -19,6 +19,7 @@ import type { SystemServer } from './systems/system.js';
 import type { BenchOptions, Context } from './workloads/context.js';
 import { dbusBridge } from './workloads/dbus-bridge.js';
 import { fanOut } from './workloads/fan-out.js';
+import { federation } from './workloads/federation.js';
 import { latency } from './workloads/latency.js';
 import { manyToMany } from './workloads/many-to-many.js';
 import { methodCalls } from './workloads/method-calls.js';
@@ -31,6 +32,7 @@ const WORKLOADS = {
   'method-calls': methodCalls,
   scale,
   'dbus-bridge': dbusBridge,
+  federation,
 } as const;
 
 type WorkloadName = keyof typeof WORKLOADS;
@@ -43,6 +45,9 @@ const usage = `Usage: npm run bench -- [options]
   --only LIST          comma-separated workloads: ${Object.keys(WORKLOADS).join(', ')}
                        (dbus-bridge: D-Bus → Chorus through chorus-dbus vs a direct D-Bus
                        listener; needs dbus-daemon, skipped with a note without it)
+                       (federation: one emitter, 30 recipients: local Chorus, Chorus federated
+                       over a 3-node JetStream cluster with 3 daemons × 10, plain JetStream
+                       3 × 10; needs nats-server, skipped with a note without it)
   --repeat N           measurements per throughput case (default: 1 quick, 3 full); median reported
   --duration MS        length of one throughput measurement (default: 500 quick, 2000 full)
   --latency-duration MS  length of the latency measurement (default: 1000 quick, 5000 full)

@@ -67,6 +67,8 @@ export interface Setup {
   readonly payloadSize: number;
   /** The broker's process, for its CPU time. */
   readonly brokerPid?: number | undefined;
+  /** Where subscribers connect, when not `address` (see Broker.subscriberAddress). */
+  readonly subscriberAddress?: string | undefined;
 }
 
 /** Bytes any emitter may run ahead of its slowest subscriber, at most. */
@@ -117,7 +119,8 @@ async function open(setup: Setup, latency: boolean): Promise<Opened> {
       clients.push(client);
       publishers.push(await client.publisher(topic, setup.payloadSize));
     }
-    const subs = await setup.pool.open(setup.system, setup.address, setup.subscribers, latency);
+    const address = setup.subscriberAddress ?? setup.address;
+    const subs = await setup.pool.open(setup.system, address, setup.subscribers, latency);
     return { clients, publishers, subs };
   } catch (error) {
     await Promise.all(clients.map((c) => c.close().catch(() => undefined)));

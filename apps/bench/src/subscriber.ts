@@ -114,8 +114,11 @@ async function open(message: Extract<ToSubscriber, { op: 'open' }>): Promise<voi
   runs.set(run.id, run);
   const system = await clientOf(message.system);
   // A few connects at a time: a burst of hundreds overflows a listen backlog (EAGAIN).
+  // Several brokers of one system (federated daemons): this process's connections take them in turn.
+  const addresses = message.address.split('|');
+  let next = 0;
   await inBatches(message.connections, 8, async (topics) => {
-    const client = await system.connect(message.address);
+    const client = await system.connect(addresses[next++ % addresses.length] as string);
     run.clients.push(client);
     // [verification] the bus-wide sequence must rise on each connection: one order for all.
     let lastSeq = 0;

@@ -1,12 +1,4 @@
-import {
-  type Accepted,
-  BUS_NAME,
-  type EngineError,
-  type Filter,
-  InvalidNameError,
-  isEngineError,
-  type OutboundItem,
-} from '@chorus/core';
+import { type Accepted, BUS_NAME, type EngineError, isEngineError, type OutboundItem } from '@chorus/core';
 import {
   type CallRequest,
   type ClientMessage,
@@ -22,12 +14,12 @@ import {
   ProtocolError,
   parseClientHeader,
   type ServerMessage,
-  type Filter as WireFilter,
 } from '@chorus/protocol';
 import { denied, type EmitGate } from './access.js';
 import { callBus } from './bus-interface.js';
 import type { Federation } from './federation/federation.js';
 import { checkEmit, type GroupContract } from './group-contracts.js';
+import { joinResult, toFilters } from './membership-requests.js';
 import { encodeItem, encodeItemBuffer } from './outbound-frames.js';
 import type { PeerProcess } from './peer-process.js';
 import { RequestError } from './request-error.js';
@@ -372,11 +364,7 @@ export class Session {
           maxMembershipsPerConnection: limits.maxMembershipsPerConnection,
           maxFiltersPerMembership: limits.maxFiltersPerMembership,
         },
-        joined: connected.joined.map((j) => ({
-          g: j.group,
-          startSeq: j.startSeq,
-          startGroupSeq: j.startGroupSeq,
-        })),
+        joined: connected.joined.map((j) => joinResult(j, host.federation)),
       }),
     );
     this.client = hello.client;
@@ -415,6 +403,18 @@ export class Session {
       }
       case 'join':
         access.require(this, 'join', message.g);
+        if (this.#host.federation?.has(message.g) === true) {
+          // [GUARANTEE: federation] a replay (join.fseq) follows the join's ok, before anything live.
+          const work = this.#host.federation.join(
+            this,
+            message.s,
+            message.g,
+            toFilters(message.f),
+            message.fseq,
+          );
+          this.#awaitThen(message.s, work, () => undefined, 'join');
+          return;
+        }
         engine.join(this.id, message.g, toFilters(message.f), (result) => {
           const frame = encodeFrame({
             t: 'ok',
@@ -677,21 +677,4 @@ export class Session {
     const timer = setTimeout(() => this.#socket.destroy(), 1000);
     timer.unref?.();
   }
-}
-
-function toFilters(filters: readonly WireFilter[] | undefined): Filter[] {
-  if (filters === undefined) return [];
-  return filters.map((f) => {
-    const filter: { signal?: string; sender?: number; fields?: Filter['fields'] } = {};
-    if (f.sig !== undefined) filter.signal = f.sig;
-    if (f.from !== undefined) filter.sender = parseUniqueName(f.from);
-    if (f.eq !== undefined) filter.fields = f.eq;
-    return filter;
-  });
-}
-
-function parseUniqueName(name: string): number {
-  const match = /^:1\.([1-9][0-9]{0,15})$/.exec(name);
-  if (match === null) throw new InvalidNameError('unique', name, "expected ':1.N'");
-  return Number(match[1]);
 }

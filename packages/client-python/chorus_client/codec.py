@@ -136,7 +136,8 @@ OPTIONS = record(
     [("emitters", enum(EMITTERS), False), ("loopback", boolean, False), ("sendToPeer", boolean, False),
      ("onFull", enum(ON_FULL), False), ("retain", boolean, False)]
 )
-JOIN_RESULT = record([("g", name, True), ("startSeq", count, True), ("startGroupSeq", count, True)])
+JOIN_RESULT = record([("g", name, True), ("startSeq", count, True), ("startGroupSeq", count, True),
+                      ("fseq", count, False)])
 
 
 def limits(value):
@@ -155,7 +156,7 @@ def monitor_groups(value):
 CLIENT_TYPES = {
     "hello": [("v", count, True), ("join", array(JOIN_SPEC), False), ("token", text, False), ("client", text, False)],
     "create": [("s", serial, True), ("g", name, True), ("o", OPTIONS, False), ("schema", any_value, False)],
-    "join": [("s", serial, True), ("g", name, True), ("f", array(FILTER), False)],
+    "join": [("s", serial, True), ("g", name, True), ("f", array(FILTER), False), ("fseq", count, False)],
     "leave": [("s", serial, True), ("g", name, True)],
     "close": [("s", serial, True), ("g", name, True)],
     "emit": [("s", serial, True), ("g", name, True), ("sig", name, True)],
@@ -173,7 +174,7 @@ DAEMON_TYPES = {
     "err": [("s", serial, False), ("code", name, True), ("msg", text, True), ("fatal", boolean, False),
             ("data", any_value, False)],
     "sig": [("seq", count, True), ("gseq", count, True), ("g", name, True), ("sig", name, True),
-            ("from", name, True), ("r", boolean, False)],
+            ("from", name, True), ("r", boolean, False), ("fseq", count, False)],
     "gclosed": [("g", name, True), ("reason", enum(GCLOSED_REASONS), True)],
     "bye": [("reason", text, True)],
     "invoke": [("id", serial, True), ("from", name, True), ("dest", name, True), ("m", name, True),

@@ -44,7 +44,7 @@ import {
   SubscriptionImpl,
   type SubscriptionLimits,
 } from './subscription.js';
-import { joinSpec, resultNumber } from './wire-requests.js';
+import { joinSpec, optionalNumber, resultFseq, resultNumber } from './wire-requests.js';
 
 /** What memberships need from the bus. */
 export interface MembershipsHost {
@@ -136,7 +136,7 @@ export class Memberships {
       );
     }
     for (const result of joined) {
-      this.#held.get(result.g)?.sub.start(result.startSeq, result.startGroupSeq);
+      this.#held.get(result.g)?.sub.start(result.startSeq, result.startGroupSeq, result.fseq);
     }
   }
 
@@ -180,7 +180,7 @@ export class Memberships {
     this.#members.set(name, sub);
     try {
       const reply = await this.#link.request({ t: 'join', ...joinSpec(name, filters) });
-      sub.start(resultNumber(reply, 'startSeq'), resultNumber(reply, 'startGroupSeq'));
+      sub.start(resultNumber(reply, 'startSeq'), resultNumber(reply, 'startGroupSeq'), resultFseq(reply));
       this.#joinedWith.set(sub, filters);
       if (name === BUS_NAME) this.#busFilters = filters;
       return sub;
@@ -220,13 +220,14 @@ export class Memberships {
 
   /**
    * What the hello of a reconnection joins: every membership the daemon had confirmed, except in
-   * groups of our own (they do not exist before we create them again).
+   * groups of our own (they do not exist before we create them again) and in federated groups
+   * (joined with `join.fseq` after the hello, to be replayed what they missed: see #rejoin).
    */
   helloJoins(): { specs: JoinSpec[]; subs: (SubscriptionImpl | undefined)[] } {
     const specs: JoinSpec[] = [];
     const subs: (SubscriptionImpl | undefined)[] = [];
     for (const [group, sub] of this.#members) {
-      if (this.#groups.owns(group) || sub.ended || !this.#joinedWith.has(sub)) continue;
+      if (this.#groups.owns(group) || sub.ended || !this.#joinedWith.has(sub) || sub.fseq >= 0) continue;
       specs.push(joinSpec(group, this.#joinedWith.get(sub)));
       subs.push(sub);
     }
@@ -377,8 +378,14 @@ export class Memberships {
     // Anything that arrives before the answer (a retained value) waits behind the gap.
     sub.suspend();
     let reply: Reply;
+    // A federated membership asks to be replayed what followed the last message it got.
+    const after = sub.fseq;
     try {
-      reply = await connection.request({ t: 'join', ...joinSpec(group, this.#joinedWith.get(sub)) });
+      reply = await connection.request({
+        t: 'join',
+        ...joinSpec(group, this.#joinedWith.get(sub)),
+        ...(after >= 0 ? { fseq: after } : {}),
+      });
     } catch (error) {
       if (connection.ended || !isChorusError(error)) throw error;
       if (this.#members.get(group) !== sub || sub.ended) return;
@@ -396,7 +403,21 @@ export class Memberships {
       if (this.#link.live === undefined) connection.request({ t: 'leave', g: group }).catch(() => undefined);
       return;
     }
-    gaps.push(sub.rejoined(resultNumber(reply, 'startSeq'), resultNumber(reply, 'startGroupSeq')));
+    const startSeq = resultNumber(reply, 'startSeq');
+    const startGroupSeq = resultNumber(reply, 'startGroupSeq');
+    const fseq = resultFseq(reply);
+    if (after < 0 || fseq === undefined) {
+      // Not replayed (not federated, or a daemon without replay): everything before it is a gap.
+      gaps.push(sub.rejoined(startSeq, startGroupSeq, fseq));
+      return;
+    }
+    // [GUARANTEE: federation] replayed from the stream: a gap only for what the daemon could not replay.
+    const gap = sub.replayed(startSeq, startGroupSeq, {
+      fseq,
+      missedTo: optionalNumber(reply, 'missedTo'),
+      missed: optionalNumber(reply, 'missed'),
+    });
+    if (gap !== undefined) gaps.push(gap);
   }
 
   /** Joins the memberships whose group did not exist yet again, with backoff, up to maxAttempts. */

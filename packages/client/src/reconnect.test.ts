@@ -333,6 +333,60 @@ describe('reconnecting', () => {
     await bus.close();
   });
 
+  it('joins a federated subscription again with its last fseq, after the hello, and reports only what the replay missed', async () => {
+    const group = 'org.example.Fed';
+    const answer = (r: Record<string, number>) => (daemon: FakeDaemon) =>
+      daemon.respond('join', ({ message }) =>
+        message.t === 'join'
+          ? [{ t: 'ok', s: message.s, r: { startSeq: 1, startGroupSeq: 1, ...r } }]
+          : undefined,
+      );
+    const dialer = new FakeDialer();
+    dialer.setup = answer({ fseq: 10 });
+    const bus = await connectWith(dialer);
+    const busGaps: BusGap[] = [];
+    bus.on('gap', (gap) => busGaps.push(gap));
+    const sub = await bus.join(group);
+    const seen: string[] = [];
+    sub.on('x', (payload, meta) => seen.push(`${String(payload)} @${meta.fseq} seq ${meta.seq}`));
+    sub.on('gap', (gap) =>
+      seen.push(`gap after ${gap.lastFseq}, from ${gap.startFseq} (${gap.missed} missed)`),
+    );
+    dialer.current.signal(group, 'x', 'a', { fseq: 12 });
+    await bus.ping();
+
+    // Everything replayed: no gap.
+    dialer.setup = answer({ fseq: 20 });
+    let reconnected = next((handler) => bus.on('reconnected', handler));
+    dialer.drop();
+    await reconnected;
+    expect(dialer.current.all('hello')[0]?.message).not.toHaveProperty('join');
+    expect(dialer.current.all('join')[0]?.message).toMatchObject({ g: group, fseq: 12 });
+    dialer.current.signal(group, 'x', 'b', { seq: 0, gseq: 0, fseq: 15 });
+    dialer.current.signal(group, 'x', 'c', { fseq: 21 });
+    await bus.ping();
+
+    // The replay missed what followed 21 up to 25: the gap says so, before the replayed message.
+    dialer.setup = answer({ fseq: 30, missedTo: 25, missed: 3 });
+    reconnected = next((handler) => bus.on('reconnected', handler));
+    dialer.drop();
+    await reconnected;
+    expect(dialer.current.all('join')[0]?.message).toMatchObject({ g: group, fseq: 21 });
+    dialer.current.signal(group, 'x', 'd', { seq: 0, gseq: 0, fseq: 27 });
+    await bus.ping();
+    await settle();
+
+    expect(seen).toEqual([
+      'a @12 seq 1',
+      'b @15 seq 0',
+      'c @21 seq 2',
+      'gap after 21, from 26 (3 missed)',
+      'd @27 seq 0',
+    ]);
+    expect(busGaps.map((gap) => gap.groups.length)).toEqual([0, 1]);
+    await bus.close();
+  });
+
   it('closes a group it cannot create again, telling why on its error event', async () => {
     const dialer = new FakeDialer();
     const bus = await connectWith(dialer);

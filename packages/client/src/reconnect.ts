@@ -241,7 +241,8 @@ export class Reconnection implements Link {
       {
         welcome: (message) => this.#onWelcome(message),
         signal: (message, payload) => {
-          this.#lastSeq = message.seq;
+          // A federated group's replayed signal (seq 0) has no place in the bus order.
+          if (message.seq > 0) this.#lastSeq = message.seq;
           route(message, payload);
         },
         groupClosed: listener.groupClosed,

@@ -90,6 +90,26 @@ export interface SubscriptionGap {
   /** The same within the group (0 for a monitor). */
   readonly startGroupSeq: number;
   readonly reason: 'reconnected';
+  /**
+   * A federated group's subscription, replayed from the stream when it was joined again: only the
+   * group's messages with `fseq` after `lastFseq` and before `startFseq` were missed (the stream no
+   * longer held them, or they were beyond the daemon's `maxReplayMessages` or the queue's room);
+   * everything after them was replayed, in order. A replay that missed nothing reports no gap.
+   */
+  readonly lastFseq?: number;
+  /** See `lastFseq`: the replayed messages and then the live ones have a greater `fseq`. */
+  readonly startFseq?: number;
+  /** How many messages that was, when the daemon knows (not when the stream removed them). */
+  readonly missed?: number;
+}
+
+/** What a federated join's `ok` says of its replay (`join.fseq`). */
+export interface ReplayResult {
+  /** The last stream sequence before the membership: live messages have a greater `fseq`. */
+  readonly fseq: number;
+  /** Messages after the `fseq` sent and up to this one were not replayed. */
+  readonly missedTo: number | undefined;
+  readonly missed: number | undefined;
 }
 
 /**
@@ -222,6 +242,11 @@ export class SubscriptionImpl implements Subscription {
   #lastSeq = -1;
   #lastGroupSeq = 0;
   /**
+   * A federated group's: the last stream sequence received, or where the membership started (-1:
+   * not federated, or not known). A reconnection sends it to be replayed what followed.
+   */
+  #fseq = -1;
+  /**
    * Set while the membership is being joined again after a reconnection: signals that arrive
    * before the join's answer (a retained value) wait here, behind the gap that answer reports.
    */
@@ -251,10 +276,16 @@ export class SubscriptionImpl implements Subscription {
     return this.#end !== undefined;
   }
 
-  /** Where the membership starts (from `join`'s answer or `welcome.joined`). */
-  start(startSeq: number, startGroupSeq: number): void {
+  /** A federated group's last stream sequence received (or the membership's start); -1: none. */
+  get fseq(): number {
+    return this.#fseq;
+  }
+
+  /** Where the membership starts (from `join`'s answer or `welcome.joined`; `fseq`: a federated group's). */
+  start(startSeq: number, startGroupSeq: number, fseq?: number): void {
     this.#startSeq = startSeq;
     this.#startGroupSeq = startGroupSeq;
+    if (fseq !== undefined && fseq > this.#fseq) this.#fseq = fseq;
   }
 
   /**
@@ -287,9 +318,37 @@ export class SubscriptionImpl implements Subscription {
    * The membership was joined again, starting at these numbers (`startGroupSeq` undefined for a
    * monitor). Reports the gap in order, then delivers what arrived meanwhile. Returns the gap.
    */
-  rejoined(startSeq: number, startGroupSeq: number | undefined): SubscriptionGap {
+  rejoined(startSeq: number, startGroupSeq: number | undefined, fseq?: number): SubscriptionGap {
+    const gap = this.#gap(startSeq, startGroupSeq);
+    this.#restart(startSeq, startGroupSeq, fseq, gap);
+    return gap;
+  }
+
+  /**
+   * A federated membership joined again with a replay: the missed messages the daemon could not
+   * replay are the gap (none: no gap); the replayed ones follow, then the live ones.
+   */
+  replayed(startSeq: number, startGroupSeq: number, replay: ReplayResult): SubscriptionGap | undefined {
+    const { missedTo, missed } = replay;
+    const lastFseq = this.#fseq;
+    const gap =
+      missedTo === undefined
+        ? undefined
+        : {
+            ...this.#gap(startSeq, startGroupSeq),
+            lastFseq,
+            startFseq: missedTo + 1,
+            ...(missed === undefined ? {} : { missed }),
+          };
+    // Reported: a later replay starts after it. The replayed messages move it on as they come.
+    if (missedTo !== undefined && missedTo > this.#fseq) this.#fseq = missedTo;
+    this.#restart(startSeq, startGroupSeq, undefined, gap);
+    return gap;
+  }
+
+  #gap(startSeq: number, startGroupSeq: number | undefined): SubscriptionGap {
     const delivered = this.#lastSeq >= 0;
-    const gap: SubscriptionGap = {
+    return {
       group: this.group,
       lastSeq: delivered ? this.#lastSeq : undefined,
       lastGroupSeq: startGroupSeq === undefined || !delivered ? undefined : this.#lastGroupSeq,
@@ -297,11 +356,20 @@ export class SubscriptionImpl implements Subscription {
       startGroupSeq: startGroupSeq ?? 0,
       reason: 'reconnected',
     };
+  }
+
+  /** Starts again: the gap (if any) in order, then what arrived meanwhile. */
+  #restart(
+    startSeq: number,
+    startGroupSeq: number | undefined,
+    fseq: number | undefined,
+    gap: SubscriptionGap | undefined,
+  ): void {
     this.#lastSeq = -1;
-    this.start(startSeq, startGroupSeq ?? 0);
+    this.start(startSeq, startGroupSeq ?? 0, fseq);
     const waiting = this.#suspended ?? [];
     this.#suspended = undefined;
-    if (this.#accepting) {
+    if (this.#accepting && gap !== undefined) {
       if (!this.#consumed || this.#backlog.length > 0 || SubscriptionImpl.#flushing.size > 0) {
         // [GUARANTEE: order] behind what is held, ahead of what the new connection brings.
         this.#backlog.push({ gap, arrival: ++arrivals });
@@ -311,7 +379,6 @@ export class SubscriptionImpl implements Subscription {
       }
     }
     for (const { message, payload } of waiting) this.deliver(message, payload);
-    return gap;
   }
 
   /** A signal for this membership arrived (called by the bus, in wire order). */
@@ -321,8 +388,12 @@ export class SubscriptionImpl implements Subscription {
       this.#suspended.push({ message, payload });
       return;
     }
-    this.#lastSeq = message.seq;
-    this.#lastGroupSeq = message.gseq;
+    if (message.fseq === undefined || message.seq > 0) {
+      this.#lastSeq = message.seq;
+      this.#lastGroupSeq = message.gseq;
+    }
+    // A federated group's: a replayed signal (seq 0) too, so that the next replay follows it.
+    if (message.fseq !== undefined && message.fseq > this.#fseq) this.#fseq = message.fseq;
     if (!this.#consumed || this.#backlog.length > 0 || SubscriptionImpl.#flushing.size > 0) {
       // [GUARANTEE: order] once anything is held, later messages queue behind it (also behind
       // what other subscriptions are about to flush).

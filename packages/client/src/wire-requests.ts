@@ -81,3 +81,13 @@ export function resultNumber(reply: Reply, key: string): number {
   const value = reply.r?.[key];
   return typeof value === 'number' ? value : 0;
 }
+
+export function optionalNumber(reply: Reply, key: string): number | undefined {
+  const value = reply.r?.[key];
+  return typeof value === 'number' ? value : undefined;
+}
+
+/** A federated join's `ok.r.fseq`: where the membership starts in the stream. */
+export function resultFseq(reply: Reply): number | undefined {
+  return optionalNumber(reply, 'fseq');
+}

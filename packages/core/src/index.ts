@@ -37,6 +37,8 @@ export {
   UnknownGroupError,
 } from './errors.js';
 export type { FieldsReader, FieldValue, Filter } from './filter.js';
+// The driver filters what it delivers on its own (a federated group's replay) as the engine does.
+export { anyFilterMatches, LazyFields } from './filter.js';
 export type {
   NameInfo,
   OwnerChange,

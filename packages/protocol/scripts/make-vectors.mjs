@@ -77,6 +77,11 @@ const frames = [
     'client',
     { t: 'join', s: 300, g: 'org.example.Logs', f: [{ sig: 'Line' }, {}] },
   ],
+  [
+    'join, a federated group replayed after a stream sequence',
+    'client',
+    { t: 'join', s: 4, g: 'org.example.Logs', fseq: 1200 },
+  ],
   ['leave', 'client', { t: 'leave', s: 4, g: 'org.example.Logs' }],
   ['close', 'client', { t: 'close', s: 5, g: 'org.example.Logs' }],
   [
@@ -149,6 +154,11 @@ const frames = [
   ['ok, empty result', 'daemon', { t: 'ok', s: 1, r: {} }],
   ['ok, no result', 'daemon', { t: 'ok', s: 1 }],
   ['ok, join result', 'daemon', { t: 'ok', s: 3, r: { startSeq: 43, startGroupSeq: 9 } }],
+  [
+    'ok, federated join result: where it starts in the stream, what the replay missed',
+    'daemon',
+    { t: 'ok', s: 4, r: { startSeq: 43, startGroupSeq: 9, fseq: 1250, missedTo: 1210, missed: 6 } },
+  ],
   ['ok, emit result', 'daemon', { t: 'ok', s: 5, r: { seq: 42, gseq: 8, n: 3 } }],
   ['ok, answer to a call: the output is the payload', 'daemon', { t: 'ok', s: 7 }, { percent: 42 }],
   ['ok, answer to a bus call', 'daemon', { t: 'ok', s: 8 }, { result: 'primary-owner' }],
@@ -204,6 +214,12 @@ const frames = [
     'sig, empty payload',
     'daemon',
     { t: 'sig', seq: 43, gseq: 9, g: 'org.example.Logs', sig: 'Tick', from: ':1.3' },
+  ],
+  [
+    "sig, a federated group's, replayed from the stream (seq and gseq 0)",
+    'daemon',
+    { t: 'sig', seq: 0, gseq: 0, g: 'org.example.Logs', sig: 'Line', from: 'host-a:1.7', fseq: 1211 },
+    { text: 'hi', n: 1 },
   ],
   [
     'sig, retained replay',

@@ -49,6 +49,8 @@ export interface JoinResult {
   g: string;
   startSeq: number;
   startGroupSeq: number;
+  /** A federated group only: the last stream sequence before the membership (live signals have a greater `fseq`). */
+  fseq?: number;
 }
 
 /**
@@ -158,6 +160,11 @@ export interface JoinRequest {
   s: number;
   g: string;
   f?: Filter[];
+  /**
+   * A federated group only: the last stream sequence this client received of the group (or its
+   * membership's `fseq`); the daemon replays what the stream holds after it (section 8, Replay).
+   */
+  fseq?: number;
 }
 
 /**
@@ -347,6 +354,15 @@ export interface Reply {
 export interface JoinReplyResult {
   startSeq: number;
   startGroupSeq: number;
+  /** A federated group only: the last stream sequence before the membership (live signals have a greater `fseq`). */
+  fseq?: number;
+  /**
+   * A replay (`join.fseq`) that could not replay everything: the group's signals with `fseq`
+   * after `join.fseq` up to `missedTo` were not replayed (the replayed ones all come after it).
+   */
+  missedTo?: number;
+  /** How many signals that was, when the daemon knows (the stream no longer holding them: unknown). */
+  missed?: number;
 }
 
 /**

@@ -36,15 +36,31 @@ class ChorusClient implements Client {
   readonly #bus: Bus;
   /** The groups' `validate` option: whether the daemon checks each emit against the contract. */
   readonly #validate: boolean;
+  /** The groups are federated (created on one daemon, joined on all of them). */
+  readonly #federated: boolean;
 
-  constructor(bus: Bus, validate: boolean) {
+  constructor(bus: Bus, validate: boolean, federated = false) {
     this.#bus = bus;
     this.#validate = validate;
+    this.#federated = federated;
   }
 
   async subscribe(topic: string, onMessage: OnMessage): Promise<void> {
-    const sub = await this.#bus.join(tickContract(topic));
+    const sub = await this.#join(topic);
     sub.on('Tick', (payload, meta) => onMessage(payload.i, payload.t, meta.seq, meta.groupSeq));
+  }
+
+  /** A federated group created on another daemon reaches this one a moment later: retried meanwhile. */
+  async #join(topic: string) {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.#bus.join(tickContract(topic));
+      } catch (error) {
+        if (!this.#federated || attempt >= 100 || (error as { code?: string }).code !== 'UNKNOWN_GROUP')
+          throw error;
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+    }
   }
 
   /** Joins a group by name without handlers (memberships for the scale test). */
@@ -56,6 +72,7 @@ class ChorusClient implements Client {
     const group = await this.#bus.createGroup(tickContract(topic), {
       onFull: 'block',
       validate: this.#validate,
+      ...(this.#federated ? { federated: true } : {}),
     });
     const pad = chorusPad(payloadSize);
     // A window as large as the SDK's own bound: when it is full, wait for the oldest emit.
@@ -96,6 +113,13 @@ export const chorusClient: SystemClient = {
 export const chorusNoValidateClient: SystemClient = {
   async connect(address) {
     return new ChorusClient(await connect({ address, client: 'bench' }), false);
+  },
+};
+
+/** Chorus with federated groups: created on the first daemon, joined on all of them. */
+export const chorusFederatedClient: SystemClient = {
+  async connect(address) {
+    return new ChorusClient(await connect({ address, client: 'bench' }), true, true);
   },
 };
 

@@ -5,6 +5,7 @@
 
 import { chorusNoValidateServer, chorusServer } from './chorus-daemon.js';
 import { dbusServer } from './dbus.js';
+import { chorusFederatedServer, jetStreamServer } from './federation.js';
 import { mqttServer } from './mqtt.js';
 import { natsServer } from './nats.js';
 import { rawServer } from './raw.js';
@@ -15,6 +16,8 @@ import type { SystemClient, SystemId, SystemServer } from './system.js';
 export const servers: readonly SystemServer[] = [
   chorusServer,
   chorusNoValidateServer,
+  chorusFederatedServer,
+  jetStreamServer,
   rawServer,
   natsServer,
   redisServer,
@@ -34,6 +37,10 @@ export async function clientOf(id: SystemId): Promise<SystemClient> {
       return (await import('./chorus.js')).chorusClient;
     case 'chorus-novalidate':
       return (await import('./chorus.js')).chorusNoValidateClient;
+    case 'chorus-federated':
+      return (await import('./chorus.js')).chorusFederatedClient;
+    case 'jetstream':
+      return (await import('./jetstream.js')).jetStreamClient;
     case 'raw':
       return (await import('./raw.js')).rawClient;
     case 'nats':

@@ -12,6 +12,12 @@ export interface Broker {
   readonly address: string;
   /** The broker process, for RSS and profiles; undefined when it runs in-process. */
   readonly pid: number | undefined;
+  /**
+   * Where the subscribers connect when it is not `address` (several brokers of one system, e.g.
+   * federated daemons): addresses separated by `|`, each subscriber process's connections spread
+   * over them in turn.
+   */
+  readonly subscriberAddress?: string;
   stop(): Promise<void>;
 }
 
@@ -61,7 +67,16 @@ export interface SystemServer extends SystemInfo {
   start(options: BrokerOptions): Promise<Broker>;
 }
 
-export type SystemId = 'chorus' | 'chorus-novalidate' | 'raw' | 'nats' | 'redis' | 'mqtt' | 'dbus';
+export type SystemId =
+  | 'chorus'
+  | 'chorus-novalidate'
+  | 'chorus-federated'
+  | 'jetstream'
+  | 'raw'
+  | 'nats'
+  | 'redis'
+  | 'mqtt'
+  | 'dbus';
 
 export interface SystemClient {
   connect(address: string): Promise<Client>;

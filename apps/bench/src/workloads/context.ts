@@ -100,6 +100,7 @@ export function setupFor(
     subscribers,
     payloadSize,
     brokerPid: running.broker.pid,
+    subscriberAddress: running.broker.subscriberAddress,
   };
 }
 

@@ -34,7 +34,10 @@ export class StreamApplier {
   #subscription: JetStreamSubscription | undefined;
   /** Bumped for every subscription: messages of an older one are dropped. */
   #generation = 0;
+  /** Waiting for room (a blocked message): what the consumer delivers meanwhile is dropped. */
   #paused = false;
+  /** Replays running (`hold`): nothing is applied until the last one is over. */
+  #holds = 0;
   #closed = false;
   #checking = false;
   readonly #timer: NodeJS.Timeout;
@@ -66,6 +69,25 @@ export class StreamApplier {
     return this.#applied;
   }
 
+  /** The last message applied is held up in the engine (`onFull: 'block'`): it goes to members joining now. */
+  get blocked(): boolean {
+    return this.#paused;
+  }
+
+  /**
+   * Nothing is applied until `release`: `applied` stays where it is, so a replay can read the
+   * stream up to it and make a membership live from the next message, with no seam between the
+   * two. What the consumer delivers meanwhile is dropped and read again after the release.
+   */
+  hold(): void {
+    if (this.#holds++ === 0) this.#drop();
+  }
+
+  release(): void {
+    if (this.#holds === 0 || --this.#holds > 0) return;
+    this.#restart();
+  }
+
   start(): void {
     void this.#subscribe();
   }
@@ -85,6 +107,11 @@ export class StreamApplier {
   resume(): void {
     if (!this.#paused || this.#closed) return;
     this.#paused = false;
+    this.#restart();
+  }
+
+  #restart(): void {
+    if (this.#paused || this.#holds > 0 || this.#closed) return;
     this.#lastProgress = performance.now();
     void this.#subscribe();
   }
@@ -135,7 +162,7 @@ export class StreamApplier {
   }
 
   #receive(message: JsMsg): void {
-    if (this.#paused || this.#closed) return;
+    if (this.#paused || this.#holds > 0 || this.#closed) return;
     const seq = message.seq;
     // [GUARANTEE: federation] exactly once, in stream order: a repeat is skipped.
     if (seq <= this.#applied) return;
@@ -154,7 +181,7 @@ export class StreamApplier {
 
   /** The no-progress watchdog (see the class comment). */
   async #watch(): Promise<void> {
-    if (this.#paused || this.#closed || this.#checking) return;
+    if (this.#paused || this.#holds > 0 || this.#closed || this.#checking) return;
     if (performance.now() - this.#lastProgress < this.#stallMs) return;
     this.#checking = true;
     try {
@@ -166,7 +193,7 @@ export class StreamApplier {
           // No answer (no leader, dead node): what we know of the tail must do.
         }
       }
-      if (this.#paused || this.#closed) return;
+      if (this.#paused || this.#holds > 0 || this.#closed) return;
       if (this.#tail > this.#applied && performance.now() - this.#lastProgress >= this.#stallMs) {
         this.restarts++;
         this.#log.warn('federation consumer made no progress; re-creating it', {

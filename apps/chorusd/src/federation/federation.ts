@@ -5,6 +5,7 @@ import {
   assertSignalName,
   type Engine,
   type EngineError,
+  type Filter,
   GroupExistsError,
   isEngineError,
   NotOwnerError,
@@ -17,7 +18,7 @@ import type { Logger } from '../logger.js';
 import { RequestError } from '../request-error.js';
 import { type ApplyResult, StreamApplier } from './applier.js';
 import type { FederationConfig } from './config.js';
-import { ensureStream, type Link, openLink, Subjects } from './link.js';
+import { ensureStream, type Link, openLink, Subjects, sleep } from './link.js';
 import { Header, StreamPublisher } from './publisher.js';
 import {
   type ControlEvent,
@@ -28,6 +29,7 @@ import {
   GroupRegistry,
   sameOwner,
 } from './registry.js';
+import { joinWithReplay, type ReplaySource, readReplay } from './replay.js';
 
 /** What a federated message's frame says beyond a local one: where it came from, its stream sequence. */
 export interface FederatedTag {
@@ -156,6 +158,17 @@ export class Federation {
     return this.#conn;
   }
 
+  /**
+   * Where a membership of `group` made now starts in the stream: the last `fseq` it will not get
+   * live (undefined for a group that is not federated here). A message held up in the engine
+   * (`onFull: 'block'`) goes to those who join meanwhile, so it is not before the point.
+   */
+  point(group: string): number | undefined {
+    const applier = this.#applier;
+    if (applier === undefined || !this.has(group)) return undefined;
+    return applier.applied - (applier.blocked ? 1 : 0);
+  }
+
   // ---- requests from sessions ---------------------------------------------------------------
 
   /** `createGroup(G, { federated: true })`: answered once the create is in the stream and applied here. */
@@ -203,6 +216,74 @@ export class Federation {
       owner.daemon === this.config.daemonId &&
       (owner.boot !== this.boot || !this.#host.engine.has(owner.conn))
     );
+  }
+
+  /**
+   * `join` of a federated group. With `after` (the last `fseq` the client received, `join.fseq`),
+   * the group's messages the stream holds after it are replayed to this connection right after
+   * the `ok` (replay.ts); without it, an ordinary join whose `ok` says where it starts (`fseq`).
+   */
+  async join(
+    client: FederationClient,
+    serial: number,
+    group: string,
+    filters: Filter[],
+    after: number | undefined,
+  ): Promise<void> {
+    const request = { serial, group, filters };
+    const applier = this.#applier;
+    const link = this.#link;
+    if (after === undefined || applier === undefined || link === undefined) {
+      joinWithReplay(this.#host.engine, request, client.id, this.point(group) ?? 0, undefined);
+      return;
+    }
+    // A daemon behind the client (it applied less than the client got, elsewhere or before a
+    // restart) catches up first: the client would otherwise get again, live, what it had.
+    const deadline = Date.now() + this.config.publishTimeoutMs;
+    while (applier.applied < after && Date.now() < deadline && !this.#stopped) await sleep(20);
+    // [GUARANTEE: federation] held from before the read until the membership exists: no seam.
+    applier.hold();
+    try {
+      const read = await readReplay(this.#replaySource(link), {
+        connection: client.id,
+        subject: this.subjects.signal(group),
+        filters,
+        loopback: this.#registry.get(group)?.options.loopback === true,
+        after,
+        upTo: applier.applied,
+      });
+      const point = this.point(group);
+      if (point === undefined) throw new UnknownGroupError(group);
+      joinWithReplay(this.#host.engine, request, client.id, point, read);
+      this.#host.log.debug('federated replay', {
+        conn: client.id,
+        group,
+        after,
+        point,
+        read: read.signals.length,
+        missedTo: read.missedTo,
+      });
+    } finally {
+      applier.release();
+    }
+  }
+
+  #replaySource(link: Link): ReplaySource {
+    return {
+      link,
+      stream: this.config.stream,
+      log: this.#host.log,
+      maxMessages: this.config.maxReplayMessages,
+      timeoutMs: this.config.publishTimeoutMs,
+      from: (headers) => this.#from(headers),
+      sender: (headers) => {
+        // As the applier's emit: its origin when the emitter is connected here, in this run.
+        const conn = Number(headers?.get(Header.conn));
+        const ours =
+          headers?.get(Header.daemon) === this.config.daemonId && headers.get(Header.boot) === this.boot;
+        return ours && this.#host.engine.has(conn) ? conn : this.#conn;
+      },
+    };
   }
 
   /** A federated emit: answered when JetStream has it and this daemon applied it. */

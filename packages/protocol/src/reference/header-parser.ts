@@ -185,6 +185,8 @@ function parseJoin(map: HeaderMap): JoinRequest {
   const message: JoinRequest = { t: 'join', s: readSerial(map, 's'), g: readName(map, 'g') };
   const f = readOptionalArray(map, 'f', parseFilter);
   if (f !== undefined) message.f = f;
+  const fseq = readOptionalCount(map, 'fseq');
+  if (fseq !== undefined) message.fseq = fseq;
   return message;
 }
 
@@ -244,11 +246,14 @@ function parseLimits(map: HeaderMap): Limits {
 
 function parseJoinResult(value: unknown): JoinResult {
   const map = expectMap(value);
-  return {
+  const result: JoinResult = {
     g: readName(map, 'g'),
     startSeq: readCount(map, 'startSeq'),
     startGroupSeq: readCount(map, 'startGroupSeq'),
   };
+  const fseq = readOptionalCount(map, 'fseq');
+  if (fseq !== undefined) result.fseq = fseq;
+  return result;
 }
 
 function parseReply(map: HeaderMap): Reply {
