@@ -312,6 +312,13 @@ describe('encodeEmitValueFrame', () => {
 
   it('sends undefined as the empty payload, and leaves undefined properties out', () => {
     expect(actual(undefined)).toEqual({ ok: toHex(encodeFrame({ t: 'emit', s: 7, g: 'g', sig: 'sig' })) });
+    // A publish: the same value bytes after its header, which ends in q: true.
+    expect(toHex(encodeEmitValueFrame(7, 'g', 'sig', { x: 1 }, undefined, true))).toBe(
+      toHex(encodeFrame({ t: 'emit', s: 7, g: 'g', sig: 'sig', q: true }, encodePayload({ x: 1 }))),
+    );
+    expect(toHex(encodeEmitValueFrame(7, 'g', 'sig', undefined, undefined, true))).toBe(
+      toHex(encodeFrame({ t: 'emit', s: 7, g: 'g', sig: 'sig', q: true })),
+    );
     expect(actual({ a: 1, b: undefined })).toEqual(expected({ a: 1 }));
   });
 });

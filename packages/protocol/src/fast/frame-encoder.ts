@@ -21,6 +21,7 @@ import { utf8Length, writeUtf8 } from './utf8.js';
 // readers and encoders took up to twice as long with the imports used directly).
 const {
   EMIT_MAP,
+  EMIT_MAP_QUIET,
   EMIT_REPLY_MAP,
   EMIT_REPLY_R_AND_SEQ,
   EMIT_REPLY_T_AND_S,
@@ -29,6 +30,7 @@ const {
   KEY_G,
   KEY_GSEQ,
   KEY_N,
+  KEY_Q_TRUE,
   KEY_R_TRUE,
   KEY_SIG,
   SIG_MAP,
@@ -44,6 +46,7 @@ const FIXED_SIG_BYTES =
   1 + SIG_T_AND_SEQ.length + KEY_GSEQ.length + KEY_G.length + KEY_SIG.length + KEY_FROM.length;
 // The map marker and the first run, as one run: one copy loop instead of a store and a loop.
 const EMIT_HEAD: readonly number[] = [EMIT_MAP, ...EMIT_T_AND_S];
+const PUBLISH_HEAD: readonly number[] = [EMIT_MAP_QUIET, ...EMIT_T_AND_S];
 const EMIT_REPLY_HEAD: readonly number[] = [EMIT_REPLY_MAP, ...EMIT_REPLY_T_AND_S];
 const FIXED_EMIT_BYTES = EMIT_HEAD.length;
 const FIXED_EMIT_REPLY_BYTES =
@@ -119,8 +122,9 @@ const newBytes: FrameAllocator = (size) => new Uint8Array(size);
 /**
  * Fast path for the SDK's emits: byte for byte what
  * `encodeFrame({ t: 'emit', s: serial, g: group, sig: signal }, payload)` produces (the layout
- * the daemon's header fast path reads), in a buffer from `allocate`. `serial` must be a valid
- * serial (not checked, for speed).
+ * the daemon's header fast path reads), in a buffer from `allocate`; with `quiet`, a publish:
+ * `encodeFrame({ t: 'emit', s: serial, g: group, sig: signal, q: true }, payload)`. `serial` must
+ * be a valid serial (not checked, for speed).
  *
  * @example
  * ```ts
@@ -133,8 +137,9 @@ export function encodeEmitFrame(
   signal: string,
   payload: Uint8Array,
   allocate: FrameAllocator = newBytes,
+  quiet = false,
 ): Uint8Array {
-  return emitFrame(serial, group, signal, payload, payload.length, allocate);
+  return emitFrame(serial, group, signal, payload, payload.length, allocate, quiet);
 }
 
 /** encodeEmitFrame with the payload in the first `payloadLength` bytes of `source`. */
@@ -145,6 +150,7 @@ function emitFrame(
   source: Uint8Array,
   payloadLength: number,
   allocate: FrameAllocator,
+  quiet: boolean,
 ): Uint8Array {
   if (payloadLength > MAX_U32) throw new RangeError(`payload of ${payloadLength} bytes does not fit a frame`);
   const names = emitNames(group, signal);
@@ -158,10 +164,10 @@ function emitFrame(
     signalBytes = utf8Length(signal);
     namesLength = KEY_G.length + strSize(groupBytes) + KEY_SIG.length + strSize(signalBytes);
   }
-  const headerLength = FIXED_EMIT_BYTES + uintSize(serial) + namesLength;
+  const headerLength = FIXED_EMIT_BYTES + uintSize(serial) + namesLength + (quiet ? KEY_Q_TRUE.length : 0);
   const frame = allocate(FRAME_PREFIX_BYTES + headerLength + payloadLength);
   writeFramePrefix(frame, headerLength, payloadLength);
-  let pos = writeBytes(frame, FRAME_PREFIX_BYTES, EMIT_HEAD);
+  let pos = writeBytes(frame, FRAME_PREFIX_BYTES, quiet ? PUBLISH_HEAD : EMIT_HEAD);
   pos = writeUint(frame, pos, serial);
   if (names !== undefined) {
     frame.set(names, pos);
@@ -169,6 +175,7 @@ function emitFrame(
   } else {
     pos = writeNames(frame, pos, group, groupBytes, signal, signalBytes);
   }
+  if (quiet) pos = writeBytes(frame, pos, KEY_Q_TRUE);
   frame.set(payloadLength === source.length ? source : source.subarray(0, payloadLength), pos);
   return frame;
 }
@@ -234,20 +241,23 @@ export function encodeEmitValueFrame(
   signal: string,
   value: unknown,
   allocate: FrameAllocator = newBytes,
+  quiet = false,
 ): Uint8Array {
   // `undefined` is the empty payload (encodePayload's rule), not MessagePack nil.
-  if (value === undefined) return encodeEmitFrame(serial, group, signal, EMPTY, allocate);
+  if (value === undefined) return encodeEmitFrame(serial, group, signal, EMPTY, allocate, quiet);
   const bytes = encodePlainValue(value);
   if (bytes !== undefined) {
     // The bytes are the plain encoder's scratch, lent until copied into the frame: `allocate`
     // may emit meanwhile (then that emit declines the scratch and writes elsewhere).
     try {
-      return emitFrame(serial, group, signal, bytes, bytes.length, allocate);
+      return emitFrame(serial, group, signal, bytes, bytes.length, allocate, quiet);
     } finally {
       releasePlainValue();
     }
   }
-  return withEncoded(value, 'payload', (bytes) => encodeEmitFrame(serial, group, signal, bytes, allocate));
+  return withEncoded(value, 'payload', (bytes) =>
+    encodeEmitFrame(serial, group, signal, bytes, allocate, quiet),
+  );
 }
 
 /**
