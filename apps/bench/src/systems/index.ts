@@ -3,7 +3,7 @@
  * loads the library of the system it serves.
  */
 
-import { chorusNoValidateServer, chorusServer } from './chorus-daemon.js';
+import { chorusEmitServer, chorusNoValidateServer, chorusServer } from './chorus-daemon.js';
 import { dbusServer } from './dbus.js';
 import { mqttServer } from './mqtt.js';
 import { natsServer } from './nats.js';
@@ -14,6 +14,7 @@ import type { SystemClient, SystemId, SystemServer } from './system.js';
 /** In table order: Chorus, the raw limit, then the peers. */
 export const servers: readonly SystemServer[] = [
   chorusServer,
+  chorusEmitServer,
   chorusNoValidateServer,
   rawServer,
   natsServer,
@@ -32,6 +33,8 @@ export async function clientOf(id: SystemId): Promise<SystemClient> {
   switch (id) {
     case 'chorus':
       return (await import('./chorus.js')).chorusClient;
+    case 'chorus-emit':
+      return (await import('./chorus.js')).chorusEmitClient;
     case 'chorus-novalidate':
       return (await import('./chorus.js')).chorusNoValidateClient;
     case 'raw':

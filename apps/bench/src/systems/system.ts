@@ -61,7 +61,15 @@ export interface SystemServer extends SystemInfo {
   start(options: BrokerOptions): Promise<Broker>;
 }
 
-export type SystemId = 'chorus' | 'chorus-novalidate' | 'raw' | 'nats' | 'redis' | 'mqtt' | 'dbus';
+export type SystemId =
+  | 'chorus'
+  | 'chorus-emit'
+  | 'chorus-novalidate'
+  | 'raw'
+  | 'nats'
+  | 'redis'
+  | 'mqtt'
+  | 'dbus';
 
 export interface SystemClient {
   connect(address: string): Promise<Client>;
