@@ -188,10 +188,8 @@ export class Session {
         }
         // Writable's cost is per chunk (a Buffer wrap, a writev entry), not per byte: one write
         // per batch, its bytes shared with every session of this pass whose batch is the same.
-        const frames: Uint8Array[] = new Array(items.length);
-        for (let i = 0; i < items.length; i++) frames[i] = encodeItem(items[i] as OutboundItem<Uint8Array>);
         // [GUARANTEE: order] the frames in the order taken, joined end to end.
-        for (const chunk of host.writes.chunksOf(frames)) socket.write(chunk);
+        for (const chunk of host.writes.chunksOf(items)) socket.write(chunk);
       }
     } finally {
       socket.uncork();

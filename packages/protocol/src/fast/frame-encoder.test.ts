@@ -8,7 +8,13 @@ import { parseServerHeader } from '../header-parser.js';
 import type { SignalMessage } from '../messages.js';
 import { encodePayload } from '../payload.js';
 import { encodeFrame } from '../reference/frame-encoder.js';
-import { encodeEmitFrame, encodeEmitValueFrame, encodeSignalFrame } from './frame-encoder.js';
+import {
+  encodeEmitFrame,
+  encodeEmitValueFrame,
+  encodeSignalFrame,
+  encodeSignalFrameInto,
+  signalFrameLength,
+} from './frame-encoder.js';
 
 const { CI } = process.env;
 const RUNS = CI === undefined ? 200 : 2_000;
@@ -112,6 +118,40 @@ describe('encodeSignalFrame', PROPERTY_TIMEOUT, () => {
           expect(toHex(received)).toBe(toHex(payload));
         },
       ),
+      { numRuns: RUNS },
+    );
+  });
+
+  it('writes the same frames end to end into one buffer (encodeSignalFrameInto), each of signalFrameLength bytes', () => {
+    // Reason: the daemon writes a batch's signals straight into the chunk it sends; every byte of
+    // it must be written (the chunk is not zeroed) and be what encodeFrame writes for each.
+    const name = fc.string({ unit: 'grapheme', minLength: 1, maxLength: 40 });
+    const message = fc.tuple(
+      fc.maxSafeNat(),
+      fc.maxSafeNat(),
+      name,
+      name,
+      name,
+      fc.boolean(),
+      fc.uint8Array({ maxLength: 300 }),
+    );
+    fc.assert(
+      fc.property(fc.array(message, { minLength: 1, maxLength: 5 }), fc.nat({ max: 7 }), (messages, lead) => {
+        const lengths = messages.map(([seq, gseq, g, sig, from, r, payload]) =>
+          signalFrameLength(seq, gseq, g, sig, from, r, payload.length),
+        );
+        const target = new Uint8Array(lead + lengths.reduce((a, b) => a + b, 0)).fill(0xee);
+        let at = lead;
+        const expected = [toHex(target.subarray(0, lead))];
+        for (const [k, [seq, gseq, g, sig, from, r, payload]] of messages.entries()) {
+          const end = encodeSignalFrameInto(target, at, seq, gseq, g, sig, from, r, payload);
+          expect(end - at).toBe(lengths[k]);
+          at = end;
+          expected.push(toHex(viaEncodeFrame(seq, gseq, g, sig, from, r, payload)));
+        }
+        expect(at).toBe(target.length);
+        expect(toHex(target)).toBe(expected.join(''));
+      }),
       { numRuns: RUNS },
     );
   });

@@ -72,6 +72,62 @@ export function encodeSignalFrame(
   retained: boolean,
   payload: Uint8Array,
 ): Uint8Array {
+  const frame = new Uint8Array(signalFrameLength(seq, gseq, group, signal, from, retained, payload.length));
+  encodeSignalFrameInto(frame, 0, seq, gseq, group, signal, from, retained, payload);
+  return frame;
+}
+
+/**
+ * The length of the frame {@link encodeSignalFrame} makes for these values (`payloadLength`: the
+ * payload's), without making it: so that several frames can be written into one buffer.
+ *
+ * @example
+ * ```ts
+ * const target = new Uint8Array(signalFrameLength(42, 8, 'logs', 'line', ':1.3', false, payload.length));
+ * ```
+ */
+export function signalFrameLength(
+  seq: number,
+  gseq: number,
+  group: string,
+  signal: string,
+  from: string,
+  retained: boolean,
+  payloadLength: number,
+): number {
+  const headerLength =
+    FIXED_SIG_BYTES +
+    uintSize(seq) +
+    uintSize(gseq) +
+    strSize(utf8Length(group)) +
+    strSize(utf8Length(signal)) +
+    strSize(utf8Length(from)) +
+    (retained ? KEY_R_TRUE.length : 0);
+  return FRAME_PREFIX_BYTES + headerLength + payloadLength;
+}
+
+/**
+ * Writes the frame {@link encodeSignalFrame} makes into `target` at `offset` (which must have
+ * {@link signalFrameLength} bytes from there), and returns the offset after it: several frames
+ * end to end in one buffer, without a buffer per frame.
+ *
+ * @example
+ * ```ts
+ * let at = 0;
+ * for (const m of messages) at = encodeSignalFrameInto(chunk, at, m.seq, m.gseq, m.g, m.sig, m.from, false, m.payload);
+ * ```
+ */
+export function encodeSignalFrameInto(
+  target: Uint8Array,
+  offset: number,
+  seq: number,
+  gseq: number,
+  group: string,
+  signal: string,
+  from: string,
+  retained: boolean,
+  payload: Uint8Array,
+): number {
   const groupBytes = utf8Length(group);
   const signalBytes = utf8Length(signal);
   const fromBytes = utf8Length(from);
@@ -85,23 +141,23 @@ export function encodeSignalFrame(
     (retained ? KEY_R_TRUE.length : 0);
   if (payload.length > MAX_U32)
     throw new RangeError(`payload of ${payload.length} bytes does not fit a frame`);
-  const frame = new Uint8Array(FRAME_PREFIX_BYTES + headerLength + payload.length);
-  writeFramePrefix(frame, headerLength, payload.length);
-  let pos = FRAME_PREFIX_BYTES;
-  frame[pos++] = retained ? SIG_MAP_RETAINED : SIG_MAP;
-  pos = writeBytes(frame, pos, SIG_T_AND_SEQ);
-  pos = writeUint(frame, pos, seq);
-  pos = writeBytes(frame, pos, KEY_GSEQ);
-  pos = writeUint(frame, pos, gseq);
-  pos = writeBytes(frame, pos, KEY_G);
-  pos = writeStr(frame, pos, group, groupBytes);
-  pos = writeBytes(frame, pos, KEY_SIG);
-  pos = writeStr(frame, pos, signal, signalBytes);
-  pos = writeBytes(frame, pos, KEY_FROM);
-  pos = writeStr(frame, pos, from, fromBytes);
-  if (retained) pos = writeBytes(frame, pos, KEY_R_TRUE);
-  frame.set(payload, pos);
-  return frame;
+  writeU32(target, offset, headerLength);
+  writeU32(target, offset + 4, payload.length);
+  let pos = offset + FRAME_PREFIX_BYTES;
+  target[pos++] = retained ? SIG_MAP_RETAINED : SIG_MAP;
+  pos = writeBytes(target, pos, SIG_T_AND_SEQ);
+  pos = writeUint(target, pos, seq);
+  pos = writeBytes(target, pos, KEY_GSEQ);
+  pos = writeUint(target, pos, gseq);
+  pos = writeBytes(target, pos, KEY_G);
+  pos = writeStr(target, pos, group, groupBytes);
+  pos = writeBytes(target, pos, KEY_SIG);
+  pos = writeStr(target, pos, signal, signalBytes);
+  pos = writeBytes(target, pos, KEY_FROM);
+  pos = writeStr(target, pos, from, fromBytes);
+  if (retained) pos = writeBytes(target, pos, KEY_R_TRUE);
+  target.set(payload, pos);
+  return pos + payload.length;
 }
 
 /**
