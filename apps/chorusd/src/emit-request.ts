@@ -9,6 +9,7 @@ import { type EmitRequest, ErrorCode, FRAME_PREFIX_BYTES } from '@chorus/protoco
 import type { DaemonLimits } from './config.js';
 import type { Counters } from './counters.js';
 import { checkEmit, type GroupContract } from './group-contracts.js';
+import { PayloadCopies } from './payload-copies.js';
 import { RequestError } from './request-error.js';
 
 /**
@@ -19,6 +20,9 @@ const SIGNAL_HEADER_GROWTH = 64;
 
 /** Payload bytes smaller than this fraction of their read buffer are copied, so a queued message can't pin a whole chunk. */
 const PIN_RATIO = 4;
+
+/** The copies of this daemon's small payloads (one event loop: one allocator). */
+const copies = new PayloadCopies(PIN_RATIO);
 
 /** An emit ready for the engine. */
 export interface CheckedEmit {
@@ -56,7 +60,7 @@ export function checkEmitRequest(
       ? undefined
       : checkEmit(contract, message, payload, () => host.counters.count('invalidPayloads'));
   // [GUARANTEE: memory] a queued payload cannot pin a whole socket read.
-  const owned = payload.byteLength * PIN_RATIO < payload.buffer.byteLength ? payload.slice() : payload;
+  const owned = payload.byteLength * PIN_RATIO < payload.buffer.byteLength ? copies.copy(payload) : payload;
   return { payload: owned, fields };
 }
 
