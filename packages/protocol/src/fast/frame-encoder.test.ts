@@ -122,6 +122,32 @@ describe('encodeSignalFrame', PROPERTY_TIMEOUT, () => {
     );
   });
 
+  it('writes the same bytes when the names come from its cache (same triple in a row)', () => {
+    const name = fc.string({ unit: 'grapheme', minLength: 1, maxLength: 40 });
+    const triple = fc.tuple(name, name, name);
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(fc.maxSafeNat(), triple, fc.boolean(), fc.nat({ max: 3 })), { maxLength: 6 }),
+        (runs) => {
+          for (const [seq, [g, sig, from], r, times] of runs) {
+            for (let k = 0; k <= times; k++) {
+              // An equal string that is not the same string object reads from the cache too.
+              const group = k % 2 === 0 ? g : [...g].join('');
+              const payload = new Uint8Array([k]);
+              const length = signalFrameLength(seq + k, seq, group, sig, from, r, 1);
+              const target = new Uint8Array(length).fill(0xee);
+              expect(encodeSignalFrameInto(target, 0, seq + k, seq, group, sig, from, r, payload)).toBe(
+                length,
+              );
+              expect(toHex(target)).toBe(toHex(viaEncodeFrame(seq + k, seq, g, sig, from, r, payload)));
+            }
+          }
+        },
+      ),
+      { numRuns: RUNS / 5 },
+    );
+  });
+
   it('writes the same frames end to end into one buffer (encodeSignalFrameInto), each of signalFrameLength bytes', () => {
     // Reason: the daemon writes a batch's signals straight into the chunk it sends; every byte of
     // it must be written (the chunk is not zeroed) and be what encodeFrame writes for each.

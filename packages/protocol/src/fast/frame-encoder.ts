@@ -95,15 +95,70 @@ export function signalFrameLength(
   retained: boolean,
   payloadLength: number,
 ): number {
+  const names = signalNames(group, signal, from);
+  const namesLength =
+    names !== undefined
+      ? names.length
+      : KEY_G.length +
+        strSize(utf8Length(group)) +
+        KEY_SIG.length +
+        strSize(utf8Length(signal)) +
+        KEY_FROM.length +
+        strSize(utf8Length(from));
   const headerLength =
-    FIXED_SIG_BYTES +
+    FIXED_SIG_BYTES -
+    KEY_G.length -
+    KEY_SIG.length -
+    KEY_FROM.length +
     uintSize(seq) +
     uintSize(gseq) +
-    strSize(utf8Length(group)) +
-    strSize(utf8Length(signal)) +
-    strSize(utf8Length(from)) +
+    namesLength +
     (retained ? KEY_R_TRUE.length : 0);
   return FRAME_PREFIX_BYTES + headerLength + payloadLength;
+}
+
+/*
+ * The `g`, `sig` and `from` fields of the `sig` header, kept encoded for the last triple: a batch
+ * is mostly one signal of one group from one sender, and comparing three strings costs less than
+ * measuring and encoding them twice (signalFrameLength, then encodeSignalFrameInto). The bytes are
+ * made on the second frame in a row with the same triple, so alternating triples allocate nothing.
+ * A `names` array is never written after it is made (a new triple replaces it), so a caller that
+ * took it keeps valid bytes.
+ */
+let lastSigGroup: string | undefined;
+let lastSigSignal: string | undefined;
+let lastSigFrom: string | undefined;
+let lastSigNames: Uint8Array | undefined;
+
+function signalNames(group: string, signal: string, from: string): Uint8Array | undefined {
+  if (group !== lastSigGroup || signal !== lastSigSignal || from !== lastSigFrom) {
+    lastSigGroup = group;
+    lastSigSignal = signal;
+    lastSigFrom = from;
+    lastSigNames = undefined;
+    return undefined;
+  }
+  if (lastSigNames === undefined) {
+    const groupBytes = utf8Length(group);
+    const signalBytes = utf8Length(signal);
+    const fromBytes = utf8Length(from);
+    const names = new Uint8Array(
+      KEY_G.length +
+        strSize(groupBytes) +
+        KEY_SIG.length +
+        strSize(signalBytes) +
+        KEY_FROM.length +
+        strSize(fromBytes),
+    );
+    let at = writeBytes(names, 0, KEY_G);
+    at = writeStr(names, at, group, groupBytes);
+    at = writeBytes(names, at, KEY_SIG);
+    at = writeStr(names, at, signal, signalBytes);
+    at = writeBytes(names, at, KEY_FROM);
+    writeStr(names, at, from, fromBytes);
+    lastSigNames = names;
+  }
+  return lastSigNames;
 }
 
 /**
@@ -128,19 +183,36 @@ export function encodeSignalFrameInto(
   retained: boolean,
   payload: Uint8Array,
 ): number {
-  const groupBytes = utf8Length(group);
-  const signalBytes = utf8Length(signal);
-  const fromBytes = utf8Length(from);
-  const headerLength =
-    FIXED_SIG_BYTES +
-    uintSize(seq) +
-    uintSize(gseq) +
-    strSize(groupBytes) +
-    strSize(signalBytes) +
-    strSize(fromBytes) +
-    (retained ? KEY_R_TRUE.length : 0);
   if (payload.length > MAX_U32)
     throw new RangeError(`payload of ${payload.length} bytes does not fit a frame`);
+  const names = signalNames(group, signal, from);
+  let groupBytes = 0;
+  let signalBytes = 0;
+  let fromBytes = 0;
+  let namesLength: number;
+  if (names !== undefined) {
+    namesLength = names.length;
+  } else {
+    groupBytes = utf8Length(group);
+    signalBytes = utf8Length(signal);
+    fromBytes = utf8Length(from);
+    namesLength =
+      KEY_G.length +
+      strSize(groupBytes) +
+      KEY_SIG.length +
+      strSize(signalBytes) +
+      KEY_FROM.length +
+      strSize(fromBytes);
+  }
+  const headerLength =
+    FIXED_SIG_BYTES -
+    KEY_G.length -
+    KEY_SIG.length -
+    KEY_FROM.length +
+    uintSize(seq) +
+    uintSize(gseq) +
+    namesLength +
+    (retained ? KEY_R_TRUE.length : 0);
   writeU32(target, offset, headerLength);
   writeU32(target, offset + 4, payload.length);
   let pos = offset + FRAME_PREFIX_BYTES;
@@ -149,12 +221,17 @@ export function encodeSignalFrameInto(
   pos = writeUint(target, pos, seq);
   pos = writeBytes(target, pos, KEY_GSEQ);
   pos = writeUint(target, pos, gseq);
-  pos = writeBytes(target, pos, KEY_G);
-  pos = writeStr(target, pos, group, groupBytes);
-  pos = writeBytes(target, pos, KEY_SIG);
-  pos = writeStr(target, pos, signal, signalBytes);
-  pos = writeBytes(target, pos, KEY_FROM);
-  pos = writeStr(target, pos, from, fromBytes);
+  if (names !== undefined) {
+    for (let i = 0; i < namesLength; i++) target[pos + i] = names[i] as number;
+    pos += namesLength;
+  } else {
+    pos = writeBytes(target, pos, KEY_G);
+    pos = writeStr(target, pos, group, groupBytes);
+    pos = writeBytes(target, pos, KEY_SIG);
+    pos = writeStr(target, pos, signal, signalBytes);
+    pos = writeBytes(target, pos, KEY_FROM);
+    pos = writeStr(target, pos, from, fromBytes);
+  }
   if (retained) pos = writeBytes(target, pos, KEY_R_TRUE);
   target.set(payload, pos);
   return pos + payload.length;
