@@ -24,14 +24,6 @@ const PIN_RATIO = 4;
 /** The copies of this daemon's small payloads (one event loop: one allocator). */
 const copies = new PayloadCopies(PIN_RATIO);
 
-/** An emit ready for the engine. */
-export interface CheckedEmit {
-  /** The payload, copied if it would pin its read buffer. */
-  readonly payload: Uint8Array;
-  /** The decoded payload for field filters, when the contract check decoded it. */
-  readonly fields: (() => unknown) | undefined;
-}
-
 /** What the checks need of the daemon. */
 export interface EmitChecks {
   readonly limits: DaemonLimits;
@@ -39,13 +31,17 @@ export interface EmitChecks {
   readonly counters: Counters;
 }
 
-/** Throws the emit's refusal (LIMIT_EXCEEDED, INVALID_PAYLOAD, ...); else its payload and fields. */
+/**
+ * Throws the emit's refusal (LIMIT_EXCEEDED, INVALID_PAYLOAD, ...); else returns the decoded
+ * payload for field filters when the contract check decoded it (undefined when the group has no
+ * contract to check).
+ */
 export function checkEmitRequest(
   host: EmitChecks,
   message: EmitRequest,
   header: Uint8Array,
   payload: Uint8Array,
-): CheckedEmit {
+): (() => unknown) | undefined {
   // [GUARANTEE: memory] no frame the daemon sends exceeds maxFrameBytes.
   const delivered = FRAME_PREFIX_BYTES + header.byteLength + SIGNAL_HEADER_GROWTH + payload.byteLength;
   if (delivered > host.limits.maxFrameBytes) {
@@ -55,13 +51,15 @@ export function checkEmitRequest(
     );
   }
   const contract = host.engine.groupMeta(message.g) as GroupContract | undefined;
-  const fields =
-    contract?.check === undefined
-      ? undefined
-      : checkEmit(contract, message, payload, () => host.counters.count('invalidPayloads'));
+  return contract?.check === undefined
+    ? undefined
+    : checkEmit(contract, message, payload, () => host.counters.count('invalidPayloads'));
+}
+
+/** The payload a queued message may keep: copied if it would pin its read buffer. */
+export function ownedPayload(payload: Uint8Array): Uint8Array {
   // [GUARANTEE: memory] a queued payload cannot pin a whole socket read.
-  const owned = payload.byteLength * PIN_RATIO < payload.buffer.byteLength ? copies.copy(payload) : payload;
-  return { payload: owned, fields };
+  return payload.byteLength * PIN_RATIO < payload.buffer.byteLength ? copies.copy(payload) : payload;
 }
 
 /**

@@ -25,7 +25,7 @@ import {
 } from '@chorus/protocol';
 import { denied, type EmitGate } from './access.js';
 import { callBus } from './bus-interface.js';
-import { checkEmitRequest, publishOf } from './emit-request.js';
+import { checkEmitRequest, ownedPayload, publishOf } from './emit-request.js';
 import type { Federation } from './federation/federation.js';
 import { encodeItem, encodeItemBuffer } from './outbound-frames.js';
 import type { PeerProcess } from './peer-process.js';
@@ -520,7 +520,8 @@ export class Session {
 
   #emit(message: EmitRequest, header: Uint8Array, payload: Uint8Array): void {
     this.#emits.require(message.g);
-    const { payload: owned, fields } = checkEmitRequest(this.#host, message, header, payload);
+    const fields = checkEmitRequest(this.#host, message, header, payload);
+    const owned = ownedPayload(payload);
     const federation = this.#host.federation;
     if (federation?.has(message.g) === true) {
       // [GUARANTEE: federation] acknowledged once JetStream has it and this daemon applied it.
