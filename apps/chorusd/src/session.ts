@@ -5,7 +5,6 @@ import {
   type Filter,
   InvalidNameError,
   isEngineError,
-  type OutboundItem,
 } from '@chorus/core';
 import {
   type CallRequest,
