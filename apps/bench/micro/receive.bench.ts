@@ -50,6 +50,9 @@ describe('receive', async () => {
         send({ t: 'welcome', v: 1, name: ':1.1', seq: 0, limits, joined: [] });
       } else if (message.t === 'join') {
         send({ t: 'ok', s: message.s, r: { startSeq: 1, startGroupSeq: 1 } });
+      } else if (message.t === 'call') {
+        // A typed join asks for the group's published schema first: none published (untyped).
+        daemonEnd.write(encodeFrame({ t: 'ok', s: message.s }, encodePayload({ schema: null })));
       } else if ('s' in message && typeof message.s === 'number') {
         send({ t: 'ok', s: message.s, r: {} });
       }

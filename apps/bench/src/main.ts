@@ -54,7 +54,8 @@ const usage = `Usage: npm run bench -- [options]
   --out DIR            where results go (default: apps/bench/results)
   --latest             also write DIR/latest.json and DIR/latest.md (the committed full run)
   --chart PATH         also write the fan-out chart to PATH (e.g. docs/performance-fanout.svg)
-  --systems LIST       only these of chorus, raw, nats, redis, mqtt, dbus (e.g. to profile one);
+  --systems LIST       only these of chorus, chorus-emit, raw, nats, redis, mqtt, dbus (e.g. to
+                       profile one); chorus publishes, chorus-emit emits (one answer per message);
                        chorus-novalidate (groups created with validate: false) runs only when named
   --cases LIST         fan-out cases instead of the default matrix, e.g. 10x64,50x1024 (N x bytes)
   --replot FILE        redraw the fan-out chart of a saved JSON run (to --chart PATH), measure nothing

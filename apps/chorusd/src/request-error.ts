@@ -26,12 +26,20 @@ export class RequestError extends Error {
     return undefined;
   }
 
-  /** The `err` reply to the request `serial` (to the connection when undefined). */
-  toReply(serial: number | undefined): ErrorReply {
+  /**
+   * The `err` reply to the request `serial` (to the connection when undefined); to a publish, it
+   * names the publish's group and signal (`publish`).
+   */
+  toReply(serial: number | undefined, publish?: { readonly g: string; readonly sig: string }): ErrorReply {
     const { code, message: msg } = this;
     const reply: ErrorReply =
       serial === undefined ? { t: 'err', code, msg } : { t: 'err', s: serial, code, msg };
     if (this.data !== undefined) reply.data = this.data;
+    if (publish !== undefined) {
+      // [GUARANTEE: publish] a failed publish is reported, naming its group and signal.
+      reply.g = publish.g;
+      reply.sig = publish.sig;
+    }
     return reply;
   }
 }

@@ -1,4 +1,4 @@
-import { type Accepted, BUS_NAME, type EngineError, isEngineError, type OutboundItem } from '@chorus/core';
+import { type Accepted, BUS_NAME, type EngineError, isEngineError } from '@chorus/core';
 import {
   type CallRequest,
   type ClientMessage,
@@ -7,7 +7,6 @@ import {
   encodeEmitReplyFrame,
   encodeFrame,
   encodePayload,
-  FRAME_PREFIX_BYTES,
   FrameDecoder,
   type Hello,
   PROTOCOL_VERSION,
@@ -17,8 +16,8 @@ import {
 } from '@chorus/protocol';
 import { denied, type EmitGate } from './access.js';
 import { callBus } from './bus-interface.js';
+import { checkEmitRequest, ownedPayload, publishOf } from './emit-request.js';
 import type { Federation } from './federation/federation.js';
-import { checkEmit, type GroupContract } from './group-contracts.js';
 import { joinResult, toFilters } from './membership-requests.js';
 import { encodeItem, encodeItemBuffer } from './outbound-frames.js';
 import type { PeerProcess } from './peer-process.js';
@@ -47,15 +46,6 @@ export type TransportKind = 'unix' | 'ws';
 
 /** `draining`: the bus is shutting down; queued frames are still written, nothing is read. */
 type State = 'hello' | 'open' | 'draining' | 'closing' | 'closed';
-
-/**
- * A delivered `sig` header is longer than the `emit` header it came from (seq, gseq, from, r):
- * this bounds the difference, so that no frame the daemon sends exceeds `maxFrameBytes`.
- */
-const SIGNAL_HEADER_GROWTH = 64;
-
-/** Payload bytes smaller than this fraction of their read buffer are copied, so a queued message can't pin a whole chunk. */
-const PIN_RATIO = 4;
 
 /**
  * One client connection: decodes its frames, drives the engine on its behalf, and writes what
@@ -87,6 +77,8 @@ export class Session {
   #helloTimer: NodeJS.Timeout | undefined;
   /** Serial of this session's emit that waits for room; reading stops until it settles. */
   #blockedSerial: number | undefined;
+  /** That emit, when it is a publish (answered only if it fails). */
+  #blockedPublish: EmitRequest | undefined;
   /**
    * Frames read but not handled, because an earlier emit is blocked or the queue is over
    * maxQueueBytes. Bounded by one read chunk: reading is paused meanwhile.
@@ -153,13 +145,15 @@ export class Session {
   /** The engine accepted (or failed) this session's blocked emit. */
   settled(outcome: Accepted | EngineError): void {
     const serial = this.#blockedSerial;
+    const publish = this.#blockedPublish;
     this.#blockedSerial = undefined;
+    this.#blockedPublish = undefined;
     if (serial === undefined || this.#state !== 'open') return;
     // Hooks run inside an engine call; replying is an engine call, so do it right after.
     queueMicrotask(() => {
       if (this.#state !== 'open') return;
-      if (isEngineError(outcome)) this.#refused(serial, outcome);
-      else this.#replyEmit(serial, outcome);
+      if (isEngineError(outcome)) this.#refused(serial, outcome, 'emit', publish);
+      else if (publish === undefined) this.#replyEmit(serial, outcome);
       this.#drainBacklog();
     });
   }
@@ -186,10 +180,8 @@ export class Session {
         }
         // Writable's cost is per chunk (a Buffer wrap, a writev entry), not per byte: one write
         // per batch, its bytes shared with every session of this pass whose batch is the same.
-        const frames: Uint8Array[] = new Array(items.length);
-        for (let i = 0; i < items.length; i++) frames[i] = encodeItem(items[i] as OutboundItem<Uint8Array>);
         // [GUARANTEE: order] the frames in the order taken, joined end to end.
-        for (const chunk of host.writes.chunksOf(frames)) socket.write(chunk);
+        for (const chunk of host.writes.chunksOf(items)) socket.write(chunk);
       }
     } finally {
       socket.uncork();
@@ -291,7 +283,7 @@ export class Session {
     try {
       this.#dispatch(message, header, payload);
     } catch (error) {
-      this.#refused('s' in message ? message.s : undefined, error, message.t);
+      this.#refused('s' in message ? message.s : undefined, error, message.t, publishOf(message));
     }
   }
 
@@ -528,25 +520,16 @@ export class Session {
 
   #emit(message: EmitRequest, header: Uint8Array, payload: Uint8Array): void {
     this.#emits.require(message.g);
-    // [GUARANTEE: memory] no frame the daemon sends exceeds maxFrameBytes.
-    const delivered = FRAME_PREFIX_BYTES + header.byteLength + SIGNAL_HEADER_GROWTH + payload.byteLength;
-    if (delivered > this.#host.limits.maxFrameBytes) {
-      throw new RequestError(
-        ErrorCode.LIMIT_EXCEEDED,
-        `message too large: ${delivered} bytes once delivered, maxFrameBytes is ${this.#host.limits.maxFrameBytes}`,
-      );
-    }
-    const contract = this.#host.engine.groupMeta(message.g) as GroupContract | undefined;
-    const fields =
-      contract?.check === undefined
-        ? undefined
-        : checkEmit(contract, message, payload, () => this.#host.counters.count('invalidPayloads'));
-    // [GUARANTEE: memory] a queued payload cannot pin a whole socket read.
-    const owned = payload.byteLength * PIN_RATIO < payload.buffer.byteLength ? payload.slice() : payload;
+    const fields = checkEmitRequest(this.#host, message, header, payload);
+    const owned = ownedPayload(payload);
     const federation = this.#host.federation;
     if (federation?.has(message.g) === true) {
       // [GUARANTEE: federation] acknowledged once JetStream has it and this daemon applied it.
-      this.#awaitFederated(message.s, federation.emit(this, message.g, message.sig, owned));
+      this.#awaitFederated(
+        message.s,
+        federation.emit(this, message.g, message.sig, owned),
+        publishOf(message),
+      );
       return;
     }
     const outcome = this.#host.engine.emit(
@@ -562,9 +545,11 @@ export class Session {
       this.#host.clock.now(),
     );
     if (outcome.status === 'accepted') {
-      this.#replyEmit(message.s, outcome);
+      // [GUARANTEE: publish] an accepted publish is not answered.
+      if (message.q !== true) this.#replyEmit(message.s, outcome);
     } else {
       this.#blockedSerial = message.s;
+      this.#blockedPublish = publishOf(message);
       this.#pause();
     }
   }
@@ -590,7 +575,13 @@ export class Session {
    * its replies keep their order. Federated requests wait for JetStream this way, which also keeps
    * a connection's federated emits in the stream in the order it sent them.
    */
-  #awaitThen<T>(serial: number, work: Promise<T>, answer: (value: T) => void, type: string): void {
+  #awaitThen<T>(
+    serial: number,
+    work: Promise<T>,
+    answer: (value: T) => void,
+    type: string,
+    publish?: EmitRequest,
+  ): void {
     this.#blockedSerial = serial;
     this.#pause();
     const done = (settle: () => void): void => {
@@ -600,23 +591,28 @@ export class Session {
       try {
         settle();
       } catch (error) {
-        this.#refused(serial, error, type);
+        this.#refused(serial, error, type, publish);
       }
       this.#drainBacklog();
     };
     work.then(
       (value) => done(() => answer(value)),
-      (error: unknown) => done(() => this.#refused(serial, error, type)),
+      (error: unknown) => done(() => this.#refused(serial, error, type, publish)),
     );
   }
 
-  #awaitFederated(serial: number, work: Promise<Accepted | undefined>): void {
+  /** `publish`: a federated publish, answered only if it fails. */
+  #awaitFederated(serial: number, work: Promise<Accepted | undefined>, publish?: EmitRequest): void {
     // [GUARANTEE: federation] answered once the stream has it and this daemon applied it.
     this.#awaitThen(
       serial,
       work,
-      (outcome) => (outcome ? this.#replyEmit(serial, outcome) : this.#reply(serial, {})),
+      (outcome) => {
+        if (outcome === undefined) this.#reply(serial, {});
+        else if (publish === undefined) this.#replyEmit(serial, outcome);
+      },
       'federated',
+      publish,
     );
   }
 
@@ -638,15 +634,15 @@ export class Session {
    * The one way a request fails: a RequestError or an engine error is the client's `err` reply
    * (and counted); anything else is a bug, logged, and answered INTERNAL without its details.
    */
-  #refused(serial: number | undefined, error: unknown, type?: string): void {
+  #refused(serial: number | undefined, error: unknown, type?: string, publish?: EmitRequest): void {
     const refusal = RequestError.from(error);
     if (refusal === undefined) {
       this.#host.log.error('internal error', { conn: this.name, type, error: String(error) });
-      this.#post(new RequestError(ErrorCode.INTERNAL, 'internal error').toReply(serial));
+      this.#post(new RequestError(ErrorCode.INTERNAL, 'internal error').toReply(serial, publish));
       return;
     }
     this.#host.counters.count('requestErrors');
-    this.#post(refusal.toReply(serial));
+    this.#post(refusal.toReply(serial, publish));
   }
 
   #post(message: ServerMessage, payload?: Uint8Array): void {

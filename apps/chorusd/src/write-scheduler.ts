@@ -1,4 +1,5 @@
-import { Buffer } from 'node:buffer';
+import type { Message, OutboundItem } from '@chorus/core';
+import { chunksOfItems } from './outbound-frames.js';
 
 /** What the scheduler writes for: a session that moves its queued items into its socket. */
 export interface Flushable {
@@ -18,18 +19,27 @@ export class WriteScheduler<TSession extends Flushable> {
   #flushing = false;
   /**
    * The last batch written in this flush pass, kept for the next session: a fan-out queues the
-   * same message objects, encoded once, to every member, so their batches are usually the same.
+   * same message objects to every member, so their batches are usually the same.
    *
-   *   #batchFrames  [f1, f2, f3, BIG, f4]      frames as taken, compared by identity, in order
-   *   #batchChunks  [f1+f2+f3, BIG, f4]        what was written for them (#batchShared: joined
-   *                                            for sharing, see chunksOf)
+   *   #batchItems   [m1, m2, m3, BIG, m4]      items as taken, compared by identity, in order
+   *   #batchChunks  [m1+m2+m3, BIG, m4]        what was written for them
    *
    * Holds at most one batch and is released at the end of the pass. A chunk is never written to
    * after it was handed to a socket, which may hold it until it is flushed.
    */
-  #batchFrames: readonly Uint8Array[] | undefined;
+  #batchItems: readonly OutboundItem<Uint8Array>[] | undefined;
   #batchChunks: readonly Uint8Array[] | undefined;
-  #batchShared = false;
+  /**
+   * Signals encoded straight into a chunk of this pass, whose `wire` points there meanwhile: a
+   * session of the same pass with another batch copies those bytes instead of encoding them again.
+   * Taken back at the end of the pass, so that no queued message keeps a chunk alive (a small
+   * frame must not pin a large chunk: the daemon's PIN_RATIO rule).
+   */
+  readonly #lent: Message<Uint8Array>[] = [];
+  readonly #lend = (item: Message<Uint8Array>, frame: Uint8Array): void => {
+    item.wire = frame;
+    this.#lent.push(item);
+  };
 
   /** `session` has queued items: it is flushed in this turn's pass (the next one, if none is running). */
   schedule(session: TSession): void {
@@ -51,33 +61,26 @@ export class WriteScheduler<TSession extends Flushable> {
       }
     } finally {
       this.#flushing = false;
-      this.#batchFrames = undefined;
+      this.#batchItems = undefined;
       this.#batchChunks = undefined;
+      for (const item of this.#lent) item.wire = undefined;
+      this.#lent.length = 0;
     }
   }
 
   /**
-   * What to write for a batch of frames, in order. Writable's cost is per chunk, a copy's per
-   * byte: small frames are always joined into one chunk; larger ones only when a second session
-   * of this flush pass has the same batch (the same objects, in the same order), so that one copy
-   * serves them all; the largest are always written as they are.
+   * What to write for a batch of items, in order (outbound-frames.ts, chunksOfItems): the chunks
+   * of the previous session of this pass when its batch was the same items, so that one copy
+   * serves them all.
    */
-  chunksOf(frames: readonly Uint8Array[]): readonly Uint8Array[] {
-    const last = this.#batchFrames;
-    // [GUARANTEE: encode once] identical objects are identical bytes: frames are never mutated.
-    if (last !== undefined && sameFrames(last, frames)) {
-      if (!this.#batchShared) {
-        this.#batchChunks = joinFrames(frames, MAX_SHARED_JOIN_BYTES);
-        this.#batchShared = true;
-      }
-      return this.#batchChunks as readonly Uint8Array[];
-    }
-    const chunks = joinFrames(frames, MAX_JOIN_BYTES);
+  chunksOf(items: readonly OutboundItem<Uint8Array>[]): readonly Uint8Array[] {
+    const last = this.#batchItems;
+    // [GUARANTEE: encode once] the same items are the same bytes: frames are never mutated.
+    if (last !== undefined && sameItems(last, items)) return this.#batchChunks as readonly Uint8Array[];
+    const chunks = chunksOfItems(items, this.#flushing ? this.#lend : undefined);
     if (this.#flushing) {
-      this.#batchFrames = frames;
+      this.#batchItems = items;
       this.#batchChunks = chunks;
-      // One chunk: all joined already, as joining for sharing would (the usual small-signal fan-out).
-      this.#batchShared = chunks.length === 1 || !frames.some(joinedOnlyShared);
     }
     return chunks;
   }
@@ -88,56 +91,8 @@ export class WriteScheduler<TSession extends Flushable> {
   }
 }
 
-/*
- * Measured on the fan-out bench (2 shared cores): a chunk through a socket's Writable costs about
- * 0.3 µs (a Buffer wrap, an entry of the writev); a copy into fresh memory about 0.2-1 µs per KiB
- * (allocation and page faults, not the memcpy). Joining 1 KiB frames for one session only was a
- * net loss; joining them once for several sessions, or 100-byte frames for one, a net gain.
- */
-/** Frames below this size are joined for any batch. */
-const MAX_JOIN_BYTES = 256;
-/** Frames below this size are joined for a batch shared by several sessions. */
-const MAX_SHARED_JOIN_BYTES = 16 * 1024;
-
-function joinedOnlyShared(frame: Uint8Array): boolean {
-  return frame.byteLength >= MAX_JOIN_BYTES && frame.byteLength < MAX_SHARED_JOIN_BYTES;
-}
-
-function sameFrames(a: readonly Uint8Array[], b: readonly Uint8Array[]): boolean {
+function sameItems(a: readonly unknown[], b: readonly unknown[]): boolean {
   if (a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
   return true;
-}
-
-/** `frames` as chunks, in order: each run of frames below `maxFrameBytes` joined into one Buffer. */
-function joinFrames(frames: readonly Uint8Array[], maxFrameBytes: number): Uint8Array[] {
-  const chunks: Uint8Array[] = [];
-  let start = 0;
-  let bytes = 0;
-  for (let i = 0; i < frames.length; i++) {
-    const frame = frames[i] as Uint8Array;
-    if (frame.byteLength < maxFrameBytes) {
-      bytes += frame.byteLength;
-      continue;
-    }
-    if (start < i) chunks.push(joinRun(frames, start, i, bytes));
-    chunks.push(frame);
-    start = i + 1;
-    bytes = 0;
-  }
-  if (start < frames.length) chunks.push(joinRun(frames, start, frames.length, bytes));
-  return chunks;
-}
-
-function joinRun(frames: readonly Uint8Array[], start: number, end: number, bytes: number): Uint8Array {
-  if (end - start === 1) return frames[start] as Uint8Array;
-  // Unsafe (unzeroed, pooled when small) is fine: every byte is written below.
-  const out = Buffer.allocUnsafe(bytes);
-  let at = 0;
-  for (let i = start; i < end; i++) {
-    const frame = frames[i] as Uint8Array;
-    out.set(frame, at);
-    at += frame.byteLength;
-  }
-  return out;
 }

@@ -59,6 +59,7 @@ class Client:
         self.received = []  # every sig, in arrival order
         self.frames = []  # every frame header after welcome, in arrival order (for tests of order)
         self.connection_errors = []  # non-fatal err without s
+        self.publish_errors = []  # the err of each failed publish, in order (it names g and sig)
         self.closed = asyncio.get_running_loop().create_future()
         self.welcome = None
         self._decoder = None
@@ -159,6 +160,8 @@ class Client:
                 future.set_result((message, payload))
             elif t == "err" and message.get("fatal"):
                 raise _error(message)
+            elif t == "err" and "sig" in message:
+                self.publish_errors.append(_error(message))
             elif t == "err":
                 self.connection_errors.append(_error(message))
         elif t == "gclosed":
@@ -229,6 +232,16 @@ class Client:
         """Emits; returns {seq, gseq, n}."""
         r, _ = await self.request({"t": "emit", "g": group, "sig": signal}, encode_payload(value))
         return r
+
+    def publish(self, group, signal, value=NO_VALUE):
+        """Emits without waiting: no ok comes when accepted (spec §6, publish); a failure lands in
+        `publish_errors`, naming the group and signal. `flush()` waits until the daemon handled it."""
+        self._send({"t": "emit", "s": self._next_serial(), "g": group, "sig": signal, "q": True},
+                   encode_payload(value))
+
+    async def flush(self):
+        """Resolves once the daemon handled everything sent before (replies come in order)."""
+        await self.ping()
 
     async def ping(self):
         await self.request({"t": "ping"})
@@ -321,7 +334,7 @@ class Client:
 def _error(message):
     return ChorusError(
         message["code"], message["msg"], fatal=message.get("fatal", False), serial=message.get("s"),
-        data=message.get("data"),
+        data=message.get("data"), group=message.get("g"), signal=message.get("sig"),
     )
 
 

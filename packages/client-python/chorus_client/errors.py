@@ -10,13 +10,16 @@ FATAL_CODES = frozenset(
 class ChorusError(Exception):
     """An `err` from the daemon, or a codec error found locally. Match on `code`, never on the message."""
 
-    def __init__(self, code, message, *, fatal=False, serial=None, data=None):
+    def __init__(self, code, message, *, fatal=False, serial=None, data=None, group=None, signal=None):
         super().__init__(f"{code}: {message}")
         self.code = code
         self.msg = message
         self.fatal = fatal
         self.serial = serial
         self.data = data
+        # The group and signal of the publish this error answers (spec §6), if it answers one.
+        self.group = group
+        self.signal = signal
 
     @property
     def path(self):

@@ -52,6 +52,21 @@ class Signals(DaemonTestCase):
         await owner.emit("test.sig.A", "Tick")
         self.assertIs((await member.next_signal("test.sig.A")).value, NO_VALUE)
 
+    async def test_publish_is_answered_only_when_it_fails(self):
+        owner = await self.connect()
+        await owner.create("test.sig.Pub", {"emitters": "owner"})
+        member = await self.connect()
+        await member.join("test.sig.Pub")
+        owner.publish("test.sig.Pub", "Line", {"n": 1})
+        owner.publish("test.sig.Missing", "Line", {"n": 2})
+        owner.publish("test.sig.Pub", "Line", {"n": 3})
+        await owner.flush()
+        self.assertEqual([f["t"] for f in owner.frames[-2:]], ["err", "ok"])  # no ok per publish
+        [error] = owner.publish_errors
+        self.assertEqual((error.code, error.group, error.signal), ("UNKNOWN_GROUP", "test.sig.Missing", "Line"))
+        values = [(await member.next_signal("test.sig.Pub")).value for _ in range(2)]
+        self.assertEqual(values, [{"n": 1}, {"n": 3}])
+
     async def test_loopback_sig_comes_before_the_emit_ok(self):
         client = await self.connect()
         await client.create("test.sig.Loop", {"loopback": True})

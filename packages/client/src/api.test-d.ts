@@ -26,6 +26,7 @@ import {
   type NameReleaseResult,
   type NameRequestResult,
   type PayloadValidationError,
+  type PublishError,
   type Service,
   type SignalMeta,
   type Subscription,
@@ -65,6 +66,24 @@ export async function typed(): Promise<void> {
   await group.emit('Renamed', { name: 3 });
   // @ts-expect-error unknown group option
   await bus.createGroup(Battery, { emitters: 'everyone' });
+
+  // group.publish / bus.publish / flush / publishError
+  expectTypeOf(group.publish('LevelChanged', { percent: 42 })).toEqualTypeOf<Promise<void> | undefined>();
+  group.publish('Unplugged');
+  // @ts-expect-error wrong payload shape
+  group.publish('LevelChanged', { pct: 42 });
+  // @ts-expect-error unknown signal
+  group.publish('LevelChange', { percent: 42 });
+  expectTypeOf(bus.publish(Battery, 'LevelChanged', { percent: 1 })).toEqualTypeOf<
+    Promise<void> | undefined
+  >();
+  bus.publish('org.example.Any', 'Whatever', { anything: true });
+  expectTypeOf(bus.flush()).toEqualTypeOf<Promise<void>>();
+  bus.on('publishError', (error) => {
+    expectTypeOf(error).toEqualTypeOf<PublishError>();
+    expectTypeOf(error.signal).toEqualTypeOf<string>();
+    expectTypeOf(error.group).toEqualTypeOf<string>();
+  });
 
   // bus.emit
   await bus.emit(Battery, 'LevelChanged', { percent: 41 });

@@ -13,7 +13,7 @@ import type {
   NameRequestResult,
 } from './bus-contract.js';
 import type { AnyGroupContract, MethodInput, MethodName, MethodOutput, SignalName } from './contract.js';
-import type { ChorusError } from './errors.js';
+import type { ChorusError, PublishError } from './errors.js';
 import type { FilterInput } from './filter.js';
 import type { CreateGroupOptions, EmitArgs, EmitResult, Group } from './group.js';
 import type { Monitor } from './monitor.js';
@@ -173,6 +173,25 @@ export interface Bus {
   ): Promise<EmitResult>;
   /** Emits by group name, without validation. */
   emit(group: string, signal: string, payload?: unknown): Promise<EmitResult>;
+  /**
+   * Publishes: an emit the daemon does not answer when it accepts it (as NATS's publish).
+   * Returns undefined once sent, or a promise to await when the window (`maxInFlight`,
+   * `maxInFlightBytes`) is full or the bus is reconnecting. Validated first (throws
+   * PayloadValidationError); the daemon's refusals come later, in order, as PublishErrors on
+   * `on('publishError')`. See `Group.publish`.
+   */
+  publish<TContract extends AnyGroupContract, TSignal extends SignalName<TContract>>(
+    contract: TContract,
+    signal: TSignal,
+    ...payload: EmitArgs<TContract, TSignal>
+  ): Promise<void> | undefined;
+  /** Publishes by group name, without validation. */
+  publish(group: string, signal: string, payload?: unknown): Promise<void> | undefined;
+  /**
+   * Resolves once the daemon has handled every publish, emit and request sent before it (a
+   * round trip); the PublishErrors of those publishes have been reported by then.
+   */
+  flush(): Promise<void>;
   /** A round trip to the daemon. */
   ping(): Promise<void>;
   /**
@@ -274,6 +293,12 @@ export interface Bus {
     handler: (name: string, result: NameRequestResult | undefined, error: ChorusError | undefined) => void,
   ): () => void;
   /**
+   * The daemon refused a publish (INVALID_PAYLOAD, NOT_PERMITTED, QUEUE_FULL, ...): `error.group`
+   * and `error.signal` say which, `error.code` why; in the order the publishes were sent. Without
+   * a handler here, PublishErrors go to `on('error')`.
+   */
+  on(event: 'publishError', handler: (error: PublishError) => void): () => void;
+  /**
    * Closes the connection: subscriptions end (iterators finish after what they hold), emits not yet
    * sent reject, requests already sent get their answers, method calls still waiting are cancelled
    * (ConnectionClosedError), calls being served are aborted, then the transport closes.
@@ -303,6 +328,7 @@ export type BusEvents = {
   reconnectFailed: [error: ChorusError];
   gap: [gap: BusGap];
   nameRequest: [name: string, result: NameRequestResult | undefined, error: ChorusError | undefined];
+  publishError: [error: PublishError];
 };
 
 /** Where the bus's parts report its events (the bus's one emitter). */

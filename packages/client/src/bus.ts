@@ -45,7 +45,13 @@ import {
 import { Calls } from './calls.js';
 import { ContractCheck } from './compat/contract-check.js';
 import type { AnyGroupContract, MethodInput, MethodName, MethodOutput, SignalName } from './contract.js';
-import { BusError, type ChorusError, ConnectionClosedError, InvalidArgumentError } from './errors.js';
+import {
+  BusError,
+  type ChorusError,
+  ConnectionClosedError,
+  InvalidArgumentError,
+  PublishError,
+} from './errors.js';
 import type { CreateGroupOptions, EmitArgs, EmitResult, Group } from './group.js';
 import { Groups } from './groups.js';
 import { Emitter } from './listeners.js';
@@ -80,6 +86,7 @@ const BUS_EVENTS: readonly (keyof BusEvents)[] = [
   'reconnectFailed',
   'gap',
   'nameRequest',
+  'publishError',
 ];
 
 /** The bus; `Bus` is its public face. */
@@ -121,7 +128,11 @@ export class BusImpl implements Bus {
         },
         invoke: (message: InvokeMessage, payload) => this.#services.invoke(message, payload),
         abort: (message: AbortMessage) => this.#services.abort(message),
-        error: (error) => events.emit('error', error),
+        error: (error) => {
+          // A refused publish has its own event; with nobody listening there, it is still told.
+          if (error instanceof PublishError && events.has('publishError')) events.emit('publishError', error);
+          else events.emit('error', error);
+        },
       },
       ended: (error) => this.#ended(error),
       // Another connection may find other publishers: the schemas fetched on the old one are stale.
@@ -237,6 +248,20 @@ export class BusImpl implements Bus {
   emit(group: string, signal: string, payload?: unknown): Promise<EmitResult>;
   emit(target: GroupTarget, signal: string, payload?: unknown): Promise<EmitResult> {
     return this.#groups.emit(groupName(target), contractOf(target), signal, payload);
+  }
+
+  publish<TContract extends AnyGroupContract, TSignal extends SignalName<TContract>>(
+    contract: TContract,
+    signal: TSignal,
+    ...payload: EmitArgs<TContract, TSignal>
+  ): Promise<void> | undefined;
+  publish(group: string, signal: string, payload?: unknown): Promise<void> | undefined;
+  publish(target: GroupTarget, signal: string, payload?: unknown): Promise<void> | undefined {
+    return this.#groups.publish(groupName(target), contractOf(target), signal, payload);
+  }
+
+  flush(): Promise<void> {
+    return this.#reconnection.whenOpen((connection) => connection.flush());
   }
 
   async ping(): Promise<void> {

@@ -45,10 +45,13 @@ import {
   InvalidArgumentError,
   MessageTooLargeError,
   ProtocolViolationError,
+  PublishError,
 } from './errors.js';
 import type { EmitResult } from './group.js';
-import { Limiter, type LimiterWaiter } from './limiter.js';
-import { type PendingEntry, PendingRequests, type ReplyWithPayload } from './pending-requests.js';
+import { Limiter } from './limiter.js';
+import { type EmitHost, PendingEmit } from './pending-emit.js';
+import { PendingRequests, type ReplyWithPayload } from './pending-requests.js';
+import { PublishWindow } from './publish-window.js';
 import type { CongestionLevel } from './subscription.js';
 import type { Transport } from './transports/transport.js';
 
@@ -102,6 +105,8 @@ export class Connection {
   readonly #decoder: FrameDecoder;
   readonly #pending = new PendingRequests();
   readonly #emits: Limiter;
+  /** Publishes, in the same window as emits (publish-window.ts). */
+  readonly #publishes: PublishWindow;
   readonly #allocate: FrameAllocator | undefined;
   #state: State = 'handshake';
   // Until the welcome tells the daemon's limit, assume the protocol's default.
@@ -117,6 +122,21 @@ export class Connection {
     this.#transport = transport;
     this.#listener = listener;
     this.#emits = new Limiter(options.maxInFlight, options.maxInFlightBytes);
+    // A checkpoint every quarter of the window: the next batch goes out while one is confirmed.
+    this.#publishes = new PublishWindow(
+      this.#emits,
+      {
+        write: (frame) => this.#transport.write(frame),
+        ping: (entry) => {
+          const serial = this.#pending.nextSerial();
+          this.#send({ t: 'ping', s: serial });
+          this.#pending.add(serial, entry);
+          this.#updateFlow();
+        },
+      },
+      options.maxInFlight / 4,
+      options.maxInFlightBytes / 4,
+    );
     this.#allocate = transport.allocate?.bind(transport);
     this.#decoder = new FrameDecoder(
       {
@@ -255,6 +275,40 @@ export class Connection {
   }
 
   /**
+   * Sends a publish of `value` (an emit the daemon answers only if it fails, with an `err` naming
+   * its group and signal: the listener's `error`, a PublishError). Returns undefined when it was
+   * written; a promise when the window is full (it resolves once the publish is written: await it
+   * before the next). Throws, having sent nothing, when the connection is not open, the frame is
+   * too large, or (ProtocolError BAD_MSGPACK) the value cannot be encoded.
+   */
+  publish(group: string, signal: string, value: unknown): Promise<void> | undefined {
+    if (this.#state !== 'open') throw this.#unavailable();
+    const serial = this.#pending.nextSerial();
+    return this.#publishFrame(encodeEmitValueFrame(serial, group, signal, value, this.#allocate, true));
+  }
+
+  /** Like `publish`, for a payload that is encoded already (one that waited for a reconnection). */
+  publishPayload(group: string, signal: string, payload: Uint8Array): Promise<void> | undefined {
+    if (this.#state !== 'open') throw this.#unavailable();
+    const serial = this.#pending.nextSerial();
+    return this.#publishFrame(encodeEmitFrame(serial, group, signal, payload, this.#allocate, true));
+  }
+
+  /** Resolves once the daemon handled every request, emit and publish sent before it. */
+  flush(): Promise<void> {
+    if (this.#state !== 'open') return Promise.reject(this.#unavailable());
+    return this.#publishes.flush();
+  }
+
+  #publishFrame(frame: Uint8Array): Promise<void> | undefined {
+    const size = frame.byteLength - FRAME_PREFIX_BYTES;
+    if (size > this.#maxFrameBytes) throw new MessageTooLargeError(size, this.#maxFrameBytes);
+    // A publish's serial is not registered: nothing waits for its answer (a failure names its
+    // publish by group and signal), and serials wrap only after 2^32 requests.
+    return this.#publishes.send(frame, frame.byteLength);
+  }
+
+  /**
    * A subscription's buffer level changed. Reading pauses while any buffer is at its bound, so the
    * daemon's queue for us fills and its flow control (block / reject / evict) takes over.
    */
@@ -326,6 +380,8 @@ export class Connection {
     // No room, or the connection is ending (the limiter failed then; its error is the answer).
     const failure = this.#emits.failure;
     if (failure !== undefined) return Promise.reject(failure.error);
+    // Publishes may hold the window: confirm them, so that it frees.
+    this.#publishes.checkpoint();
     // maxFrameBytes is final once the connection is open (the only state emits can wait in).
     if (size > this.#maxFrameBytes)
       return Promise.reject(new MessageTooLargeError(size, this.#maxFrameBytes));
@@ -458,6 +514,12 @@ export class Connection {
   }
 
   #onError(message: ErrorReply): void {
+    if (message.sig !== undefined && message.g !== undefined && message.fatal !== true) {
+      // [GUARANTEE: publish] a publish's failure, in wire order with everything else.
+      const { code, msg, g, sig, data } = message;
+      this.#listener.error(new PublishError(code, msg, g, sig, { data }));
+      return;
+    }
     const error = BusError.fromWire(message);
     // Before the welcome any err ends the attempt (VERSION_MISMATCH, a refused token, ...).
     if (this.#state === 'handshake' || error.fatal) {
@@ -531,92 +593,4 @@ export class Connection {
     this.#transportClosed = this.#transport.close().catch(() => undefined);
     this.#listener.closed(error);
   }
-}
-
-/** What a {@link PendingEmit} needs from its connection. */
-interface EmitHost {
-  /** Writes the frame of an emit whose turn came. */
-  write(frame: Uint8Array): void;
-  /** Gives back the slot of an emit that was answered, and the bytes it held. */
-  release(bytes: number): void;
-  /** Drops a waiting emit from the pending requests (the limiter failed), rejecting it with `error`. */
-  forget(serial: number, error: unknown): void;
-}
-
-/**
- * One emit, from the call to its answer: what awaits the answer by serial (PendingEntry) and, while
- * `maxInFlight` emits are unanswered, what waits in line with its frame (LimiterWaiter).
- */
-class PendingEmit implements PendingEntry, LimiterWaiter {
-  readonly promise: Promise<EmitResult>;
-  /** The size of its frame: what it holds of the maxInFlightBytes bound while unanswered. */
-  readonly bytes: number;
-  readonly #host: EmitHost;
-  readonly #serial: number;
-  /** The frame while it waits for its turn; undefined once sent or settled. */
-  #frame: Uint8Array | undefined;
-  /** Whether it was written, so holds a slot until it is answered. */
-  #sent: boolean;
-  #resolve!: (result: EmitResult) => void;
-  #reject!: (error: unknown) => void;
-
-  /** `frame`: undefined when the emit is sent at once (the caller writes it). */
-  constructor(host: EmitHost, serial: number, bytes: number, frame: Uint8Array | undefined) {
-    this.#host = host;
-    this.#serial = serial;
-    this.bytes = bytes;
-    this.#frame = frame;
-    this.#sent = frame === undefined;
-    this.promise = new Promise<EmitResult>((resolve, reject) => {
-      this.#resolve = resolve;
-      this.#reject = reject;
-    });
-  }
-
-  resolve(reply: Reply): void {
-    this.#frame = undefined;
-    this.#resolve(toEmitResult(reply));
-  }
-
-  reject(error: unknown): void {
-    this.#frame = undefined;
-    this.#reject(error);
-  }
-
-  answered(): void {
-    // An answer to a serial not sent yet (a daemon bug) settles the emit, which then never goes out:
-    // it holds no slot to give back.
-    if (this.#sent) this.#host.release(this.bytes);
-  }
-
-  granted(): boolean {
-    const frame = this.#frame;
-    // Settled before its turn: nothing to send, the slot goes to the next in line.
-    if (frame === undefined) return false;
-    this.#frame = undefined;
-    this.#sent = true;
-    this.#host.write(frame);
-    return true;
-  }
-
-  failed(error: unknown): void {
-    this.#frame = undefined;
-    this.#host.forget(this.#serial, error);
-    // Already rejected when the pending requests were (the connection ended): a second reject is a no-op.
-    this.#reject(error);
-  }
-}
-
-/** The daemon's answer to an emit, as the app sees it. */
-function toEmitResult(reply: Reply): EmitResult {
-  const r = reply.r;
-  return {
-    seq: countOf(r?.['seq']),
-    groupSeq: countOf(r?.['gseq']),
-    recipients: countOf(r?.['n']),
-  };
-}
-
-function countOf(value: unknown): number {
-  return typeof value === 'number' ? value : 0;
 }

@@ -132,6 +132,28 @@ export class BusError extends ChorusError {
 }
 
 /**
+ * The daemon refused a publish (`group.publish`, `bus.publish`): `code` says why (INVALID_PAYLOAD,
+ * NOT_PERMITTED, QUEUE_FULL, UNKNOWN_GROUP, ...), `group` and `signal` which publish. Reported
+ * on `bus.on('publishError')`, in the order the publishes were sent.
+ *
+ * @example
+ * ```ts
+ * bus.on('publishError', (error) => console.warn(error.group, error.signal, error.code));
+ * ```
+ */
+export class PublishError extends BusError {
+  override name = 'PublishError';
+  readonly group: string;
+  readonly signal: string;
+
+  constructor(code: string, message: string, group: string, signal: string, options?: { data?: unknown }) {
+    super(code, message, options);
+    this.group = group;
+    this.signal = signal;
+  }
+}
+
+/**
  * The connection is gone: closed by `bus.close()`, by the daemon (`bye`, then EOF) or lost. Pending
  * requests reject with it and iterators end with it. `reason` is the daemon's `bye` reason, if any.
  *

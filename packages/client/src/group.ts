@@ -127,6 +127,17 @@ export interface Group<TContract extends AnyGroupContract = AnyGroupContract> {
     signal: TSignal,
     ...payload: EmitArgs<TContract, TSignal>
   ): Promise<EmitResult>;
+  /**
+   * Publishes a signal: like `emit`, but the daemon does not answer it when it accepts it (no
+   * `EmitResult`). Returns undefined once it is sent; a promise when the SDK's window
+   * (`maxInFlight`, `maxInFlightBytes`) is full or the bus is reconnecting: await it before
+   * publishing more. Throws PayloadValidationError without sending. A refusal by the daemon comes
+   * later, in order, on `bus.on('publishError')`; `bus.flush()` waits until all were handled.
+   */
+  publish<TSignal extends SignalName<TContract>>(
+    signal: TSignal,
+    ...payload: EmitArgs<TContract, TSignal>
+  ): Promise<void> | undefined;
   /** Closes the group (members get `gclosed`). Resolves at once if it is already closed. */
   close(): Promise<void>;
   /**
@@ -150,6 +161,12 @@ export interface GroupHost {
     signal: string,
     payload: unknown,
   ): Promise<EmitResult>;
+  publish(
+    group: string,
+    contract: AnyGroupContract | undefined,
+    signal: string,
+    payload: unknown,
+  ): Promise<void> | undefined;
   close(group: string): Promise<void>;
 }
 
@@ -201,6 +218,10 @@ export class GroupImpl implements Group {
 
   emit(signal: string, payload?: unknown): Promise<EmitResult> {
     return this.#host.emit(this.name, this.contract, signal, payload);
+  }
+
+  publish(signal: string, payload?: unknown): Promise<void> | undefined {
+    return this.#host.publish(this.name, this.contract, signal, payload);
   }
 
   close(): Promise<void> {

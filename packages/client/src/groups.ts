@@ -111,6 +111,41 @@ export class Groups implements GroupHost {
     return this.#link.whenOpen((connection) => connection.emitPayload(name, signal, bytes));
   }
 
+  /**
+   * A publish: checked and sent like an emit, but nothing answers it when the daemon accepts it.
+   * Throws what the SDK can tell at once (PayloadValidationError, MessageTooLargeError, closed);
+   * the daemon's refusals come later as PublishErrors. Returns a promise only when the caller must
+   * wait: the window is full, or the bus is reconnecting.
+   */
+  publish(
+    name: string,
+    contract: AnyGroupContract | undefined,
+    signal: string,
+    payload: unknown,
+  ): Promise<void> | undefined {
+    this.#monitor.assertNotMonitor();
+    if (contract !== undefined) {
+      const check = checkPayload(contract, signal, payload);
+      if (!check.ok) throw check.error;
+    }
+    const live = this.#link.live;
+    if (live !== undefined) {
+      try {
+        return live.publish(name, signal, payload);
+      } catch (cause) {
+        throw isProtocolError(cause) ? unencodable(name, signal, cause) : cause;
+      }
+    }
+    let bytes: Uint8Array;
+    try {
+      bytes = encodePayload(payload);
+    } catch (cause) {
+      throw unencodable(name, signal, cause);
+    }
+    // [GUARANTEE: order] held in call order with the bus's other requests until it reconnects.
+    return this.#link.whenOpen((connection) => connection.publishPayload(name, signal, bytes));
+  }
+
   async close(name: string): Promise<void> {
     if (this.#link.live === undefined) {
       // It went with the lost connection; not creating it again is all that is left to do.

@@ -63,6 +63,7 @@ export {
   PayloadDroppedError,
   PayloadValidationError,
   ProtocolViolationError,
+  PublishError,
   RemoteError,
   ServiceUnknownError,
   TimeoutError,

@@ -70,9 +70,12 @@ export class Limiter {
     else this.#waiters.push(waiter);
   }
 
-  /** Gives back a slot taken for `bytes`; the waiters that now fit are granted, in order. */
-  release(bytes = 0): void {
-    if (this.#active > 0) this.#active--;
+  /**
+   * Gives back `slots` slots (one unless said) taken for `bytes` in all; the waiters that now fit
+   * are granted, in order.
+   */
+  release(bytes = 0, slots = 1): void {
+    this.#active = Math.max(0, this.#active - slots);
     this.#bytes = Math.max(0, this.#bytes - bytes);
     // A loop rather than recursion: waiters that pass the slot on do not grow the stack.
     for (let next = this.#waiters.peek(); next !== undefined; next = this.#waiters.peek()) {

@@ -65,6 +65,11 @@ export class Emitter<TEvents extends { [TEvent in keyof TEvents]: unknown[] }> {
     return (listeners as unknown as Listeners<TEvents[TEvent]>).add(handler);
   }
 
+  /** Whether `event` has a handler. */
+  has(event: keyof TEvents): boolean {
+    return (this.#events.get(event)?.size ?? 0) > 0;
+  }
+
   emit<TEvent extends keyof TEvents>(event: TEvent, ...args: TEvents[TEvent]): void {
     (this.#events.get(event) as unknown as Listeners<TEvents[TEvent]> | undefined)?.emit(...args);
   }

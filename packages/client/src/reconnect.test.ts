@@ -231,7 +231,17 @@ describe('reconnecting', () => {
     );
     dialer.drop();
     for (const error of await Promise.all(inFlight)) expect(error.code).toBe('CONNECTION_CLOSED');
-    const waiting = [group.emit('a', 1), bus.emit('org.example.G', 'b', 2), bus.ping(), group.emit('c', 3)];
+    const published = group.publish('p', 4);
+    // A publish while away waits like an emit: the promise is the caller's backpressure.
+    expect(published).toBeInstanceOf(Promise);
+    const waiting = [
+      group.emit('a', 1),
+      bus.emit('org.example.G', 'b', 2),
+      published,
+      bus.ping(),
+      group.emit('c', 3),
+      bus.flush(),
+    ];
     const call = bus.call('org.example.Absent', 'M', {}, { timeoutMs: 1 });
     const controller = new AbortController();
     const aborted = rejection(bus.call('org.example.Absent', 'M', {}, { signal: controller.signal }));
@@ -244,10 +254,12 @@ describe('reconnecting', () => {
     expect(log(dialer.current)).toEqual([
       'hello',
       'create org.example.G',
+      'emit org.example.G.p',
       'emit org.example.G.a',
       'emit org.example.G.b',
       'ping',
       'emit org.example.G.c',
+      'ping',
     ]);
     await bus.close();
   });

@@ -91,6 +91,12 @@ const frames = [
     { text: 'hi', n: 1 },
   ],
   ['emit, empty payload', 'client', { t: 'emit', s: 6, g: 'org.example.Logs', sig: 'Tick' }],
+  [
+    'emit, a publish: no ok when accepted (q: true)',
+    'client',
+    { t: 'emit', s: 11, g: 'org.example.Logs', sig: 'Line', q: true },
+    { text: 'hi', n: 1 },
+  ],
   ['ping (largest serial)', 'client', { t: 'ping', s: 0xffff_ffff }],
   [
     'call, minimal (input in the payload)',
@@ -182,6 +188,19 @@ const frames = [
     'err, REMOTE_ERROR with the error name',
     'daemon',
     { t: 'err', s: 7, code: 'REMOTE_ERROR', msg: 'no', data: { name: 'TypeError' } },
+  ],
+  [
+    'err, answering a publish: it names the group and signal',
+    'daemon',
+    {
+      t: 'err',
+      s: 11,
+      code: 'INVALID_PAYLOAD',
+      msg: 'org.example.Logs Line: n: must be integer',
+      data: { signal: 'Line', path: ['n'], reason: 'must be integer' },
+      g: 'org.example.Logs',
+      sig: 'Line',
+    },
   ],
   [
     'err, connection-level and fatal',

@@ -31,10 +31,12 @@ describe('public API', () => {
         'encodeFrame',
         'encodePayload',
         'encodeSignalFrame',
+        'encodeSignalFrameInto',
         'isProtocolError',
         'parseClientHeader',
         'parseServerHeader',
         'readEmitReplyHeader',
+        'signalFrameLength',
       ].sort(),
     );
   });

@@ -32,6 +32,8 @@ export {
   encodeEmitReplyFrame,
   encodeEmitValueFrame,
   encodeSignalFrame,
+  encodeSignalFrameInto,
+  signalFrameLength,
 } from './fast/frame-encoder.js';
 export { readEmitReplyHeader } from './fast/header-reader.js';
 export type { FrameDecoderOptions, FrameHandler } from './frame-decoder.js';

@@ -208,6 +208,11 @@ export interface EmitRequest {
   s: number;
   g: string;
   sig: string;
+  /**
+   * A publish: `true` asks for no `ok` when the emit is accepted. A failure is still answered,
+   * with an `err` that names `g` and `sig` (the wire spec, section 6).
+   */
+  q?: boolean;
 }
 
 /**
@@ -396,6 +401,10 @@ export interface ErrorReply {
   /** The daemon closes the connection after this message. */
   fatal?: boolean;
   data?: unknown;
+  /** The err answering a publish (`emit` with `q`): the group of that emit. */
+  g?: string;
+  /** The err answering a publish: the signal of that emit. */
+  sig?: string;
 }
 
 /**

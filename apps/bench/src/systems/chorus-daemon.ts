@@ -68,6 +68,16 @@ export const chorusServer: SystemServer = {
 };
 
 /**
+ * The same daemon, the emitter using `group.emit` (one answer per message) instead of
+ * `group.publish`: what the acknowledgement costs, in the same run.
+ */
+export const chorusEmitServer: SystemServer = {
+  ...chorusServer,
+  id: 'chorus-emit',
+  label: 'Chorus, emit',
+};
+
+/**
  * The same daemon, with the bench's groups created with `validate: false`: the cost of checking
  * every emit against the contract is the difference from `chorus`, in the same run.
  */

@@ -1,6 +1,8 @@
 /*
  * Chorus through its SDK, as an app would use it: typed contracts with zod validation on both
- * ends, `onFull: 'block'`, the daemon's default limits, and pipelined emits.
+ * ends, `onFull: 'block'`, the daemon's default limits. The emitter publishes (`group.publish`,
+ * fire-and-forget like NATS's publish, the SDK's window its backpressure); `chorus-emit` emits
+ * with an answer per message instead (`group.emit`, pipelined).
  */
 
 import { type Bus, connect, defaultConnectOptions, defineGroup, z } from '@chorus/client';
@@ -32,17 +34,22 @@ export function chorusPad(size: number): Uint8Array<ArrayBuffer> {
   return new Uint8Array(n);
 }
 
+/** How the bench's Chorus emitter sends. */
+type SendMode = 'publish' | 'emit';
+
 class ChorusClient implements Client {
   readonly #bus: Bus;
   /** The groups' `validate` option: whether the daemon checks each emit against the contract. */
   readonly #validate: boolean;
+  readonly #mode: SendMode;
   /** The groups are federated (created on one daemon, joined on all of them). */
   readonly #federated: boolean;
 
-  constructor(bus: Bus, validate: boolean, federated = false) {
+  constructor(bus: Bus, options: { validate: boolean; mode?: SendMode; federated?: boolean }) {
     this.#bus = bus;
-    this.#validate = validate;
-    this.#federated = federated;
+    this.#validate = options.validate;
+    this.#mode = options.mode ?? 'publish';
+    this.#federated = options.federated ?? false;
   }
 
   async subscribe(topic: string, onMessage: OnMessage): Promise<void> {
@@ -75,6 +82,18 @@ class ChorusClient implements Client {
       ...(this.#federated ? { federated: true } : {}),
     });
     const pad = chorusPad(payloadSize);
+    if (this.#mode === 'publish') {
+      const bus = this.#bus;
+      // Failures would come as publishError events; the bench counts on none (it verifies every delivery).
+      bus.on('publishError', (error) => {
+        throw error;
+      });
+      return {
+        // The SDK's own window: a promise only when it is full.
+        send: (i, t) => group.publish('Tick', { i, t, pad }),
+        drain: () => bus.flush(),
+      };
+    }
     // A window as large as the SDK's own bound: when it is full, wait for the oldest emit.
     const window = defaultConnectOptions.maxInFlight;
     const inFlight: Promise<unknown>[] = new Array(window);
@@ -105,21 +124,32 @@ class ChorusClient implements Client {
 
 export const chorusClient: SystemClient = {
   async connect(address) {
-    return new ChorusClient(await connect({ address, client: 'bench' }), true);
+    return new ChorusClient(await connect({ address, client: 'bench' }), { validate: true });
+  },
+};
+
+/** Chorus with an acknowledged `emit` per message (the SDK's emit window). */
+export const chorusEmitClient: SystemClient = {
+  async connect(address) {
+    return new ChorusClient(await connect({ address, client: 'bench' }), { validate: true, mode: 'emit' });
   },
 };
 
 /** Chorus with the bench's groups created with `validate: false`. */
 export const chorusNoValidateClient: SystemClient = {
   async connect(address) {
-    return new ChorusClient(await connect({ address, client: 'bench' }), false);
+    return new ChorusClient(await connect({ address, client: 'bench' }), { validate: false });
   },
 };
 
 /** Chorus with federated groups: created on the first daemon, joined on all of them. */
 export const chorusFederatedClient: SystemClient = {
   async connect(address) {
-    return new ChorusClient(await connect({ address, client: 'bench' }), true, true);
+    return new ChorusClient(await connect({ address, client: 'bench' }), {
+      validate: true,
+      mode: 'emit',
+      federated: true,
+    });
   },
 };
 

@@ -3,7 +3,7 @@
  * loads the library of the system it serves.
  */
 
-import { chorusNoValidateServer, chorusServer } from './chorus-daemon.js';
+import { chorusEmitServer, chorusNoValidateServer, chorusServer } from './chorus-daemon.js';
 import { dbusServer } from './dbus.js';
 import { chorusFederatedServer, jetStreamServer } from './federation.js';
 import { mqttServer } from './mqtt.js';
@@ -15,6 +15,7 @@ import type { SystemClient, SystemId, SystemServer } from './system.js';
 /** In table order: Chorus, the raw limit, then the peers. */
 export const servers: readonly SystemServer[] = [
   chorusServer,
+  chorusEmitServer,
   chorusNoValidateServer,
   chorusFederatedServer,
   jetStreamServer,
@@ -35,6 +36,8 @@ export async function clientOf(id: SystemId): Promise<SystemClient> {
   switch (id) {
     case 'chorus':
       return (await import('./chorus.js')).chorusClient;
+    case 'chorus-emit':
+      return (await import('./chorus.js')).chorusEmitClient;
     case 'chorus-novalidate':
       return (await import('./chorus.js')).chorusNoValidateClient;
     case 'chorus-federated':

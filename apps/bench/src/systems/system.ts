@@ -69,6 +69,7 @@ export interface SystemServer extends SystemInfo {
 
 export type SystemId =
   | 'chorus'
+  | 'chorus-emit'
   | 'chorus-novalidate'
   | 'chorus-federated'
   | 'jetstream'

@@ -185,6 +185,8 @@ const defaultResponder: Responder = (received, daemon) => {
       return [{ t: 'ok', s: message.s, r: { startSeq: daemon.seq + 1, startGroupSeq: 1 } }];
     case 'emit':
       daemon.seq++;
+      // A publish is answered only when it fails.
+      if (message.q === true) return [];
       return [{ t: 'ok', s: message.s, r: { seq: daemon.seq, gseq: daemon.seq, n: 1 } }];
     case 'monitor':
       return [{ t: 'ok', s: message.s, r: { startSeq: daemon.seq + 1 } }];

@@ -8,7 +8,13 @@ import { parseServerHeader } from '../header-parser.js';
 import type { SignalMessage } from '../messages.js';
 import { encodePayload } from '../payload.js';
 import { encodeFrame } from '../reference/frame-encoder.js';
-import { encodeEmitFrame, encodeEmitValueFrame, encodeSignalFrame } from './frame-encoder.js';
+import {
+  encodeEmitFrame,
+  encodeEmitValueFrame,
+  encodeSignalFrame,
+  encodeSignalFrameInto,
+  signalFrameLength,
+} from './frame-encoder.js';
 
 const { CI } = process.env;
 const RUNS = CI === undefined ? 200 : 2_000;
@@ -112,6 +118,66 @@ describe('encodeSignalFrame', PROPERTY_TIMEOUT, () => {
           expect(toHex(received)).toBe(toHex(payload));
         },
       ),
+      { numRuns: RUNS },
+    );
+  });
+
+  it('writes the same bytes when the names come from its cache (same triple in a row)', () => {
+    const name = fc.string({ unit: 'grapheme', minLength: 1, maxLength: 40 });
+    const triple = fc.tuple(name, name, name);
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(fc.maxSafeNat(), triple, fc.boolean(), fc.nat({ max: 3 })), { maxLength: 6 }),
+        (runs) => {
+          for (const [seq, [g, sig, from], r, times] of runs) {
+            for (let k = 0; k <= times; k++) {
+              // An equal string that is not the same string object reads from the cache too.
+              const group = k % 2 === 0 ? g : [...g].join('');
+              const payload = new Uint8Array([k]);
+              const length = signalFrameLength(seq + k, seq, group, sig, from, r, 1);
+              const target = new Uint8Array(length).fill(0xee);
+              expect(encodeSignalFrameInto(target, 0, seq + k, seq, group, sig, from, r, payload)).toBe(
+                length,
+              );
+              expect(toHex(target)).toBe(toHex(viaEncodeFrame(seq + k, seq, g, sig, from, r, payload)));
+            }
+          }
+        },
+      ),
+      { numRuns: RUNS / 5 },
+    );
+  });
+
+  it('writes the same frames end to end into one buffer (encodeSignalFrameInto), each of signalFrameLength bytes', () => {
+    // Reason: the daemon writes a batch's signals straight into the chunk it sends; every byte of
+    // it must be written (the chunk is not zeroed) and be what encodeFrame writes for each.
+    const name = fc.string({ unit: 'grapheme', minLength: 1, maxLength: 40 });
+    const message = fc.tuple(
+      fc.maxSafeNat(),
+      fc.maxSafeNat(),
+      name,
+      name,
+      name,
+      fc.boolean(),
+      fc.uint8Array({ maxLength: 300 }),
+    );
+    fc.assert(
+      fc.property(fc.array(message, { minLength: 1, maxLength: 5 }), fc.nat({ max: 7 }), (messages, lead) => {
+        const lengths = messages.map(([seq, gseq, g, sig, from, r, payload]) =>
+          signalFrameLength(seq, gseq, g, sig, from, r, payload.length),
+        );
+        const target = new Uint8Array(lead + lengths.reduce((a, b) => a + b, 0)).fill(0xee);
+        let at = lead;
+        const expected = [toHex(target.subarray(0, lead))];
+        for (const [k, [seq, gseq, g, sig, from, r, payload]] of messages.entries()) {
+          const end = encodeSignalFrameInto(target, at, seq, gseq, g, sig, from, r, payload);
+          expect(end - at).toBe(lengths[k]);
+          at = end;
+          expected.push(toHex(viaEncodeFrame(seq, gseq, g, sig, from, r, payload)));
+        }
+        expect(at).toBe(target.length);
+        expect(toHex(target)).toBe(expected.join(''));
+      }),
       { numRuns: RUNS },
     );
   });
@@ -312,6 +378,13 @@ describe('encodeEmitValueFrame', () => {
 
   it('sends undefined as the empty payload, and leaves undefined properties out', () => {
     expect(actual(undefined)).toEqual({ ok: toHex(encodeFrame({ t: 'emit', s: 7, g: 'g', sig: 'sig' })) });
+    // A publish: the same value bytes after its header, which ends in q: true.
+    expect(toHex(encodeEmitValueFrame(7, 'g', 'sig', { x: 1 }, undefined, true))).toBe(
+      toHex(encodeFrame({ t: 'emit', s: 7, g: 'g', sig: 'sig', q: true }, encodePayload({ x: 1 }))),
+    );
+    expect(toHex(encodeEmitValueFrame(7, 'g', 'sig', undefined, undefined, true))).toBe(
+      toHex(encodeFrame({ t: 'emit', s: 7, g: 'g', sig: 'sig', q: true })),
+    );
     expect(actual({ a: 1, b: undefined })).toEqual(expected({ a: 1 }));
   });
 });

@@ -21,6 +21,7 @@ import { utf8Length, writeUtf8 } from './utf8.js';
 // readers and encoders took up to twice as long with the imports used directly).
 const {
   EMIT_MAP,
+  EMIT_MAP_QUIET,
   EMIT_REPLY_MAP,
   EMIT_REPLY_R_AND_SEQ,
   EMIT_REPLY_T_AND_S,
@@ -29,6 +30,7 @@ const {
   KEY_G,
   KEY_GSEQ,
   KEY_N,
+  KEY_Q_TRUE,
   KEY_R_TRUE,
   KEY_SIG,
   SIG_MAP,
@@ -44,6 +46,7 @@ const FIXED_SIG_BYTES =
   1 + SIG_T_AND_SEQ.length + KEY_GSEQ.length + KEY_G.length + KEY_SIG.length + KEY_FROM.length;
 // The map marker and the first run, as one run: one copy loop instead of a store and a loop.
 const EMIT_HEAD: readonly number[] = [EMIT_MAP, ...EMIT_T_AND_S];
+const PUBLISH_HEAD: readonly number[] = [EMIT_MAP_QUIET, ...EMIT_T_AND_S];
 const EMIT_REPLY_HEAD: readonly number[] = [EMIT_REPLY_MAP, ...EMIT_REPLY_T_AND_S];
 const FIXED_EMIT_BYTES = EMIT_HEAD.length;
 const FIXED_EMIT_REPLY_BYTES =
@@ -69,36 +72,169 @@ export function encodeSignalFrame(
   retained: boolean,
   payload: Uint8Array,
 ): Uint8Array {
-  const groupBytes = utf8Length(group);
-  const signalBytes = utf8Length(signal);
-  const fromBytes = utf8Length(from);
+  const frame = new Uint8Array(signalFrameLength(seq, gseq, group, signal, from, retained, payload.length));
+  encodeSignalFrameInto(frame, 0, seq, gseq, group, signal, from, retained, payload);
+  return frame;
+}
+
+/**
+ * The length of the frame {@link encodeSignalFrame} makes for these values (`payloadLength`: the
+ * payload's), without making it: so that several frames can be written into one buffer.
+ *
+ * @example
+ * ```ts
+ * const target = new Uint8Array(signalFrameLength(42, 8, 'logs', 'line', ':1.3', false, payload.length));
+ * ```
+ */
+export function signalFrameLength(
+  seq: number,
+  gseq: number,
+  group: string,
+  signal: string,
+  from: string,
+  retained: boolean,
+  payloadLength: number,
+): number {
+  const names = signalNames(group, signal, from);
+  const namesLength =
+    names !== undefined
+      ? names.length
+      : KEY_G.length +
+        strSize(utf8Length(group)) +
+        KEY_SIG.length +
+        strSize(utf8Length(signal)) +
+        KEY_FROM.length +
+        strSize(utf8Length(from));
   const headerLength =
-    FIXED_SIG_BYTES +
+    FIXED_SIG_BYTES -
+    KEY_G.length -
+    KEY_SIG.length -
+    KEY_FROM.length +
     uintSize(seq) +
     uintSize(gseq) +
-    strSize(groupBytes) +
-    strSize(signalBytes) +
-    strSize(fromBytes) +
+    namesLength +
     (retained ? KEY_R_TRUE.length : 0);
+  return FRAME_PREFIX_BYTES + headerLength + payloadLength;
+}
+
+/*
+ * The `g`, `sig` and `from` fields of the `sig` header, kept encoded for the last triple: a batch
+ * is mostly one signal of one group from one sender, and comparing three strings costs less than
+ * measuring and encoding them twice (signalFrameLength, then encodeSignalFrameInto). The bytes are
+ * made on the second frame in a row with the same triple, so alternating triples allocate nothing.
+ * A `names` array is never written after it is made (a new triple replaces it), so a caller that
+ * took it keeps valid bytes.
+ */
+let lastSigGroup: string | undefined;
+let lastSigSignal: string | undefined;
+let lastSigFrom: string | undefined;
+let lastSigNames: Uint8Array | undefined;
+
+function signalNames(group: string, signal: string, from: string): Uint8Array | undefined {
+  if (group !== lastSigGroup || signal !== lastSigSignal || from !== lastSigFrom) {
+    lastSigGroup = group;
+    lastSigSignal = signal;
+    lastSigFrom = from;
+    lastSigNames = undefined;
+    return undefined;
+  }
+  if (lastSigNames === undefined) {
+    const groupBytes = utf8Length(group);
+    const signalBytes = utf8Length(signal);
+    const fromBytes = utf8Length(from);
+    const names = new Uint8Array(
+      KEY_G.length +
+        strSize(groupBytes) +
+        KEY_SIG.length +
+        strSize(signalBytes) +
+        KEY_FROM.length +
+        strSize(fromBytes),
+    );
+    let at = writeBytes(names, 0, KEY_G);
+    at = writeStr(names, at, group, groupBytes);
+    at = writeBytes(names, at, KEY_SIG);
+    at = writeStr(names, at, signal, signalBytes);
+    at = writeBytes(names, at, KEY_FROM);
+    writeStr(names, at, from, fromBytes);
+    lastSigNames = names;
+  }
+  return lastSigNames;
+}
+
+/**
+ * Writes the frame {@link encodeSignalFrame} makes into `target` at `offset` (which must have
+ * {@link signalFrameLength} bytes from there), and returns the offset after it: several frames
+ * end to end in one buffer, without a buffer per frame.
+ *
+ * @example
+ * ```ts
+ * let at = 0;
+ * for (const m of messages) at = encodeSignalFrameInto(chunk, at, m.seq, m.gseq, m.g, m.sig, m.from, false, m.payload);
+ * ```
+ */
+export function encodeSignalFrameInto(
+  target: Uint8Array,
+  offset: number,
+  seq: number,
+  gseq: number,
+  group: string,
+  signal: string,
+  from: string,
+  retained: boolean,
+  payload: Uint8Array,
+): number {
   if (payload.length > MAX_U32)
     throw new RangeError(`payload of ${payload.length} bytes does not fit a frame`);
-  const frame = new Uint8Array(FRAME_PREFIX_BYTES + headerLength + payload.length);
-  writeFramePrefix(frame, headerLength, payload.length);
-  let pos = FRAME_PREFIX_BYTES;
-  frame[pos++] = retained ? SIG_MAP_RETAINED : SIG_MAP;
-  pos = writeBytes(frame, pos, SIG_T_AND_SEQ);
-  pos = writeUint(frame, pos, seq);
-  pos = writeBytes(frame, pos, KEY_GSEQ);
-  pos = writeUint(frame, pos, gseq);
-  pos = writeBytes(frame, pos, KEY_G);
-  pos = writeStr(frame, pos, group, groupBytes);
-  pos = writeBytes(frame, pos, KEY_SIG);
-  pos = writeStr(frame, pos, signal, signalBytes);
-  pos = writeBytes(frame, pos, KEY_FROM);
-  pos = writeStr(frame, pos, from, fromBytes);
-  if (retained) pos = writeBytes(frame, pos, KEY_R_TRUE);
-  frame.set(payload, pos);
-  return frame;
+  const names = signalNames(group, signal, from);
+  let groupBytes = 0;
+  let signalBytes = 0;
+  let fromBytes = 0;
+  let namesLength: number;
+  if (names !== undefined) {
+    namesLength = names.length;
+  } else {
+    groupBytes = utf8Length(group);
+    signalBytes = utf8Length(signal);
+    fromBytes = utf8Length(from);
+    namesLength =
+      KEY_G.length +
+      strSize(groupBytes) +
+      KEY_SIG.length +
+      strSize(signalBytes) +
+      KEY_FROM.length +
+      strSize(fromBytes);
+  }
+  const headerLength =
+    FIXED_SIG_BYTES -
+    KEY_G.length -
+    KEY_SIG.length -
+    KEY_FROM.length +
+    uintSize(seq) +
+    uintSize(gseq) +
+    namesLength +
+    (retained ? KEY_R_TRUE.length : 0);
+  writeU32(target, offset, headerLength);
+  writeU32(target, offset + 4, payload.length);
+  let pos = offset + FRAME_PREFIX_BYTES;
+  target[pos++] = retained ? SIG_MAP_RETAINED : SIG_MAP;
+  pos = writeBytes(target, pos, SIG_T_AND_SEQ);
+  pos = writeUint(target, pos, seq);
+  pos = writeBytes(target, pos, KEY_GSEQ);
+  pos = writeUint(target, pos, gseq);
+  if (names !== undefined) {
+    for (let i = 0; i < namesLength; i++) target[pos + i] = names[i] as number;
+    pos += namesLength;
+  } else {
+    pos = writeBytes(target, pos, KEY_G);
+    pos = writeStr(target, pos, group, groupBytes);
+    pos = writeBytes(target, pos, KEY_SIG);
+    pos = writeStr(target, pos, signal, signalBytes);
+    pos = writeBytes(target, pos, KEY_FROM);
+    pos = writeStr(target, pos, from, fromBytes);
+  }
+  if (retained) pos = writeBytes(target, pos, KEY_R_TRUE);
+  target.set(payload, pos);
+  return pos + payload.length;
 }
 
 /**
@@ -119,8 +255,9 @@ const newBytes: FrameAllocator = (size) => new Uint8Array(size);
 /**
  * Fast path for the SDK's emits: byte for byte what
  * `encodeFrame({ t: 'emit', s: serial, g: group, sig: signal }, payload)` produces (the layout
- * the daemon's header fast path reads), in a buffer from `allocate`. `serial` must be a valid
- * serial (not checked, for speed).
+ * the daemon's header fast path reads), in a buffer from `allocate`; with `quiet`, a publish:
+ * `encodeFrame({ t: 'emit', s: serial, g: group, sig: signal, q: true }, payload)`. `serial` must
+ * be a valid serial (not checked, for speed).
  *
  * @example
  * ```ts
@@ -133,8 +270,9 @@ export function encodeEmitFrame(
   signal: string,
   payload: Uint8Array,
   allocate: FrameAllocator = newBytes,
+  quiet = false,
 ): Uint8Array {
-  return emitFrame(serial, group, signal, payload, payload.length, allocate);
+  return emitFrame(serial, group, signal, payload, payload.length, allocate, quiet);
 }
 
 /** encodeEmitFrame with the payload in the first `payloadLength` bytes of `source`. */
@@ -145,6 +283,7 @@ function emitFrame(
   source: Uint8Array,
   payloadLength: number,
   allocate: FrameAllocator,
+  quiet: boolean,
 ): Uint8Array {
   if (payloadLength > MAX_U32) throw new RangeError(`payload of ${payloadLength} bytes does not fit a frame`);
   const names = emitNames(group, signal);
@@ -158,10 +297,10 @@ function emitFrame(
     signalBytes = utf8Length(signal);
     namesLength = KEY_G.length + strSize(groupBytes) + KEY_SIG.length + strSize(signalBytes);
   }
-  const headerLength = FIXED_EMIT_BYTES + uintSize(serial) + namesLength;
+  const headerLength = FIXED_EMIT_BYTES + uintSize(serial) + namesLength + (quiet ? KEY_Q_TRUE.length : 0);
   const frame = allocate(FRAME_PREFIX_BYTES + headerLength + payloadLength);
   writeFramePrefix(frame, headerLength, payloadLength);
-  let pos = writeBytes(frame, FRAME_PREFIX_BYTES, EMIT_HEAD);
+  let pos = writeBytes(frame, FRAME_PREFIX_BYTES, quiet ? PUBLISH_HEAD : EMIT_HEAD);
   pos = writeUint(frame, pos, serial);
   if (names !== undefined) {
     frame.set(names, pos);
@@ -169,6 +308,7 @@ function emitFrame(
   } else {
     pos = writeNames(frame, pos, group, groupBytes, signal, signalBytes);
   }
+  if (quiet) pos = writeBytes(frame, pos, KEY_Q_TRUE);
   frame.set(payloadLength === source.length ? source : source.subarray(0, payloadLength), pos);
   return frame;
 }
@@ -234,20 +374,23 @@ export function encodeEmitValueFrame(
   signal: string,
   value: unknown,
   allocate: FrameAllocator = newBytes,
+  quiet = false,
 ): Uint8Array {
   // `undefined` is the empty payload (encodePayload's rule), not MessagePack nil.
-  if (value === undefined) return encodeEmitFrame(serial, group, signal, EMPTY, allocate);
+  if (value === undefined) return encodeEmitFrame(serial, group, signal, EMPTY, allocate, quiet);
   const bytes = encodePlainValue(value);
   if (bytes !== undefined) {
     // The bytes are the plain encoder's scratch, lent until copied into the frame: `allocate`
     // may emit meanwhile (then that emit declines the scratch and writes elsewhere).
     try {
-      return emitFrame(serial, group, signal, bytes, bytes.length, allocate);
+      return emitFrame(serial, group, signal, bytes, bytes.length, allocate, quiet);
     } finally {
       releasePlainValue();
     }
   }
-  return withEncoded(value, 'payload', (bytes) => encodeEmitFrame(serial, group, signal, bytes, allocate));
+  return withEncoded(value, 'payload', (bytes) =>
+    encodeEmitFrame(serial, group, signal, bytes, allocate, quiet),
+  );
 }
 
 /**

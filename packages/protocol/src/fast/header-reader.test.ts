@@ -57,9 +57,10 @@ const signalArgs = fc.tuple(count, count, anyName, anyName, anyName, fc.boolean(
 const signalHeader = signalArgs.map(([seq, gseq, g, sig, from, r]) =>
   headerOf(encodeSignalFrame(seq, gseq, g, sig, from, r, new Uint8Array(0))),
 );
+/** An emit header, or a publish's (`q: true`). */
 const emitHeader = fc
-  .tuple(serial, anyName, anyName)
-  .map(([s, g, sig]) => headerOf(encodeFrame({ t: 'emit', s, g, sig })));
+  .tuple(serial, anyName, anyName, fc.boolean())
+  .map(([s, g, sig, q]) => headerOf(encodeFrame(q ? { t: 'emit', s, g, sig, q } : { t: 'emit', s, g, sig })));
 
 const emitReplyHeader = fc
   .tuple(serial, count, count, count)
@@ -201,8 +202,8 @@ describe('emit fast path', () => {
   it('takes the fast path for ASCII names up to 255 bytes', PROPERTY_TIMEOUT, () => {
     const short = asciiName.filter((name) => name.length < 256);
     fc.assert(
-      fc.property(serial, short, short, (s, g, sig) => {
-        const header = headerOf(encodeFrame({ t: 'emit', s, g, sig }));
+      fc.property(serial, short, short, fc.boolean(), (s, g, sig, q) => {
+        const header = headerOf(encodeFrame(q ? { t: 'emit', s, g, sig, q } : { t: 'emit', s, g, sig }));
         const fast = readEmitHeader(header);
         expect(fast).toBeDefined();
         expectSame(fast, generic(parseClientHeaderGeneric, header));
@@ -234,6 +235,23 @@ describe('emit fast path', () => {
     expect(readEmitHeader(header({ t: 'emit', g: 'g', s: 1, sig: 's' }))).toBeUndefined();
     expect(readEmitHeader(header({ t: 'emit', s: 1, g: 'g', sig: 's', x: 1 }))).toBeUndefined();
     expect(readEmitHeader(header({ t: 'emit', s: 1, g: '', sig: 's' }))).toBeUndefined();
+    // A publish: only `q: true`, last; `q: false` and other orders go to the reference parser.
+    expect(readEmitHeader(header({ t: 'emit', s: 1, g: 'g', sig: 's', q: true }))).toEqual({
+      t: 'emit',
+      s: 1,
+      g: 'g',
+      sig: 's',
+      q: true,
+    });
+    expect(readEmitHeader(header({ t: 'emit', s: 1, g: 'g', sig: 's', q: false }))).toBeUndefined();
+    expect(readEmitHeader(header({ t: 'emit', s: 1, g: 'g', q: true, sig: 's' }))).toBeUndefined();
+    expect(parseClientHeader(header({ t: 'emit', s: 1, g: 'g', sig: 's', q: false }))).toEqual({
+      t: 'emit',
+      s: 1,
+      g: 'g',
+      sig: 's',
+      q: false,
+    });
   });
 });
 
@@ -361,6 +379,21 @@ describe('encodeEmitFrame', () => {
   it('is read by the daemon fast path', () => {
     const frame = encodeEmitFrame(7, 'org.example.Logs', 'Line', new Uint8Array([1, 2]));
     expect(readEmitHeader(headerOf(frame))).toEqual({ t: 'emit', s: 7, g: 'org.example.Logs', sig: 'Line' });
+  });
+
+  it('writes a publish as encodeFrame writes { t: emit, s, g, sig, q: true }', PROPERTY_TIMEOUT, () => {
+    const dirty = (size: number) => new Uint8Array(size).fill(0xee);
+    fc.assert(
+      fc.property(serial, anyName, anyName, fc.uint8Array({ maxLength: 300 }), (s, g, sig, payload) => {
+        const expected = encodeFrame({ t: 'emit', s, g, sig, q: true }, payload);
+        // Twice: the second time the names come from the cache.
+        expect(encodeEmitFrame(s, g, sig, payload, dirty, true)).toEqual(expected);
+        expect(encodeEmitFrame(s, g, sig, payload, dirty, true)).toEqual(expected);
+        // An emit right after a publish of the same pair is not a publish.
+        expect(encodeEmitFrame(s, g, sig, payload)).toEqual(encodeFrame({ t: 'emit', s, g, sig }, payload));
+      }),
+      { numRuns: RUNS },
+    );
   });
 });
 

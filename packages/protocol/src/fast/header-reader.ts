@@ -25,6 +25,7 @@ import * as layouts from './layouts.js';
 // readers and encoders took up to twice as long with the imports used directly).
 const {
   EMIT_MAP,
+  EMIT_MAP_QUIET,
   EMIT_REPLY_MAP,
   EMIT_REPLY_R_AND_SEQ,
   EMIT_REPLY_T_AND_S,
@@ -33,6 +34,7 @@ const {
   KEY_G,
   KEY_GSEQ,
   KEY_N,
+  KEY_Q_TRUE,
   KEY_R_TRUE,
   KEY_SIG,
   SIG_MAP,
@@ -95,11 +97,13 @@ export function readSignalHeader(header: Uint8Array): SignalMessage | undefined 
 }
 
 /**
- * The `emit` request of a header in the SDK's layout (`{ t, s, g, sig }` in that order), or
- * undefined when the header is anything else (the caller then uses the reference parser).
+ * The `emit` request of a header in the SDK's layout (`{ t, s, g, sig }` in that order, or a
+ * publish's `{ t, s, g, sig, q: true }`), or undefined when the header is anything else (the
+ * caller then uses the reference parser).
  */
 export function readEmitHeader(header: Uint8Array): EmitRequest | undefined {
-  if (header[0] !== EMIT_MAP) return undefined;
+  const first = header[0];
+  if (first !== EMIT_MAP && first !== EMIT_MAP_QUIET) return undefined;
   pos = 1;
   if (!expect(header, EMIT_T_AND_S)) return undefined;
   const s = readUint(header);
@@ -108,7 +112,12 @@ export function readEmitHeader(header: Uint8Array): EmitRequest | undefined {
   const g = readName(header, EMIT_GROUP);
   if (g === undefined || !expect(header, KEY_SIG)) return undefined;
   const sig = readName(header, EMIT_SIGNAL);
-  if (sig === undefined || pos !== header.length) return undefined;
+  if (sig === undefined) return undefined;
+  if (first === EMIT_MAP_QUIET) {
+    if (!expect(header, KEY_Q_TRUE) || pos !== header.length) return undefined;
+    return { t: 'emit', s, g, sig, q: true };
+  }
+  if (pos !== header.length) return undefined;
   return { t: 'emit', s, g, sig };
 }
 

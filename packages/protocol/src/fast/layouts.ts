@@ -9,6 +9,8 @@
  *   sig, replayed (r: true):
  *         SIG_MAP_RETAINED | ... the same ... | KEY_R_TRUE
  *   emit: EMIT_MAP | EMIT_T_AND_S uint | KEY_G str | KEY_SIG str
+ *   emit, a publish (q: true):
+ *         EMIT_MAP_QUIET | ... the same ... | KEY_Q_TRUE
  *   ok to an emit:
  *         EMIT_REPLY_MAP | EMIT_REPLY_T_AND_S uint | EMIT_REPLY_R_AND_SEQ uint | KEY_GSEQ uint | KEY_N uint
  *
@@ -23,6 +25,8 @@ export const SIG_MAP = 0x86;
 export const SIG_MAP_RETAINED = 0x87;
 /** fixmap(4): `{ t, s, g, sig }`. */
 export const EMIT_MAP = 0x84;
+/** fixmap(5): a publish, `{ t, s, g, sig, q: true }`. */
+export const EMIT_MAP_QUIET = 0x85;
 /** fixmap(3): `{ t, s, r: { seq, gseq, n } }`. */
 export const EMIT_REPLY_MAP = 0x83;
 
@@ -41,6 +45,8 @@ export const KEY_SIG: readonly number[] = fixstrs('sig');
 export const KEY_FROM: readonly number[] = fixstrs('from');
 /** 'r' true */
 export const KEY_R_TRUE: readonly number[] = [...fixstrs('r'), TRUE];
+/** 'q' true (a publish) */
+export const KEY_Q_TRUE: readonly number[] = [...fixstrs('q'), TRUE];
 /** 't' "emit" 's' */
 export const EMIT_T_AND_S: readonly number[] = fixstrs('t', 'emit', 's');
 /** 't' "ok" 's' */

@@ -11,6 +11,7 @@ import type {
   CallRequest,
   ClientMessage,
   CreateRequest,
+  EmitRequest,
   EmitterPolicy,
   ErrorReply,
   FailMessage,
@@ -86,7 +87,7 @@ export function parseClientHeaderGeneric(header: Uint8Array): ClientMessage {
       case 'close':
         return { t: 'close', s: readSerial(map, 's'), g: readName(map, 'g') };
       case 'emit':
-        return { t: 'emit', s: readSerial(map, 's'), g: readName(map, 'g'), sig: readName(map, 'sig') };
+        return parseEmit(map);
       case 'ping':
         return { t: 'ping', s: readSerial(map, 's') };
       case 'call':
@@ -273,6 +274,22 @@ function parseErrorReply(map: HeaderMap): ErrorReply {
   if (fatal !== undefined) message.fatal = fatal;
   const data = readOptionalAny(map, 'data');
   if (data !== undefined) message.data = data;
+  const g = readOptionalName(map, 'g');
+  if (g !== undefined) message.g = g;
+  const sig = readOptionalName(map, 'sig');
+  if (sig !== undefined) message.sig = sig;
+  return message;
+}
+
+function parseEmit(map: HeaderMap): EmitRequest {
+  const message: EmitRequest = {
+    t: 'emit',
+    s: readSerial(map, 's'),
+    g: readName(map, 'g'),
+    sig: readName(map, 'sig'),
+  };
+  const q = readOptionalBoolean(map, 'q');
+  if (q !== undefined) message.q = q;
   return message;
 }
 
