@@ -19,7 +19,7 @@ import { denied, type EmitGate } from './access.js';
 import { callBus } from './bus-interface.js';
 import type { Federation } from './federation/federation.js';
 import { checkEmit, type GroupContract } from './group-contracts.js';
-import { joinResult, toFilters } from './membership-requests.js';
+import { toFilters, welcomeMemberships } from './membership-requests.js';
 import { encodeItem, encodeItemBuffer } from './outbound-frames.js';
 import type { PeerProcess } from './peer-process.js';
 import { RequestError } from './request-error.js';
@@ -364,7 +364,7 @@ export class Session {
           maxMembershipsPerConnection: limits.maxMembershipsPerConnection,
           maxFiltersPerMembership: limits.maxFiltersPerMembership,
         },
-        joined: connected.joined.map((j) => joinResult(j, host.federation)),
+        ...welcomeMemberships(connected.joined, host.federation, this.id),
       }),
     );
     this.client = hello.client;
@@ -410,7 +410,7 @@ export class Session {
             message.s,
             message.g,
             toFilters(message.f),
-            message.fseq,
+            message,
           );
           this.#awaitThen(message.s, work, () => undefined, 'join');
           return;

@@ -50,6 +50,8 @@ export interface ReplaySource {
   readonly timeoutMs: number;
   /** The emitter of a stream message, as a frame's `from`. */
   from(headers: MsgHdrs | undefined): string;
+  /** The emitter's connection as its `welcome.origin` named it (`join.own`). */
+  origin(headers: MsgHdrs | undefined): string;
   /** The engine connection a stream message counts as sent by (for `from` filters and loopback). */
   sender(headers: MsgHdrs | undefined): number;
 }
@@ -60,6 +62,8 @@ export interface ReplayTarget {
   readonly subject: string;
   readonly filters: readonly Filter[];
   readonly loopback: boolean;
+  /** The client's earlier connections (`join.own`): theirs are its own emits too. */
+  readonly own: ReadonlySet<string>;
   /** The client's last `fseq`: the replay starts after it. */
   readonly after: number;
   /** The applier's position, held: the replay ends with it. */
@@ -176,9 +180,12 @@ class RangeReader {
     const headers = message.headers;
     const signal = headers?.get(Header.signal) ?? '';
     const sender = this.#source.sender(headers);
-    const { filters, loopback, connection } = this.#target;
-    // As the engine would have decided for a live message: filters, and no own emits without loopback.
-    if (!loopback && sender === connection) return;
+    const { filters, loopback, connection, own } = this.#target;
+    // As the engine would have decided for a live message: filters, and no own emits without
+    // loopback, from this connection or an earlier one of the same client.
+    // [GUARANTEE: federation] loopback holds across a reconnection.
+    if (!loopback && (sender === connection || (own.size > 0 && own.has(this.#source.origin(headers)))))
+      return;
     if (
       filters.length > 0 &&
       !anyFilterMatches(filters, signal, sender, new LazyFields(decodeFields, message.data))
