@@ -341,7 +341,8 @@ export class SubscriptionImpl implements Subscription {
             ...(missed === undefined ? {} : { missed }),
           };
     // Reported: a later replay starts after it. The replayed messages move it on as they come.
-    if (missedTo !== undefined && missedTo > this.#fseq) this.#fseq = missedTo;
+    // A missedTo below it: the stream never reached it (it was created again); count from there.
+    if (missedTo !== undefined) this.#fseq = missedTo;
     this.#restart(startSeq, startGroupSeq, undefined, gap);
     return gap;
   }

@@ -249,6 +249,15 @@ export class Federation {
       joinWithReplay(this.#host.engine, request, client.id, this.point(group) ?? 0, undefined);
       return;
     }
+    if (applier.applied < after && (await this.#lastSeq(link)) < after) {
+      // [GUARANTEE: federation] a position the stream never reached (it was created again, or the
+      // client's fseq is not one): nothing to wait for, nothing to replay; all before is missed.
+      const point = this.point(group) ?? 0;
+      const read = { signals: [], missedTo: point, missed: undefined };
+      joinWithReplay(this.#host.engine, request, client.id, point, read);
+      this.#host.log.warn('join.fseq beyond the stream; reported as missed', { group, after, point });
+      return;
+    }
     // A daemon behind the client (it applied less than the client got, elsewhere or before a
     // restart) catches up first: the client would otherwise get again, live, what it had.
     const deadline = Date.now() + this.config.publishTimeoutMs;
@@ -282,6 +291,15 @@ export class Federation {
     }
   }
 
+  /** The stream's last sequence; when NATS does not answer, unknown (infinite: nothing is concluded). */
+  async #lastSeq(link: Link): Promise<number> {
+    try {
+      return (await link.jsm.streams.info(this.config.stream)).state.last_seq;
+    } catch {
+      return Number.POSITIVE_INFINITY;
+    }
+  }
+
   #replaySource(link: Link): ReplaySource {
     return {
       link,
@@ -291,7 +309,11 @@ export class Federation {
       timeoutMs: this.config.publishTimeoutMs,
       from: (headers) => this.#from(headers),
       origin: (headers) =>
-        originOf(headers?.get(Header.daemon) ?? '', headers?.get(Header.boot) ?? '', headers?.get(Header.conn) ?? ''),
+        originOf(
+          headers?.get(Header.daemon) ?? '',
+          headers?.get(Header.boot) ?? '',
+          headers?.get(Header.conn) ?? '',
+        ),
       sender: (headers) => {
         // As the applier's emit: its origin when the emitter is connected here, in this run.
         const conn = Number(headers?.get(Header.conn));
