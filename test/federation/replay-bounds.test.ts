@@ -128,7 +128,7 @@ async function pointOn(socketPath: string): Promise<number> {
 }
 
 test("onFull 'block': the message the applier is held on when the subscriber comes back is not replayed but arrives once, live; the gap is exact", async () => {
-  const { b, emitter, me, events, emit } = await setUp({ maxQueueBytes: 16_384 });
+  const { b, emitter, me, events, emit } = await setUp({ maxQueueBytes: 16_384, stallTimeoutMs: 120_000 });
   await emit(emitter, 0, 1, 10);
   await waitUntil(
     () => messages(events).length === 1,
@@ -137,7 +137,8 @@ test("onFull 'block': the message the applier is held on when the subscriber com
   );
   const lastBefore = messages(events)[0]?.fseq as number;
   // A member on hostB that reads nothing: once its socket and its queue are full, hostB's applier
-  // holds on a message (onFull 'block', the federated default) and applies nothing more.
+  // holds on a message (onFull 'block', the federated default) and applies nothing more (not
+  // evicted: stallTimeoutMs is longer than the test).
   const stuck = await RawClient.open(b.socketPath);
   closers.push(() => stuck.close());
   await stuck.ok({ t: 'join', g: Blob.name });
