@@ -307,6 +307,7 @@ export class Federation {
       log: this.#host.log,
       maxMessages: this.config.maxReplayMessages,
       timeoutMs: this.config.publishTimeoutMs,
+      stallMs: this.config.stallMs,
       from: (headers) => this.#from(headers),
       origin: (headers) =>
         originOf(
