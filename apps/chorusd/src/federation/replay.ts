@@ -114,8 +114,6 @@ class RangeReader {
   /** Matching messages read but no longer kept (the oldest), and the last of them. */
   #dropped = 0;
   #droppedTo: number | undefined;
-  /** Messages received from the consumer (matching or not). */
-  #received = 0;
   /** The last stream sequence received: an ordered consumer that resets may deliver it again. */
   #seen = 0;
   #subscription: JetStreamSubscription | undefined;
@@ -235,7 +233,6 @@ class RangeReader {
     if (this.#stopped || message.seq <= this.#seen) return;
     this.#seen = message.seq;
     this.#progress = performance.now();
-    this.#received++;
     const { upTo } = this.#target;
     if (message.seq > upTo) {
       this.#finish?.();
