@@ -121,7 +121,7 @@ async function pointOn(socketPath: string): Promise<number> {
   const probe = await RawClient.open(socketPath);
   try {
     const reply = await probe.ok({ t: 'join', g: Blob.name });
-    return (reply.message.t === 'ok' ? reply.message.r?.fseq : undefined) as number;
+    return (reply.message.t === 'ok' ? reply.message.r?.['fseq'] : undefined) as number;
   } finally {
     probe.close();
   }

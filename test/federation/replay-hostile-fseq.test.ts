@@ -52,9 +52,9 @@ test('a join.fseq beyond the stream: answered at once with a gap up to the point
   expect(reply).not.toBe('no answer');
   const r = (reply as { message: { t: string; r?: Record<string, number> } }).message;
   expect(r.t).toBe('ok');
-  const point = r.r?.fseq as number;
+  const point = r.r?.['fseq'] as number;
   expect(point).toBeGreaterThanOrEqual(4); // the create and three signals
-  expect(r.r?.missedTo).toBe(point);
+  expect(r.r?.['missedTo']).toBe(point);
   // Live from the point on: the applier was not held.
   await service.emit(Note, 'Noted', { n: 3 });
   const live = await raw.waitFor((f) => f.message.t === 'sig' && f.message.g === Note.name, 15_000);

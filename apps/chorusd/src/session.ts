@@ -405,13 +405,7 @@ export class Session {
         access.require(this, 'join', message.g);
         if (this.#host.federation?.has(message.g) === true) {
           // [GUARANTEE: federation] a replay (join.fseq) follows the join's ok, before anything live.
-          const work = this.#host.federation.join(
-            this,
-            message.s,
-            message.g,
-            toFilters(message.f),
-            message,
-          );
+          const work = this.#host.federation.join(this, message.s, message.g, toFilters(message.f), message);
           this.#awaitThen(message.s, work, () => undefined, 'join');
           return;
         }
