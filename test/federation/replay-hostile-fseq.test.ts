@@ -6,7 +6,9 @@
  * its applier goes on. Without the fix the join waited publishTimeoutMs (here a minute) and then
  * answered with no gap, and the SDK kept the unreachable position, so its next rejoin skipped
  * everything silently (the SDK's side: packages/client/src/reconnect.test.ts). A count that is not
- * one (negative, fractional) is a typed BAD_FIELD error.
+ * one (negative, fractional) is a typed BAD_FIELD error. A member repeating its join with a
+ * join.fseq is refused (ALREADY_MEMBER) before anything is read: it used to read the whole range,
+ * holding the daemon's applier, and only then be refused, as often as it liked.
  */
 import { defineGroup, z } from '@chorus/client';
 import { ErrorCode } from '@chorus/protocol';
@@ -69,4 +71,24 @@ test('a join.fseq beyond the stream: answered at once with a gap up to the point
     1000,
     () => 'the connection closed',
   );
+}, 120_000);
+
+test('a member joining again with join.fseq 0 is refused before any replay is read (the applier is not held)', async () => {
+  nats = await startNatsCluster(3);
+  const fed = await startFederated(nats, 0, 'hostA', undefined, { publishTimeoutMs: 3000 });
+  daemons = [fed];
+  const service = await client(fed.daemon);
+  closers.push(() => service.close());
+  await service.createGroup(Note, { federated: true, emitters: 'anyone' });
+  const raw = await RawClient.open(fed.daemon.socketPath);
+  closers.push(() => raw.close());
+  await raw.ok({ t: 'join', g: Note.name });
+  // NATS gone: a replay read could only fail, and would say so in the daemon's log.
+  await nats.stop();
+  nats = undefined;
+  for (let i = 0; i < 3; i++) {
+    const again = await raw.request({ t: 'join', g: Note.name, fseq: 0 });
+    expect(again.message).toMatchObject({ t: 'err', code: ErrorCode.ALREADY_MEMBER });
+  }
+  expect(fed.daemon.stderr()).not.toMatch(/federated replay/);
 }, 120_000);

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import {
   type Accepted,
+  AlreadyMemberError,
   assertGroupName,
   assertSignalName,
   type Engine,
@@ -245,6 +246,9 @@ export class Federation {
     const request = { serial, group, filters };
     const applier = this.#applier;
     const link = this.#link;
+    // Refused before anything is read: a join the engine would refuse must not hold the applier
+    // for a replay first (a member repeating its join with join.fseq 0, again and again).
+    if (this.#host.engine.members(group).includes(client.id)) throw new AlreadyMemberError(group);
     if (after === undefined || applier === undefined || link === undefined) {
       joinWithReplay(this.#host.engine, request, client.id, this.point(group) ?? 0, undefined);
       return;
