@@ -1,5 +1,5 @@
 import { type Filter, InvalidNameError } from '@chorus/core';
-import type { JoinResult, Filter as WireFilter } from '@chorus/protocol';
+import type { JoinResult, Welcome, Filter as WireFilter } from '@chorus/protocol';
 
 /** A membership's filters as the wire has them, as the engine takes them. */
 export function toFilters(filters: readonly WireFilter[] | undefined): Filter[] {
@@ -35,4 +35,19 @@ export function joinResult(
   const fseq = federation?.point(joined.group);
   if (fseq !== undefined) result.fseq = fseq;
   return result;
+}
+
+/**
+ * The welcome's memberships (`hello.join`) and, on a federated daemon, the connection's `origin`:
+ * what a later connection of the same client names in `join.own` (see Federation.origin).
+ */
+export function welcomeMemberships(
+  joined: readonly { readonly group: string; readonly startSeq: number; readonly startGroupSeq: number }[],
+  federation: { point(group: string): number | undefined; origin(connection: number): string } | undefined,
+  connection: number,
+): Pick<Welcome, 'joined' | 'origin'> {
+  return {
+    joined: joined.map((j) => joinResult(j, federation)),
+    ...(federation === undefined ? {} : { origin: federation.origin(connection) }),
+  };
 }

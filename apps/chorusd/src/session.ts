@@ -18,7 +18,7 @@ import { denied, type EmitGate } from './access.js';
 import { callBus } from './bus-interface.js';
 import { checkEmitRequest, ownedPayload, publishOf } from './emit-request.js';
 import type { Federation } from './federation/federation.js';
-import { joinResult, toFilters } from './membership-requests.js';
+import { toFilters, welcomeMemberships } from './membership-requests.js';
 import { encodeItem, encodeItemBuffer } from './outbound-frames.js';
 import type { PeerProcess } from './peer-process.js';
 import { RequestError } from './request-error.js';
@@ -356,7 +356,7 @@ export class Session {
           maxMembershipsPerConnection: limits.maxMembershipsPerConnection,
           maxFiltersPerMembership: limits.maxFiltersPerMembership,
         },
-        joined: connected.joined.map((j) => joinResult(j, host.federation)),
+        ...welcomeMemberships(connected.joined, host.federation, this.id),
       }),
     );
     this.client = hello.client;
@@ -397,13 +397,7 @@ export class Session {
         access.require(this, 'join', message.g);
         if (this.#host.federation?.has(message.g) === true) {
           // [GUARANTEE: federation] a replay (join.fseq) follows the join's ok, before anything live.
-          const work = this.#host.federation.join(
-            this,
-            message.s,
-            message.g,
-            toFilters(message.f),
-            message.fseq,
-          );
+          const work = this.#host.federation.join(this, message.s, message.g, toFilters(message.f), message);
           this.#awaitThen(message.s, work, () => undefined, 'join');
           return;
         }

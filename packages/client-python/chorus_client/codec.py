@@ -156,7 +156,8 @@ def monitor_groups(value):
 CLIENT_TYPES = {
     "hello": [("v", count, True), ("join", array(JOIN_SPEC), False), ("token", text, False), ("client", text, False)],
     "create": [("s", serial, True), ("g", name, True), ("o", OPTIONS, False), ("schema", any_value, False)],
-    "join": [("s", serial, True), ("g", name, True), ("f", array(FILTER), False), ("fseq", count, False)],
+    "join": [("s", serial, True), ("g", name, True), ("f", array(FILTER), False), ("fseq", count, False),
+             ("own", array(name), False)],
     "leave": [("s", serial, True), ("g", name, True)],
     "close": [("s", serial, True), ("g", name, True)],
     "emit": [("s", serial, True), ("g", name, True), ("sig", name, True), ("q", boolean, False)],
@@ -169,7 +170,7 @@ CLIENT_TYPES = {
 }
 DAEMON_TYPES = {
     "welcome": [("v", count, True), ("name", name, True), ("seq", count, True), ("limits", limits, True),
-                ("joined", array(JOIN_RESULT), True)],
+                ("joined", array(JOIN_RESULT), True), ("origin", name, False)],
     "ok": [("s", serial, True), ("r", a_map, False)],
     "err": [("s", serial, False), ("code", name, True), ("msg", text, True), ("fatal", boolean, False),
             ("data", any_value, False), ("g", name, False), ("sig", name, False)],

@@ -74,6 +74,9 @@ export interface MembershipsHost {
   readonly contractCheck: Pick<ContractCheck, 'beforeJoin'>;
 }
 
+/** How many earlier connections a rejoin names in `join.own` (the daemon takes up to 16). */
+const MAX_ORIGINS = 8;
+
 type Held = { readonly sub: SubscriptionImpl; readonly filters: WireFilter[] | undefined };
 
 /** The memberships of one bus. */
@@ -96,6 +99,8 @@ export class Memberships {
   /** Subscriptions whose group did not exist yet after a reconnection: joined again with backoff. */
   readonly #pendingRejoins = new Set<SubscriptionImpl>();
   #rejoinTimer: ReturnType<typeof setTimeout> | undefined;
+  /** A federated daemon's `welcome.origin` of this bus's last connections, oldest first. */
+  readonly #origins: string[] = [];
 
   constructor(host: MembershipsHost, autoJoin: readonly AutoJoin[]) {
     this.#host = host;
@@ -122,6 +127,16 @@ export class Memberships {
   /** What the handshake's hello joins. */
   autoJoins(): JoinSpec[] {
     return this.#autoJoin.map(({ sub, filters }) => joinSpec(sub.group, filters));
+  }
+
+  /**
+   * A connection to a federated daemon began: its emits carry `origin`. A replay after a later
+   * reconnection skips what the last MAX_ORIGINS of them emitted (no loopback: they are its own).
+   */
+  connected(origin: string): void {
+    if (this.#origins.at(-1) === origin) return;
+    this.#origins.push(origin);
+    if (this.#origins.length > MAX_ORIGINS) this.#origins.shift();
   }
 
   /** The handshake's welcome: the autojoined memberships start. */
@@ -385,6 +400,8 @@ export class Memberships {
         t: 'join',
         ...joinSpec(group, this.#joinedWith.get(sub)),
         ...(after >= 0 ? { fseq: after } : {}),
+        // [GUARANTEE: federation] loopback across a reconnection: its earlier connections' emits are its own.
+        ...(after >= 0 && this.#origins.length > 0 ? { own: [...this.#origins] } : {}),
       });
     } catch (error) {
       if (connection.ended || !isChorusError(error)) throw error;

@@ -399,6 +399,42 @@ describe('reconnecting', () => {
     await bus.close();
   });
 
+  it('counts again from the point when the daemon says its stream never reached the fseq sent (missedTo below it)', async () => {
+    const group = 'org.example.Fed';
+    const answer = (r: Record<string, number>) => (daemon: FakeDaemon) =>
+      daemon.respond('join', ({ message }) =>
+        message.t === 'join'
+          ? [{ t: 'ok', s: message.s, r: { startSeq: 1, startGroupSeq: 1, ...r } }]
+          : undefined,
+      );
+    const dialer = new FakeDialer();
+    dialer.setup = answer({ fseq: 10 });
+    const bus = await connectWith(dialer);
+    const sub = await bus.join(group);
+    const gaps: SubscriptionGap[] = [];
+    sub.on('gap', (gap) => gaps.push(gap));
+    sub.on('x', () => {});
+    dialer.current.signal(group, 'x', 'a', { fseq: 500 });
+    await bus.ping();
+
+    // The stream was created again: its sequence is at 7, below the 500 the app got.
+    dialer.setup = answer({ fseq: 7, missedTo: 7 });
+    let reconnected = next((handler) => bus.on('reconnected', handler));
+    dialer.drop();
+    await reconnected;
+    expect(dialer.current.all('join')[0]?.message).toMatchObject({ g: group, fseq: 500 });
+    await settle();
+    expect(gaps).toMatchObject([{ lastFseq: 500, startFseq: 8 }]);
+
+    dialer.setup = answer({ fseq: 9 });
+    reconnected = next((handler) => bus.on('reconnected', handler));
+    dialer.drop();
+    await reconnected;
+    // From the new stream's point, not from 500: what follows 7 is replayed.
+    expect(dialer.current.all('join')[0]?.message).toMatchObject({ g: group, fseq: 7 });
+    await bus.close();
+  });
+
   it('closes a group it cannot create again, telling why on its error event', async () => {
     const dialer = new FakeDialer();
     const bus = await connectWith(dialer);

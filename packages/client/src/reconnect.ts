@@ -62,6 +62,8 @@ export interface ReconnectionParts {
     autoJoins(): JoinSpec[];
     /** The first welcome. */
     welcomed(joined: readonly JoinResult[]): void;
+    /** Every welcome of a federated daemon: the connection's `origin`. */
+    connected(origin: string): void;
     suspend(): void;
     /** What a reconnection's hello joins again. */
     helloJoins(): { specs: JoinSpec[]; subs: (SubscriptionImpl | undefined)[] };
@@ -261,6 +263,7 @@ export class Reconnection implements Link {
   #onWelcome(message: Welcome): void {
     this.#name = message.name;
     this.#limits = message.limits;
+    if (message.origin !== undefined) this.#parts.memberships.connected(message.origin);
     const reopening = this.#reopening;
     if (reopening === undefined) {
       this.#parts.memberships.welcomed(message.joined);

@@ -341,7 +341,8 @@ export class SubscriptionImpl implements Subscription {
             ...(missed === undefined ? {} : { missed }),
           };
     // Reported: a later replay starts after it. The replayed messages move it on as they come.
-    if (missedTo !== undefined && missedTo > this.#fseq) this.#fseq = missedTo;
+    // A missedTo below it: the stream never reached it (it was created again); count from there.
+    if (missedTo !== undefined) this.#fseq = missedTo;
     this.#restart(startSeq, startGroupSeq, undefined, gap);
     return gap;
   }
@@ -392,8 +393,10 @@ export class SubscriptionImpl implements Subscription {
       this.#lastSeq = message.seq;
       this.#lastGroupSeq = message.gseq;
     }
-    // A federated group's: a replayed signal (seq 0) too, so that the next replay follows it.
-    if (message.fseq !== undefined && message.fseq > this.#fseq) this.#fseq = message.fseq;
+    // A federated group's: a replayed signal (seq 0) too, so that the next replay follows it. Not a
+    // retained value: it comes before the replayed ones with a later fseq, and would skip them.
+    if (message.fseq !== undefined && message.r !== true && message.fseq > this.#fseq)
+      this.#fseq = message.fseq;
     if (!this.#consumed || this.#backlog.length > 0 || SubscriptionImpl.#flushing.size > 0) {
       // [GUARANTEE: order] once anything is held, later messages queue behind it (also behind
       // what other subscriptions are about to flush).

@@ -82,6 +82,17 @@ const frames = [
     'client',
     { t: 'join', s: 4, g: 'org.example.Logs', fseq: 1200 },
   ],
+  [
+    "join, a federated group replayed, naming the client's earlier connections (no loopback across them)",
+    'client',
+    {
+      t: 'join',
+      s: 4,
+      g: 'org.example.Logs',
+      fseq: 1200,
+      own: ['kitchen/5f2a9c0e11b3/7', 'kitchen/0c4d8e9f7a21/3'],
+    },
+  ],
   ['leave', 'client', { t: 'leave', s: 4, g: 'org.example.Logs' }],
   ['close', 'client', { t: 'close', s: 5, g: 'org.example.Logs' }],
   [
@@ -137,6 +148,19 @@ const frames = [
       seq: 0,
       limits: { maxFrameBytes: 1_048_576, maxQueueBytes: 8_388_608 },
       joined: [],
+    },
+  ],
+  [
+    "welcome, a federated daemon's: the connection's origin",
+    'daemon',
+    {
+      t: 'welcome',
+      v: 1,
+      name: ':1.7',
+      seq: 0,
+      limits: { maxFrameBytes: 1_048_576, maxQueueBytes: 8_388_608 },
+      joined: [],
+      origin: 'kitchen/5f2a9c0e11b3/7',
     },
   ],
   [

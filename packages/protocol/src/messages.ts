@@ -165,6 +165,11 @@ export interface JoinRequest {
    * membership's `fseq`); the daemon replays what the stream holds after it (section 8, Replay).
    */
   fseq?: number;
+  /**
+   * With `fseq`: the `welcome.origin` of this client's earlier connections. A group without
+   * loopback replays nothing they emitted, as it delivers nothing live to its own emitter.
+   */
+  own?: string[];
 }
 
 /**
@@ -332,6 +337,11 @@ export interface Welcome {
   limits: Limits;
   /** One entry per `hello.join` entry, same order. */
   joined: JoinResult[];
+  /**
+   * A federated daemon only: this connection's identity in the stream (daemon, run, connection),
+   * which a later connection sends back in `join.own` so that a replay skips its own emits.
+   */
+  origin?: string;
 }
 
 /**

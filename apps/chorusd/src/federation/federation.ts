@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import {
   type Accepted,
+  AlreadyMemberError,
   assertGroupName,
   assertSignalName,
   type Engine,
@@ -159,6 +160,15 @@ export class Federation {
   }
 
   /**
+   * A connection's identity in the stream, told to it in its welcome: daemon id, run and
+   * connection number, as each of its emits' headers say. A unique name alone is ambiguous: the
+   * numbers start again when the daemon does.
+   */
+  origin(connection: number): string {
+    return originOf(this.config.daemonId, this.boot, connection);
+  }
+
+  /**
    * Where a membership of `group` made now starts in the stream: the last `fseq` it will not get
    * live (undefined for a group that is not federated here). A message held up in the engine
    * (`onFull: 'block'`) goes to those who join meanwhile, so it is not before the point.
@@ -222,19 +232,34 @@ export class Federation {
    * `join` of a federated group. With `after` (the last `fseq` the client received, `join.fseq`),
    * the group's messages the stream holds after it are replayed to this connection right after
    * the `ok` (replay.ts); without it, an ordinary join whose `ok` says where it starts (`fseq`).
+   * `join.own` names the client's earlier connections (their `welcome.origin`): without loopback,
+   * what they emitted is not replayed, as it was not delivered to them live.
    */
   async join(
     client: FederationClient,
     serial: number,
     group: string,
     filters: Filter[],
-    after: number | undefined,
+    replay: { readonly fseq?: number | undefined; readonly own?: readonly string[] | undefined },
   ): Promise<void> {
+    const after = replay.fseq;
     const request = { serial, group, filters };
     const applier = this.#applier;
     const link = this.#link;
+    // Refused before anything is read: a join the engine would refuse must not hold the applier
+    // for a replay first (a member repeating its join with join.fseq 0, again and again).
+    if (this.#host.engine.members(group).includes(client.id)) throw new AlreadyMemberError(group);
     if (after === undefined || applier === undefined || link === undefined) {
       joinWithReplay(this.#host.engine, request, client.id, this.point(group) ?? 0, undefined);
+      return;
+    }
+    if (applier.applied < after && (await this.#lastSeq(link)) < after) {
+      // [GUARANTEE: federation] a position the stream never reached (it was created again, or the
+      // client's fseq is not one): nothing to wait for, nothing to replay; all before is missed.
+      const point = this.point(group) ?? 0;
+      const read = { signals: [], missedTo: point, missed: undefined };
+      joinWithReplay(this.#host.engine, request, client.id, point, read);
+      this.#host.log.warn('join.fseq beyond the stream; reported as missed', { group, after, point });
       return;
     }
     // A daemon behind the client (it applied less than the client got, elsewhere or before a
@@ -249,6 +274,8 @@ export class Federation {
         subject: this.subjects.signal(group),
         filters,
         loopback: this.#registry.get(group)?.options.loopback === true,
+        // Bounded: a hostile list costs nothing but the lookups of its own replay.
+        own: new Set((replay.own ?? []).slice(0, MAX_OWN_ORIGINS)),
         after,
         upTo: applier.applied,
       });
@@ -268,6 +295,15 @@ export class Federation {
     }
   }
 
+  /** The stream's last sequence; when NATS does not answer, unknown (infinite: nothing is concluded). */
+  async #lastSeq(link: Link): Promise<number> {
+    try {
+      return (await link.jsm.streams.info(this.config.stream)).state.last_seq;
+    } catch {
+      return Number.POSITIVE_INFINITY;
+    }
+  }
+
   #replaySource(link: Link): ReplaySource {
     return {
       link,
@@ -275,7 +311,14 @@ export class Federation {
       log: this.#host.log,
       maxMessages: this.config.maxReplayMessages,
       timeoutMs: this.config.publishTimeoutMs,
+      stallMs: this.config.stallMs,
       from: (headers) => this.#from(headers),
+      origin: (headers) =>
+        originOf(
+          headers?.get(Header.daemon) ?? '',
+          headers?.get(Header.boot) ?? '',
+          headers?.get(Header.conn) ?? '',
+        ),
       sender: (headers) => {
         // As the applier's emit: its origin when the emitter is connected here, in this run.
         const conn = Number(headers?.get(Header.conn));
@@ -546,6 +589,13 @@ export class Federation {
     this.#registry.set({ name, options: event.o, owner: event.owner, since: seq, shadowed });
     return shadowed ? new GroupExistsError(name) : undefined;
   }
+}
+
+/** How many earlier connections a `join.own` may name (the SDK keeps its last 8). */
+const MAX_OWN_ORIGINS = 16;
+
+function originOf(daemon: string, boot: string, connection: number | string): string {
+  return `${daemon}/${boot}/${connection}`;
 }
 
 interface JsMsgLike {

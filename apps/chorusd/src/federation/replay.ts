@@ -14,7 +14,8 @@ import { Header } from './publisher.js';
  * membership exists, so with the applier at A the read covers the client's last `fseq` up to A
  * and the membership is live from A + 1: nothing in between, nothing twice. Holding the applier
  * pauses every federated group on this daemon for the read; it is bounded by `timeoutMs` (then the
- * whole range is reported as missed instead) and by `maxMessages`.
+ * whole range is reported as missed instead) and by `maxMessages`. A consumer that makes no
+ * progress for `stallMs` (one placed on a dead node) is replaced, within the same `timeoutMs`.
  *
  * What is not replayed is reported, never silently skipped: the messages the stream no longer
  * holds (its limits removed them), the oldest ones beyond `maxMessages`, and those that do not fit
@@ -48,8 +49,12 @@ export interface ReplaySource {
   readonly log: Logger;
   readonly maxMessages: number;
   readonly timeoutMs: number;
+  /** A read that makes no progress for this long goes on with a fresh consumer. */
+  readonly stallMs: number;
   /** The emitter of a stream message, as a frame's `from`. */
   from(headers: MsgHdrs | undefined): string;
+  /** The emitter's connection as its `welcome.origin` named it (`join.own`). */
+  origin(headers: MsgHdrs | undefined): string;
   /** The engine connection a stream message counts as sent by (for `from` filters and loopback). */
   sender(headers: MsgHdrs | undefined): number;
 }
@@ -60,6 +65,8 @@ export interface ReplayTarget {
   readonly subject: string;
   readonly filters: readonly Filter[];
   readonly loopback: boolean;
+  /** The client's earlier connections (`join.own`): theirs are its own emits too. */
+  readonly own: ReadonlySet<string>;
   /** The client's last `fseq`: the replay starts after it. */
   readonly after: number;
   /** The applier's position, held: the replay ends with it. */
@@ -107,11 +114,13 @@ class RangeReader {
   /** Matching messages read but no longer kept (the oldest), and the last of them. */
   #dropped = 0;
   #droppedTo: number | undefined;
-  /** Messages received from the consumer (matching or not). */
-  #received = 0;
   /** The last stream sequence received: an ordered consumer that resets may deliver it again. */
   #seen = 0;
   #subscription: JetStreamSubscription | undefined;
+  /** Consumers made so far: messages of an earlier one are ignored. */
+  #attempts = 0;
+  /** When the read last made progress (a message, or a new consumer). */
+  #progress = performance.now();
   #stopped = false;
   #finish: (() => void) | undefined;
 
@@ -122,31 +131,92 @@ class RangeReader {
 
   async read(): Promise<ReplayRead> {
     const { link, stream } = this.#source;
-    const { after, upTo, subject } = this.#target;
+    const { after, upTo } = this.#target;
     const info = await link.jsm.streams.info(stream);
     // Removed by the stream's limits: unknown whether any was this group's, so reported as missed.
     const first = info.state.first_seq;
     const goneTo = first > after + 1 ? Math.min(first - 1, upTo) : undefined;
     if (goneTo === upTo || this.#stopped) return { signals: [], missedTo: upTo, missed: undefined };
+    let finished = false;
     const done = new Promise<void>((resolve) => {
-      this.#finish = resolve;
+      this.#finish = () => {
+        finished = true;
+        resolve();
+      };
     });
+    // [GUARANTEE: federation] a consumer that makes no progress (placed on a dead node, its
+    // requests timing out) is replaced by a fresh one, from where the read got to; readReplay's
+    // timeout bounds them all.
+    while (!finished && !this.#stopped) {
+      const attempt = ++this.#attempts;
+      this.#attempt(Math.max(after + 1, first, this.#seen + 1)).catch((error) =>
+        this.#source.log.debug('federated replay consumer failed', { attempt, error: String(error) }),
+      );
+      await this.#progressStops(done);
+      if (finished || this.#stopped) break;
+      this.#source.log.warn('federated replay made no progress; reading on with a fresh consumer', {
+        subject: this.#target.subject,
+        seen: this.#seen,
+        upTo,
+      });
+      this.#drop();
+    }
+    return this.#result(goneTo);
+  }
+
+  /** One consumer, from `start`: it delivers to #receive; settles once it is known to be empty. */
+  async #attempt(start: number): Promise<void> {
+    const attempt = this.#attempts;
+    this.#progress = performance.now();
     const opts = consumerOpts();
     opts.orderedConsumer();
-    opts.startSequence(Math.max(after + 1, first));
+    opts.startSequence(start);
+    let received = 0;
     opts.callback((error, message) => {
-      if (error === null && message !== null) this.#receive(message);
+      if (error !== null || message === null || attempt !== this.#attempts) return;
+      received++;
+      this.#receive(message);
     });
-    const subscription = await link.js.subscribe(subject, opts);
-    this.#subscription = subscription;
-    if (this.#stopped) subscription.unsubscribe();
-    else {
-      // Nothing (more) to read: the consumer has delivered all it will.
-      const consumer = await subscription.consumerInfo();
-      if (consumer.num_pending === 0 && this.#received >= consumer.delivered.consumer_seq) this.#finish?.();
+    const subscription = await this.#source.link.js.subscribe(this.#target.subject, opts);
+    if (attempt !== this.#attempts || this.#stopped) {
+      subscription.unsubscribe();
+      return;
     }
-    await done;
-    return this.#result(goneTo);
+    this.#subscription = subscription;
+    // Nothing (more) to read: the consumer has delivered all it will.
+    const consumer = await subscription.consumerInfo();
+    if (
+      attempt === this.#attempts &&
+      consumer.num_pending === 0 &&
+      received >= consumer.delivered.consumer_seq
+    )
+      this.#finish?.();
+  }
+
+  /** Resolves when the read is done, or when it made no progress for stallMs. */
+  async #progressStops(done: Promise<void>): Promise<void> {
+    const stallMs = this.#source.stallMs;
+    let timer: NodeJS.Timeout | undefined;
+    const check = (resolve: () => void): void => {
+      const idle = performance.now() - this.#progress;
+      if (idle >= stallMs) resolve();
+      else timer = setTimeout(() => check(resolve), Math.max(10, stallMs - idle));
+    };
+    const stalled = new Promise<void>((resolve) => check(resolve));
+    try {
+      await Promise.race([done, stalled]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  #drop(): void {
+    try {
+      this.#subscription?.unsubscribe();
+    } catch {
+      // on a dead node: ignored from now on anyway
+    }
+    this.#subscription = undefined;
   }
 
   stop(): void {
@@ -162,7 +232,7 @@ class RangeReader {
   #receive(message: JsMsg): void {
     if (this.#stopped || message.seq <= this.#seen) return;
     this.#seen = message.seq;
-    this.#received++;
+    this.#progress = performance.now();
     const { upTo } = this.#target;
     if (message.seq > upTo) {
       this.#finish?.();
@@ -176,9 +246,12 @@ class RangeReader {
     const headers = message.headers;
     const signal = headers?.get(Header.signal) ?? '';
     const sender = this.#source.sender(headers);
-    const { filters, loopback, connection } = this.#target;
-    // As the engine would have decided for a live message: filters, and no own emits without loopback.
-    if (!loopback && sender === connection) return;
+    const { filters, loopback, connection, own } = this.#target;
+    // As the engine would have decided for a live message: filters, and no own emits without
+    // loopback, from this connection or an earlier one of the same client.
+    // [GUARANTEE: federation] loopback holds across a reconnection.
+    if (!loopback && (sender === connection || (own.size > 0 && own.has(this.#source.origin(headers)))))
+      return;
     if (
       filters.length > 0 &&
       !anyFilterMatches(filters, signal, sender, new LazyFields(decodeFields, message.data))

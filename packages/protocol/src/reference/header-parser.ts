@@ -188,7 +188,14 @@ function parseJoin(map: HeaderMap): JoinRequest {
   if (f !== undefined) message.f = f;
   const fseq = readOptionalCount(map, 'fseq');
   if (fseq !== undefined) message.fseq = fseq;
+  const own = readOptionalArray(map, 'own', parseOrigin);
+  if (own !== undefined) message.own = own;
   return message;
+}
+
+function parseOrigin(value: unknown): string {
+  if (typeof value === 'string' && value !== '') return value;
+  throw new FieldIssue([], 'expected a non-empty string');
 }
 
 function parseFilter(value: unknown): Filter {
@@ -221,7 +228,7 @@ function parseWelcome(map: HeaderMap): Welcome {
   const name = readName(map, 'name');
   const seq = readCount(map, 'seq');
   const limits = readMap(map, 'limits');
-  return {
+  const welcome: Welcome = {
     t: 'welcome',
     v,
     name,
@@ -229,6 +236,9 @@ function parseWelcome(map: HeaderMap): Welcome {
     limits: within('limits', () => parseLimits(limits)),
     joined: readArray(map, 'joined', parseJoinResult),
   };
+  const origin = readOptionalName(map, 'origin');
+  if (origin !== undefined) welcome.origin = origin;
+  return welcome;
 }
 
 function parseLimits(map: HeaderMap): Limits {
