@@ -30,7 +30,7 @@ import {
   GroupRegistry,
   sameOwner,
 } from './registry.js';
-import { joinWithReplay, type ReplaySource, readReplay } from './replay.js';
+import { joinReads, joinWithReplay, type ReplaySource, readReplay } from './replay.js';
 
 /** What a federated message's frame says beyond a local one: where it came from, its stream sequence. */
 export interface FederatedTag {
@@ -266,19 +266,26 @@ export class Federation {
     // restart) catches up first: the client would otherwise get again, live, what it had.
     const deadline = Date.now() + this.config.publishTimeoutMs;
     while (applier.applied < after && Date.now() < deadline && !this.#stopped) await sleep(20);
-    // [GUARANTEE: federation] held from before the read until the membership exists: no seam.
+    const source = this.#replaySource(link);
+    const target = {
+      connection: client.id,
+      subject: this.subjects.signal(group),
+      filters,
+      loopback: this.#registry.get(group)?.options.loopback === true,
+      // Bounded: a hostile list costs nothing but the lookups of its own replay.
+      own: new Set((replay.own ?? []).slice(0, MAX_OWN_ORIGINS)),
+    };
+    // The bulk is read while the applier goes on, so a subscriber far behind (or a client that
+    // rejoins with an old fseq again and again) does not stop federated delivery on this daemon.
+    // (A daemon still behind the client reads nothing before the client's fseq, in either part.)
+    const bulkTo = Math.max(after, applier.applied);
+    const bulk = await readReplay(source, { ...target, after, upTo: bulkTo });
+    // [GUARANTEE: federation] held from before the tail is read until the membership exists: no
+    // seam. The tail is what was applied during the bulk's read: usually nothing, or a few.
     applier.hold();
     try {
-      const read = await readReplay(this.#replaySource(link), {
-        connection: client.id,
-        subject: this.subjects.signal(group),
-        filters,
-        loopback: this.#registry.get(group)?.options.loopback === true,
-        // Bounded: a hostile list costs nothing but the lookups of its own replay.
-        own: new Set((replay.own ?? []).slice(0, MAX_OWN_ORIGINS)),
-        after,
-        upTo: applier.applied,
-      });
+      const tail = await readReplay(source, { ...target, after: bulkTo, upTo: applier.applied });
+      const read = joinReads(bulk, tail, this.config.maxReplayMessages);
       const point = this.point(group);
       if (point === undefined) throw new UnknownGroupError(group);
       joinWithReplay(this.#host.engine, request, client.id, point, read);

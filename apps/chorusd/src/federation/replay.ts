@@ -10,11 +10,12 @@ import { Header } from './publisher.js';
  * back from the stream, delivered to its connection alone, right after its join's `ok` and before
  * any live message of the group.
  *
- * The seam: the daemon's applier is held (nothing is applied) from before the read until the
- * membership exists, so with the applier at A the read covers the client's last `fseq` up to A
- * and the membership is live from A + 1: nothing in between, nothing twice. Holding the applier
- * pauses every federated group on this daemon for the read; it is bounded by `timeoutMs` (then the
- * whole range is reported as missed instead) and by `maxMessages`. A consumer that makes no
+ * The seam: the bulk (the client's last `fseq`, A₀] is read while the daemon's applier goes on;
+ * then the applier is held (nothing is applied) from before the tail (A₀, A] is read until the
+ * membership exists (`joinReads` puts the two together), so the membership is live from A + 1:
+ * nothing in between, nothing twice. Holding the applier pauses every federated group on this
+ * daemon, so it is held for the tail alone (usually empty or a few messages); each read is bounded
+ * by `timeoutMs` (then its range is reported as missed instead) and by `maxMessages`. A consumer that makes no
  * progress for `stallMs` (one placed on a dead node) is replaced, within the same `timeoutMs`.
  *
  * What is not replayed is reported, never silently skipped: the messages the stream no longer
@@ -71,6 +72,32 @@ export interface ReplayTarget {
   readonly after: number;
   /** The applier's position, held: the replay ends with it. */
   readonly upTo: number;
+}
+
+/**
+ * One replay from two reads of consecutive ranges: the bulk, read while the applier went on, then
+ * the tail, read with it held. What is not replayed is always the oldest, so: a tail that misses
+ * something (trimmed, failed, removed by the stream) makes the whole bulk missed too; else the
+ * two together, trimmed to the `max` most recent.
+ */
+export function joinReads(bulk: ReplayRead, tail: ReplayRead, max: number): ReplayRead {
+  // Counted only when every missed part was counted.
+  const bulkMissed = bulk.missedTo === undefined ? 0 : bulk.missed;
+  if (tail.missedTo !== undefined) {
+    const missed =
+      tail.missed === undefined || bulkMissed === undefined
+        ? undefined
+        : tail.missed + bulkMissed + bulk.signals.length;
+    return { signals: tail.signals, missedTo: tail.missedTo, missed };
+  }
+  const signals = bulk.signals.concat(tail.signals);
+  const over = signals.length - max;
+  if (over <= 0) return { signals, missedTo: bulk.missedTo, missed: bulk.missed };
+  return {
+    signals: signals.slice(over),
+    missedTo: (signals[over - 1] as ReplayedSignal).fseq,
+    missed: bulkMissed === undefined ? undefined : bulkMissed + over,
+  };
 }
 
 /** Reads what `target` missed; a failure or a timeout reads nothing and reports it all missed. */
