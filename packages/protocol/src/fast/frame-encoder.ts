@@ -97,15 +97,26 @@ export function signalFrameLength(
 ): number {
   const names = signalNames(group, signal, from);
   const namesLength =
-    names !== undefined
-      ? names.length
-      : KEY_G.length +
-        strSize(utf8Length(group)) +
-        KEY_SIG.length +
-        strSize(utf8Length(signal)) +
-        KEY_FROM.length +
-        strSize(utf8Length(from));
-  const headerLength =
+    names !== undefined ? names.length : namesSize(utf8Length(group), utf8Length(signal), utf8Length(from));
+  const headerLength = sigHeaderSize(seq, gseq, namesLength, retained);
+  return FRAME_PREFIX_BYTES + headerLength + payloadLength;
+}
+
+/** Bytes of the `g`, `sig` and `from` fields, from the UTF-8 lengths of their values. */
+function namesSize(groupBytes: number, signalBytes: number, fromBytes: number): number {
+  return (
+    KEY_G.length +
+    strSize(groupBytes) +
+    KEY_SIG.length +
+    strSize(signalBytes) +
+    KEY_FROM.length +
+    strSize(fromBytes)
+  );
+}
+
+/** Bytes of a `sig` header whose names take `namesLength`. */
+function sigHeaderSize(seq: number, gseq: number, namesLength: number, retained: boolean): number {
+  return (
     FIXED_SIG_BYTES -
     KEY_G.length -
     KEY_SIG.length -
@@ -113,8 +124,8 @@ export function signalFrameLength(
     uintSize(seq) +
     uintSize(gseq) +
     namesLength +
-    (retained ? KEY_R_TRUE.length : 0);
-  return FRAME_PREFIX_BYTES + headerLength + payloadLength;
+    (retained ? KEY_R_TRUE.length : 0)
+  );
 }
 
 /*
@@ -142,14 +153,7 @@ function signalNames(group: string, signal: string, from: string): Uint8Array | 
     const groupBytes = utf8Length(group);
     const signalBytes = utf8Length(signal);
     const fromBytes = utf8Length(from);
-    const names = new Uint8Array(
-      KEY_G.length +
-        strSize(groupBytes) +
-        KEY_SIG.length +
-        strSize(signalBytes) +
-        KEY_FROM.length +
-        strSize(fromBytes),
-    );
+    const names = new Uint8Array(namesSize(groupBytes, signalBytes, fromBytes));
     let at = writeBytes(names, 0, KEY_G);
     at = writeStr(names, at, group, groupBytes);
     at = writeBytes(names, at, KEY_SIG);
@@ -196,23 +200,9 @@ export function encodeSignalFrameInto(
     groupBytes = utf8Length(group);
     signalBytes = utf8Length(signal);
     fromBytes = utf8Length(from);
-    namesLength =
-      KEY_G.length +
-      strSize(groupBytes) +
-      KEY_SIG.length +
-      strSize(signalBytes) +
-      KEY_FROM.length +
-      strSize(fromBytes);
+    namesLength = namesSize(groupBytes, signalBytes, fromBytes);
   }
-  const headerLength =
-    FIXED_SIG_BYTES -
-    KEY_G.length -
-    KEY_SIG.length -
-    KEY_FROM.length +
-    uintSize(seq) +
-    uintSize(gseq) +
-    namesLength +
-    (retained ? KEY_R_TRUE.length : 0);
+  const headerLength = sigHeaderSize(seq, gseq, namesLength, retained);
   writeU32(target, offset, headerLength);
   writeU32(target, offset + 4, payload.length);
   let pos = offset + FRAME_PREFIX_BYTES;
