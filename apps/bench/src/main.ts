@@ -61,6 +61,8 @@ const usage = `Usage: npm run bench -- [options]
   --replot FILE        redraw the fan-out chart of a saved JSON run (to --chart PATH), measure nothing
   --daemon-cpu-prof DIR  run chorusd with --cpu-prof, profiles in DIR (npm run profile-summary -w
                        @chorus/bench -- DIR/FILE.cpuprofile names the top functions)
+  --subscriber-cpu-prof DIR  the same for the subscriber processes (one profile each, written when
+                       the bench ends; measure one system and case at a time to read them)
   -h, --help
 `;
 
@@ -83,6 +85,7 @@ async function main(): Promise<number> {
       latest: { type: 'boolean', default: false },
       chart: { type: 'string' },
       'daemon-cpu-prof': { type: 'string' },
+      'subscriber-cpu-prof': { type: 'string' },
       cases: { type: 'string' },
       systems: { type: 'string' },
       replot: { type: 'string' },
@@ -161,7 +164,11 @@ async function main(): Promise<number> {
   if (wanted !== undefined) systems.sort((a, b) => wanted.indexOf(a.id) - wanted.indexOf(b.id));
   if (values.peers !== true) skipped['peers'] = 'not requested (run with --peers)';
 
-  const pool = SubscriberPool.start(10);
+  const subscriberProfiles = values['subscriber-cpu-prof'] ?? process.env['BENCH_SUBSCRIBER_CPU_PROF'];
+  const pool = SubscriberPool.start(
+    10,
+    subscriberProfiles === undefined ? undefined : fromCaller(subscriberProfiles),
+  );
   const context: Context = { options, pool, systems, log };
   const rows: Row[] = [];
   const notes: string[] = [];

@@ -18,9 +18,7 @@ class Worker {
   readonly #listeners = new Set<Listener>();
   readonly exited: Promise<void>;
 
-  constructor() {
-    // BENCH_SUBSCRIBER_CPU_PROF=DIR profiles the subscriber processes (where the client side goes).
-    const profileDir = process.env['BENCH_SUBSCRIBER_CPU_PROF'];
+  constructor(profileDir: string | undefined) {
     this.child = fork(subscriberMain, [], {
       serialization: 'advanced',
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
@@ -78,8 +76,9 @@ export class SubscriberPool {
     this.#workers = workers;
   }
 
-  static start(size: number): SubscriberPool {
-    return new SubscriberPool(Array.from({ length: size }, () => new Worker()));
+  /** `profileDir`: each process writes a V8 CPU profile there when it exits (`--subscriber-cpu-prof`). */
+  static start(size: number, profileDir?: string): SubscriberPool {
+    return new SubscriberPool(Array.from({ length: size }, () => new Worker(profileDir)));
   }
 
   /** The subscriber processes' ids (for their CPU time). */
