@@ -5,34 +5,30 @@
  * and three daemons, each attached first to a different node.
  */
 import type { Bus } from '@chorus/client';
-import { afterEach, expect, test } from 'vitest';
+import { expect, test } from 'vitest';
 import { type NatsCluster, startNatsCluster, waitUntil } from '../harness/nats.js';
-import { client, type FederatedDaemon, restartFederated, STREAM, startFederated } from './harness.js';
+import {
+  client,
+  type FederatedDaemon,
+  federationScene,
+  restartFederated,
+  STREAM,
+  startFederated,
+} from './harness.js';
 import { checkDelivery, emitTicks, federatedGroup, type Recipient, recipients } from './traffic.js';
 
-let nats: NatsCluster | undefined;
-let daemons: FederatedDaemon[] = [];
-let buses: Bus[] = [];
+const scene = federationScene();
 
 async function setUp(): Promise<{ cluster: NatsCluster; all: Recipient[]; emitters: Bus[] }> {
   const cluster = await startNatsCluster(3);
-  nats = cluster;
-  daemons = await Promise.all([0, 1, 2].map((i) => startFederated(cluster, i, `host${i}`)));
-  const service = await federatedGroup(daemons);
-  const all = await recipients(daemons, 1);
-  const emitters = await Promise.all(daemons.map((d) => client(d.daemon)));
-  buses = [service, ...emitters, ...all.map((r) => r.bus)];
+  scene.nats = cluster;
+  scene.daemons = await Promise.all([0, 1, 2].map((i) => startFederated(cluster, i, `host${i}`)));
+  const service = await federatedGroup(scene.daemons);
+  const all = await recipients(scene.daemons, 1);
+  const emitters = await Promise.all(scene.daemons.map((d) => client(d.daemon)));
+  scene.buses = [service, ...emitters, ...all.map((r) => r.bus)];
   return { cluster, all, emitters };
 }
-
-afterEach(async () => {
-  await Promise.all(buses.map((b) => b.close().catch(() => {})));
-  await Promise.all(daemons.map((d) => d.daemon.kill()));
-  await nats?.stop();
-  nats = undefined;
-  daemons = [];
-  buses = [];
-});
 
 const pace = () => new Promise<void>((resolve) => setTimeout(resolve, 5));
 
@@ -77,7 +73,7 @@ test('a daemon killed with SIGKILL and restarted: nobody loses anything, its own
     30_000,
     () => 'traffic did not start',
   );
-  const victim = daemons[1] as FederatedDaemon;
+  const victim = scene.daemons[1] as FederatedDaemon;
   await victim.daemon.kill();
   await new Promise((resolve) => setTimeout(resolve, 500));
   await restartFederated(cluster, 1, victim);
@@ -90,7 +86,7 @@ test('a daemon killed with SIGKILL and restarted: nobody loses anything, its own
   expect(back.gaps).toBe(0);
   // The restarted daemon knows the group from the stream: a new member there gets what follows.
   const late = await client(victim.daemon);
-  buses.push(late);
+  scene.buses.push(late);
   const sub = await late.join('org.example.fed.Tick');
   const got: number[] = [];
   sub.on('Tick', (_payload, meta) => got.push(meta.fseq ?? -1));

@@ -3,6 +3,7 @@
  * (its `servers` list starts with that node, then the others, so it fails over like a real one).
  */
 import { type Bus, connect } from '@chorus/client';
+import { afterEach } from 'vitest';
 import { type RunningDaemon, startDaemon } from '../harness/daemon.js';
 import type { NatsCluster } from '../harness/nats.js';
 
@@ -60,4 +61,39 @@ export async function restartFederated(
 
 export function client(daemon: RunningDaemon, options: Parameters<typeof connect>[0] = {}): Promise<Bus> {
   return connect({ address: daemon.address, ...options });
+}
+
+/**
+ * What a federation test starts, stopped after each test of its file: first the closers and the
+ * buses (errors ignored: some were closed by the test, or their daemon is gone), then the daemons,
+ * then the NATS cluster.
+ */
+export interface FederationScene<D> {
+  nats: NatsCluster | undefined;
+  daemons: D[];
+  buses: Bus[];
+  readonly closers: (() => unknown)[];
+}
+
+/** A scene for the tests of this file; `kill` stops one of its daemons. */
+export function federationScene<D = FederatedDaemon>(
+  kill: (daemon: D) => Promise<unknown> = (d) => (d as FederatedDaemon).daemon.kill(),
+): FederationScene<D> {
+  const scene: FederationScene<D> = { nats: undefined, daemons: [], buses: [], closers: [] };
+  afterEach(async () => {
+    const closing = [...scene.closers.splice(0), ...scene.buses.map((b) => () => b.close())];
+    await Promise.all(
+      closing.map((close) =>
+        Promise.resolve()
+          .then(close)
+          .catch(() => {}),
+      ),
+    );
+    await Promise.all(scene.daemons.map(kill));
+    await scene.nats?.stop();
+    scene.nats = undefined;
+    scene.daemons = [];
+    scene.buses = [];
+  });
+  return scene;
 }

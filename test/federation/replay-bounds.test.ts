@@ -8,55 +8,45 @@
  *   so it arrives exactly once.
  */
 import { type Bus, defineGroup, type SubscriptionGap, z } from '@chorus/client';
-import { afterEach, expect, test } from 'vitest';
-import { startDaemon } from '../harness/daemon.js';
-import { type NatsCluster, startNatsCluster, waitUntil } from '../harness/nats.js';
+import { expect, test } from 'vitest';
+import { type RunningDaemon, startDaemon } from '../harness/daemon.js';
+import { startNatsCluster, waitUntil } from '../harness/nats.js';
 import { RawClient } from '../harness/raw-client.js';
 import { cuttableBus } from './cutting-transport.js';
-import { client, type FederatedDaemon, federationConfig, startFederated } from './harness.js';
+import { client, federationConfig, federationScene, startFederated } from './harness.js';
 
 const Blob = defineGroup('org.example.fed.Blob', {
   signals: { Put: z.object({ e: z.number(), n: z.number(), pad: z.string() }) },
 });
 
-let nats: NatsCluster | undefined;
-let daemons: FederatedDaemon['daemon'][] = [];
-const closers: (() => unknown)[] = [];
-
-afterEach(async () => {
-  await Promise.all(closers.splice(0).map((close) => Promise.resolve(close()).catch(() => {})));
-  await Promise.all(daemons.map((d) => d.kill()));
-  await nats?.stop();
-  nats = undefined;
-  daemons = [];
-});
+const scene = federationScene<RunningDaemon>((d) => d.kill());
 
 type Event = { kind: 'msg'; key: string; fseq: number; seq: number } | { kind: 'gap'; gap: SubscriptionGap };
 
 async function setUp(limits: Record<string, number>) {
-  nats = await startNatsCluster(3);
-  const a = await startFederated(nats, 0, 'hostA');
+  scene.nats = await startNatsCluster(3);
+  const a = await startFederated(scene.nats, 0, 'hostA');
   const b = await startDaemon({
-    config: { ...federationConfig(nats, 1, 'hostB'), limits },
+    config: { ...federationConfig(scene.nats, 1, 'hostB'), limits },
     args: ['--no-ws'],
   });
-  daemons = [a.daemon, b];
+  scene.daemons = [a.daemon, b];
   const service = await client(a.daemon);
   const emitter = await client(a.daemon);
-  closers.push(
+  scene.closers.push(
     () => service.close(),
     () => emitter.close(),
   );
   await service.createGroup(Blob, { federated: true, emitters: 'anyone' });
   const probe = await client(b);
-  closers.push(() => probe.close());
+  scene.closers.push(() => probe.close());
   await waitUntil(
     async () => (await probe.listGroups()).some((g) => g.name === Blob.name),
     15_000,
     () => 'hostB never carried the group',
   );
   const me = await cuttableBus(b);
-  closers.push(() => me.bus.close());
+  scene.closers.push(() => me.bus.close());
   const events: Event[] = [];
   const sub = await me.bus.join(Blob);
   sub.on('gap', (gap) => events.push({ kind: 'gap', gap }));
@@ -140,7 +130,7 @@ test("onFull 'block': the message the applier is held on when the subscriber com
   // holds on a message (onFull 'block', the federated default) and applies nothing more (not
   // evicted: stallTimeoutMs is longer than the test).
   const stuck = await RawClient.open(b.socketPath);
-  closers.push(() => stuck.close());
+  scene.closers.push(() => stuck.close());
   await stuck.ok({ t: 'join', g: Blob.name });
   stuck.socket.pause();
   me.cut();

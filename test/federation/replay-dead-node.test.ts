@@ -8,37 +8,26 @@
  * with a node dead: each one replayed, no gap. Without the fix a consumer lands on the dead node
  * in one of them in about 96 runs out of 100 (1 − (2/3)^8), and that round reports a gap.
  */
-import { type Bus, defineGroup, z } from '@chorus/client';
-import { afterEach, expect, test } from 'vitest';
-import { type NatsCluster, startNatsCluster, waitUntil } from '../harness/nats.js';
+import { defineGroup, z } from '@chorus/client';
+import { expect, test } from 'vitest';
+import { startNatsCluster, waitUntil } from '../harness/nats.js';
 import { cuttableBus } from './cutting-transport.js';
-import { client, type FederatedDaemon, STREAM, startFederated } from './harness.js';
+import { client, federationScene, STREAM, startFederated } from './harness.js';
 
 const Pulse = defineGroup('org.example.fed.Pulse', { signals: { Beat: z.object({ n: z.number() }) } });
 
-let nats: NatsCluster | undefined;
-let daemons: FederatedDaemon[] = [];
-let buses: Bus[] = [];
-
-afterEach(async () => {
-  await Promise.all(buses.map((b) => b.close().catch(() => {})));
-  await Promise.all(daemons.map((d) => d.daemon.kill()));
-  await nats?.stop();
-  nats = undefined;
-  daemons = [];
-  buses = [];
-});
+const scene = federationScene();
 
 test('a NATS node SIGKILLed, then 8 reconnections in a row: each replayed what it missed, no gap', async () => {
-  nats = await startNatsCluster(3);
-  const cluster = nats;
+  scene.nats = await startNatsCluster(3);
+  const cluster = scene.nats;
   const fed = await startFederated(cluster, 1, 'hostB');
-  daemons = [fed];
+  scene.daemons = [fed];
   const service = await client(fed.daemon);
-  buses.push(service);
+  scene.buses.push(service);
   await service.createGroup(Pulse, { federated: true, emitters: 'anyone' });
   const me = await cuttableBus(fed.daemon);
-  buses.push(me.bus);
+  scene.buses.push(me.bus);
   const got: number[] = [];
   const gaps: unknown[] = [];
   const sub = await me.bus.join(Pulse);

@@ -6,47 +6,39 @@
  * stream order, and no gap. Without the fix the second rejoin asked from the retained value's fseq:
  * the messages emitted during the first loss were silently never delivered.
  */
-import { type Bus, defineGroup, z } from '@chorus/client';
-import { afterEach, expect, test } from 'vitest';
-import { type NatsCluster, startNatsCluster, waitUntil } from '../harness/nats.js';
+import { defineGroup, z } from '@chorus/client';
+import { expect, test } from 'vitest';
+import { startNatsCluster, waitUntil } from '../harness/nats.js';
 import { cuttableBus } from './cutting-transport.js';
-import { client, type FederatedDaemon, startFederated } from './harness.js';
+import { client, type FederatedDaemon, federationScene, startFederated } from './harness.js';
 
 const Kept = defineGroup('org.example.fed.Kept', {
   signals: { Tick: z.object({ e: z.number(), n: z.number() }) },
 });
 
-let nats: NatsCluster | undefined;
-let daemons: FederatedDaemon[] = [];
-let buses: Bus[] = [];
-
-afterEach(async () => {
-  await Promise.all(buses.map((b) => b.close().catch(() => {})));
-  await Promise.all(daemons.map((d) => d.daemon.kill()));
-  await nats?.stop();
-  nats = undefined;
-  daemons = [];
-  buses = [];
-});
+const scene = federationScene();
 
 test('cut right after the rejoin retained value, before the replayed signals: the next rejoin replays them all, once, no gap', async () => {
-  nats = await startNatsCluster(3);
-  const cluster = nats;
-  daemons = await Promise.all([startFederated(cluster, 0, 'hostA'), startFederated(cluster, 1, 'hostB')]);
-  const [a, b] = daemons as [FederatedDaemon, FederatedDaemon];
+  scene.nats = await startNatsCluster(3);
+  const cluster = scene.nats;
+  scene.daemons = await Promise.all([
+    startFederated(cluster, 0, 'hostA'),
+    startFederated(cluster, 1, 'hostB'),
+  ]);
+  const [a, b] = scene.daemons as [FederatedDaemon, FederatedDaemon];
   const service = await client(a.daemon);
   const emitter = await client(a.daemon);
-  buses.push(service, emitter);
+  scene.buses.push(service, emitter);
   await service.createGroup(Kept, { federated: true, emitters: 'anyone', retain: true });
   const probe = await client(b.daemon);
-  buses.push(probe);
+  scene.buses.push(probe);
   await waitUntil(
     async () => (await probe.listGroups()).some((g) => g.name === Kept.name),
     15_000,
     () => 'hostB never carried the group',
   );
   const watch = await cuttableBus(b.daemon);
-  buses.push(watch.bus);
+  scene.buses.push(watch.bus);
   const live: { key: string; fseq: number }[] = [];
   const retained: string[] = [];
   let gaps = 0;

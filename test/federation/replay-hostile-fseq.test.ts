@@ -12,36 +12,26 @@
  */
 import { defineGroup, z } from '@chorus/client';
 import { ErrorCode } from '@chorus/protocol';
-import { afterEach, expect, test } from 'vitest';
-import { type NatsCluster, startNatsCluster, waitUntil } from '../harness/nats.js';
+import { expect, test } from 'vitest';
+import { startNatsCluster, waitUntil } from '../harness/nats.js';
 import { RawClient } from '../harness/raw-client.js';
-import { client, type FederatedDaemon, startFederated } from './harness.js';
+import { client, federationScene, startFederated } from './harness.js';
 
 const Note = defineGroup('org.example.fed.Note', { signals: { Noted: z.object({ n: z.number() }) } });
 
-let nats: NatsCluster | undefined;
-let daemons: FederatedDaemon[] = [];
-const closers: (() => Promise<unknown> | unknown)[] = [];
-
-afterEach(async () => {
-  await Promise.all(closers.splice(0).map((close) => Promise.resolve(close()).catch(() => {})));
-  await Promise.all(daemons.map((d) => d.daemon.kill()));
-  await nats?.stop();
-  nats = undefined;
-  daemons = [];
-});
+const scene = federationScene();
 
 test('a join.fseq beyond the stream: answered at once with a gap up to the point, then live; a bad count is BAD_FIELD', async () => {
-  nats = await startNatsCluster(3);
-  const fed = await startFederated(nats, 0, 'hostA', undefined, { publishTimeoutMs: 60_000 });
-  daemons = [fed];
+  scene.nats = await startNatsCluster(3);
+  const fed = await startFederated(scene.nats, 0, 'hostA', undefined, { publishTimeoutMs: 60_000 });
+  scene.daemons = [fed];
   const service = await client(fed.daemon);
-  closers.push(() => service.close());
+  scene.closers.push(() => service.close());
   await service.createGroup(Note, { federated: true, emitters: 'anyone' });
   for (let n = 0; n < 3; n++) await service.emit(Note, 'Noted', { n });
 
   const raw = await RawClient.open(fed.daemon.socketPath);
-  closers.push(() => raw.close());
+  scene.closers.push(() => raw.close());
   expect(raw.welcome?.origin).toMatch(/^hostA\//);
   let timer: NodeJS.Timeout | undefined;
   const reply = await Promise.race([
@@ -74,18 +64,18 @@ test('a join.fseq beyond the stream: answered at once with a gap up to the point
 }, 120_000);
 
 test('a member joining again with join.fseq 0 is refused before any replay is read (the applier is not held)', async () => {
-  nats = await startNatsCluster(3);
-  const fed = await startFederated(nats, 0, 'hostA', undefined, { publishTimeoutMs: 3000 });
-  daemons = [fed];
+  scene.nats = await startNatsCluster(3);
+  const fed = await startFederated(scene.nats, 0, 'hostA', undefined, { publishTimeoutMs: 3000 });
+  scene.daemons = [fed];
   const service = await client(fed.daemon);
-  closers.push(() => service.close());
+  scene.closers.push(() => service.close());
   await service.createGroup(Note, { federated: true, emitters: 'anyone' });
   const raw = await RawClient.open(fed.daemon.socketPath);
-  closers.push(() => raw.close());
+  scene.closers.push(() => raw.close());
   await raw.ok({ t: 'join', g: Note.name });
   // NATS gone: a replay read could only fail, and would say so in the daemon's log.
-  await nats.stop();
-  nats = undefined;
+  await scene.nats.stop();
+  scene.nats = undefined;
   for (let i = 0; i < 3; i++) {
     const again = await raw.request({ t: 'join', g: Note.name, fseq: 0 });
     expect(again.message).toMatchObject({ t: 'err', code: ErrorCode.ALREADY_MEMBER });

@@ -6,48 +6,46 @@
  * rejoin (`join.own`); the daemon skips the stream messages they emitted. Without it the
  * subscriber got its own messages back after the reconnection.
  */
-import { type Bus, defineGroup, z } from '@chorus/client';
-import { afterEach, expect, test } from 'vitest';
-import { type NatsCluster, startNatsCluster, waitUntil } from '../harness/nats.js';
+import { defineGroup, z } from '@chorus/client';
+import { expect, test } from 'vitest';
+import { startNatsCluster, waitUntil } from '../harness/nats.js';
 import { cuttableBus } from './cutting-transport.js';
-import { client, type FederatedDaemon, restartFederated, startFederated } from './harness.js';
+import {
+  client,
+  type FederatedDaemon,
+  federationScene,
+  restartFederated,
+  startFederated,
+} from './harness.js';
 
 const Chat = defineGroup('org.example.fed.Chat', {
   signals: { Said: z.object({ who: z.string(), n: z.number() }) },
 });
 
-let nats: NatsCluster | undefined;
-let daemons: FederatedDaemon[] = [];
-let buses: Bus[] = [];
-
-afterEach(async () => {
-  await Promise.all(buses.map((b) => b.close().catch(() => {})));
-  await Promise.all(daemons.map((d) => d.daemon.kill()));
-  await nats?.stop();
-  nats = undefined;
-  daemons = [];
-  buses = [];
-});
+const scene = federationScene();
 
 async function setUp() {
-  nats = await startNatsCluster(3);
-  const cluster = nats;
-  daemons = await Promise.all([startFederated(cluster, 0, 'hostA'), startFederated(cluster, 1, 'hostB')]);
-  const [a, b] = daemons as [FederatedDaemon, FederatedDaemon];
+  scene.nats = await startNatsCluster(3);
+  const cluster = scene.nats;
+  scene.daemons = await Promise.all([
+    startFederated(cluster, 0, 'hostA'),
+    startFederated(cluster, 1, 'hostB'),
+  ]);
+  const [a, b] = scene.daemons as [FederatedDaemon, FederatedDaemon];
   const service = await client(a.daemon);
   const other = await client(a.daemon);
-  buses.push(service, other);
+  scene.buses.push(service, other);
   // loopback off (the default): a member does not get what it emits.
   await service.createGroup(Chat, { federated: true, emitters: 'anyone' });
   const probe = await client(b.daemon);
-  buses.push(probe);
+  scene.buses.push(probe);
   await waitUntil(
     async () => (await probe.listGroups()).some((g) => g.name === Chat.name),
     15_000,
     () => 'hostB never carried the group',
   );
   const me = await cuttableBus(b.daemon);
-  buses.push(me.bus);
+  scene.buses.push(me.bus);
   const got: string[] = [];
   let gaps = 0;
   const sub = await me.bus.join(Chat);

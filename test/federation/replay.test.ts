@@ -8,23 +8,18 @@
  */
 import { createConnection, type Socket } from 'node:net';
 import { type Bus, type BusGap, connect, type SubscriptionGap, socketTransport } from '@chorus/client';
-import { afterEach, expect, test } from 'vitest';
-import { type NatsCluster, startNatsCluster, waitUntil } from '../harness/nats.js';
-import { client, type FederatedDaemon, restartFederated, startFederated } from './harness.js';
+import { expect, test } from 'vitest';
+import { startNatsCluster, waitUntil } from '../harness/nats.js';
+import {
+  client,
+  type FederatedDaemon,
+  federationScene,
+  restartFederated,
+  startFederated,
+} from './harness.js';
 import { emitTicks, federatedGroup, Tick } from './traffic.js';
 
-let nats: NatsCluster | undefined;
-let daemons: FederatedDaemon[] = [];
-let buses: Bus[] = [];
-
-afterEach(async () => {
-  await Promise.all(buses.map((b) => b.close().catch(() => {})));
-  await Promise.all(daemons.map((d) => d.daemon.kill()));
-  await nats?.stop();
-  nats = undefined;
-  daemons = [];
-  buses = [];
-});
+const scene = federationScene();
 
 type Event =
   | { readonly kind: 'msg'; readonly key: string; readonly fseq: number; readonly seq: number }
@@ -64,7 +59,7 @@ async function watcher(fed: FederatedDaemon, autojoin = false): Promise<Watcher>
       return socketTransport(dialed);
     },
   });
-  buses.push(bus);
+  scene.buses.push(bus);
   const events: Event[] = [];
   const busGaps: BusGap[] = [];
   bus.on('gap', (gap) => busGaps.push(gap));
@@ -93,15 +88,15 @@ async function watcher(fed: FederatedDaemon, autojoin = false): Promise<Watcher>
 
 async function setUp(extraB?: Record<string, unknown>, autojoin = false, first = 10) {
   const cluster = await startNatsCluster(3);
-  nats = cluster;
-  daemons = await Promise.all([
+  scene.nats = cluster;
+  scene.daemons = await Promise.all([
     startFederated(cluster, 0, 'hostA'),
     startFederated(cluster, 1, 'hostB', undefined, extraB),
   ]);
-  const service = await federatedGroup(daemons);
-  const emitter = await client((daemons[0] as FederatedDaemon).daemon);
-  buses.push(service, emitter);
-  const watch = await watcher(daemons[1] as FederatedDaemon, autojoin);
+  const service = await federatedGroup(scene.daemons);
+  const emitter = await client((scene.daemons[0] as FederatedDaemon).daemon);
+  scene.buses.push(service, emitter);
+  const watch = await watcher(scene.daemons[1] as FederatedDaemon, autojoin);
   // Before the loss: delivered live.
   const before = await emitTicks(emitter, 0, first);
   await waitUntil(
@@ -138,7 +133,7 @@ async function checkReplayed(watch: Watcher, acked: Set<string>, missed: Set<str
 
 test('daemon B killed with SIGKILL and restarted: the subscriber is replayed what it missed, once, in order, then the live ones; no gap', async () => {
   const { cluster, emitter, watch, before } = await setUp();
-  const b = daemons[1] as FederatedDaemon;
+  const b = scene.daemons[1] as FederatedDaemon;
   await b.daemon.kill();
   const missed = await emitTicks(emitter, 1, 20);
   expect(missed.size).toBe(20);
@@ -149,7 +144,7 @@ test('daemon B killed with SIGKILL and restarted: the subscriber is replayed wha
 
 test('daemon B stopped with SIGTERM and restarted: replayed, once, in order, no gap', async () => {
   const { cluster, emitter, watch, before } = await setUp();
-  const b = daemons[1] as FederatedDaemon;
+  const b = scene.daemons[1] as FederatedDaemon;
   await b.daemon.stop();
   const missed = await emitTicks(emitter, 1, 20);
   await restartFederated(cluster, 1, b);

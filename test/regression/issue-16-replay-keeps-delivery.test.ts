@@ -12,9 +12,9 @@
  * a subscriber counts what it receives before the join's ok. Without the fix none does.
  */
 import { type Bus, defineGroup, z } from '@chorus/client';
-import { afterEach, expect, test } from 'vitest';
-import { client, type FederatedDaemon, startFederated } from '../federation/harness.js';
-import { type NatsCluster, startNatsCluster } from '../harness/nats.js';
+import { expect, test } from 'vitest';
+import { client, federationScene, startFederated } from '../federation/harness.js';
+import { startNatsCluster } from '../harness/nats.js';
 import { RawClient } from '../harness/raw-client.js';
 
 const Big = defineGroup('org.example.fed.Big', {
@@ -25,31 +25,21 @@ const Live = defineGroup('org.example.fed.Live', { signals: { Beat: z.object({ n
 const BACKLOG = 8000;
 const EMITTERS = 30;
 
-let nats: NatsCluster | undefined;
-let daemons: FederatedDaemon[] = [];
-const closers: (() => Promise<unknown> | unknown)[] = [];
-
-afterEach(async () => {
-  await Promise.all(closers.splice(0).map((close) => Promise.resolve(close()).catch(() => {})));
-  await Promise.all(daemons.map((d) => d.daemon.kill()));
-  await nats?.stop();
-  nats = undefined;
-  daemons = [];
-});
+const scene = federationScene();
 
 test('while a long replay is read, federated emits on the same daemon go on and are delivered', async () => {
-  nats = await startNatsCluster(3);
-  const fed = await startFederated(nats, 0, 'hostA', undefined, { publishTimeoutMs: 60_000 });
-  daemons = [fed];
+  scene.nats = await startNatsCluster(3);
+  const fed = await startFederated(scene.nats, 0, 'hostA', undefined, { publishTimeoutMs: 60_000 });
+  scene.daemons = [fed];
   const service = await client(fed.daemon);
-  closers.push(() => service.close());
+  scene.closers.push(() => service.close());
   await service.createGroup(Big, { federated: true, emitters: 'anyone' });
   await service.createGroup(Live, { federated: true, emitters: 'anyone' });
 
   // The backlog, from many connections at once (one connection's federated emits are serial).
   const pad = 'x'.repeat(200);
   const emitters: Bus[] = await Promise.all(Array.from({ length: EMITTERS }, () => client(fed.daemon)));
-  closers.push(() => Promise.all(emitters.map((b) => b.close())));
+  scene.closers.push(() => Promise.all(emitters.map((b) => b.close())));
   await Promise.all(
     emitters.map(async (bus, e) => {
       for (let n = e; n < BACKLOG; n += EMITTERS) await bus.emit(Big, 'Rec', { n, pad });
@@ -57,7 +47,7 @@ test('while a long replay is read, federated emits on the same daemon go on and 
   );
 
   const watcher = await client(fed.daemon);
-  closers.push(() => watcher.close());
+  scene.closers.push(() => watcher.close());
   const live = await watcher.join(Live);
   let beatsWhilePending = 0;
   let pending = true;
@@ -66,7 +56,7 @@ test('while a long replay is read, federated emits on the same daemon go on and 
   });
 
   const raw = await RawClient.open(fed.daemon.socketPath);
-  closers.push(() => raw.close());
+  scene.closers.push(() => raw.close());
   const joined = raw.ok({ t: 'join', g: Big.name, fseq: 0 }).finally(() => {
     pending = false;
   });
