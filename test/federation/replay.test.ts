@@ -1,15 +1,7 @@
-/*
- * [GUARANTEE: federation] replay to a reconnecting subscriber: a subscriber of a federated group on
- * daemon B whose connection is lost (B killed with SIGKILL and started again, B stopped with
- * SIGTERM and started again, or its socket cut while B stays up) gets, once the SDK reconnects,
- * every message of the group it missed, from the stream, once, in stream order, before the live
- * ones, and no gap; with `maxReplayMessages` small, a gap naming exactly what was not replayed,
- * then the most recent ones, then the live ones. A 3-node cluster, daemon A on node 1, B on node 2.
- */
-import { createConnection, type Socket } from 'node:net';
-import { type Bus, type BusGap, connect, type SubscriptionGap, socketTransport } from '@chorus/client';
+import type { Bus, BusGap, SubscriptionGap } from '@chorus/client';
 import { expect, test } from 'vitest';
 import { startNatsCluster, waitUntil } from '../harness/nats.js';
+import { cuttableBus } from './cutting-transport.js';
 import {
   client,
   type FederatedDaemon,
@@ -39,26 +31,9 @@ interface Watcher {
 }
 
 async function watcher(fed: FederatedDaemon, autojoin = false): Promise<Watcher> {
-  let socket: Socket | undefined;
-  let gate: Promise<void> = Promise.resolve();
-  let open = (): void => {};
-  const bus = await connect({
-    address: fed.daemon.address,
-    reconnect: { initialDelayMs: 50, maxDelayMs: 400 },
-    // Autojoined: where the membership starts in the stream comes with the welcome.
-    ...(autojoin ? { join: [Tick] } : {}),
-    transport: async (address) => {
-      await gate;
-      if (address.kind !== 'unix') throw new Error('a unix address was expected');
-      const dialed = await new Promise<Socket>((resolve, reject) => {
-        const s = createConnection(address.path);
-        s.once('connect', () => resolve(s));
-        s.once('error', reject);
-      });
-      socket = dialed;
-      return socketTransport(dialed);
-    },
-  });
+  // Autojoined: where the membership starts in the stream comes with the welcome.
+  const cuttable = await cuttableBus(fed.daemon, autojoin ? { join: [Tick] } : {});
+  const bus = cuttable.bus;
   scene.buses.push(bus);
   const events: Event[] = [];
   const busGaps: BusGap[] = [];
@@ -72,15 +47,8 @@ async function watcher(fed: FederatedDaemon, autojoin = false): Promise<Watcher>
     bus,
     events,
     busGaps,
-    cut() {
-      gate = new Promise((resolve) => {
-        open = resolve;
-      });
-      socket?.destroy();
-    },
-    let() {
-      open();
-    },
+    cut: () => cuttable.cut(),
+    let: () => cuttable.let(),
     messages: () => events.filter((e): e is Extract<Event, { kind: 'msg' }> => e.kind === 'msg'),
     gaps: () => events.flatMap((e) => (e.kind === 'gap' ? [e.gap] : [])),
   };
