@@ -44,7 +44,7 @@ export async function manyToMany(context: Context): Promise<Row[]> {
             ok ? undefined : `verification failed: ${result.verification.problems.join('; ')}`,
           );
           context.log(
-            `  many-to-many ${system.label.padEnd(10)} ${(result.deliveriesPerSec / 1e3).toFixed(0).padStart(6)} k deliveries/s ${ok ? 'verified' : `FAILED ${result.verification.problems.join('; ')}`}`,
+            `  many-to-many ${system.label.padEnd(10)} ${(result.deliveriesPerSec / 1e3).toFixed(0).padStart(6)} k deliveries/s  CPU µs/delivery: broker ${result.cpu.brokerUs?.toFixed(2) ?? '?'}, subscribers ${result.cpu.subscribersUs.toFixed(2)}, emitters ${result.cpu.emittersUs.toFixed(2)}  ${ok ? 'verified' : `FAILED ${result.verification.problems.join('; ')}`}`,
           );
         } catch (error) {
           figures.add(key, system.id, undefined, undefined, `error: ${String(error).split('\n')[0]}`);
