@@ -5,7 +5,7 @@
  * that stays full rather than slowing anyone down.
  */
 
-import type { SignalMessage } from '@chorus/protocol';
+import { kept, type SignalMessage } from '@chorus/protocol';
 import type { ChorusError, PayloadValidationError } from './errors.js';
 import {
   type SignalMeta,
@@ -87,7 +87,7 @@ export class MonitorImpl implements Monitor {
   }
 
   deliver(message: SignalMessage, payload: Uint8Array): void {
-    if (this.#early !== undefined) this.#early.push({ message, payload });
+    if (this.#early !== undefined) this.#early.push({ message, payload: kept(payload) });
     else this.#sub.deliver(message, payload);
   }
 

@@ -2,7 +2,7 @@
  * Request/reply matching: every request gets a serial, and the reply naming it settles it.
  */
 
-import type { Reply } from '@chorus/protocol';
+import { kept, type Reply } from '@chorus/protocol';
 
 // Serials are 1..2^32-1 on the wire.
 const MAX_SERIAL = 0xffff_ffff;
@@ -80,7 +80,8 @@ export class PendingRequests {
   resolve(serial: number, reply: Reply, payload: Uint8Array = EMPTY): boolean {
     const entry = this.#take(serial);
     if (entry === undefined) return false;
-    entry.resolve(reply, payload);
+    // Read once the awaiting code resumes, which may be after the next socket read: its own bytes.
+    entry.resolve(reply, kept(payload));
     entry.answered?.();
     return true;
   }

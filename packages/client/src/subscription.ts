@@ -13,7 +13,7 @@
  * the daemon feels a slow consumer instead of the SDK growing without limit.
  */
 
-import { decodePayload, type GroupClosedReason, type SignalMessage } from '@chorus/protocol';
+import { decodePayload, type GroupClosedReason, kept, type SignalMessage } from '@chorus/protocol';
 import { type AnyGroupContract, payloadError, type SignalName, type SignalPayload } from './contract.js';
 import { type ChorusError, InvalidArgumentError, PayloadValidationError } from './errors.js';
 import { Listeners } from './listeners.js';
@@ -386,7 +386,8 @@ export class SubscriptionImpl implements Subscription {
   deliver(message: SignalMessage, payload: Uint8Array): void {
     if (!this.#accepting) return;
     if (this.#suspended !== undefined) {
-      this.#suspended.push({ message, payload });
+      // Held past this read: its own bytes, not a view of the read buffer.
+      this.#suspended.push({ message, payload: kept(payload) });
       return;
     }
     if (message.fseq === undefined || message.seq > 0) {
@@ -400,7 +401,7 @@ export class SubscriptionImpl implements Subscription {
     if (!this.#consumed || this.#backlog.length > 0 || SubscriptionImpl.#flushing.size > 0) {
       // [GUARANTEE: order] once anything is held, later messages queue behind it (also behind
       // what other subscriptions are about to flush).
-      this.#backlog.push({ message, payload, arrival: ++arrivals });
+      this.#backlog.push({ message, payload: kept(payload), arrival: ++arrivals });
       this.#updateLevel();
       if (this.#consumed) this.#scheduleFlush();
       return;

@@ -78,4 +78,5 @@ export type {
   Welcome,
 } from './messages.js';
 export { decodePayload, encodePayload } from './payload.js';
+export { isTransient, kept, READ_BUFFER_BYTES, sharedReadBuffer } from './read-buffer.js';
 export { encodeFrame } from './reference/frame-encoder.js';

@@ -21,7 +21,8 @@ export function encodePayload(value: unknown): Uint8Array {
 /**
  * Decodes a payload made by {@link encodePayload}: the empty payload is `undefined`.
  * Throws only ProtocolError BAD_MSGPACK (malformed, truncated or trailing bytes, nesting deeper
- * than {@link MAX_NESTING_DEPTH}). Binary values in the result are views of `bytes`.
+ * than {@link MAX_NESTING_DEPTH}). Binary values in the result are views of `bytes`, or copies
+ * when `bytes` lie in the shared read buffer, which the next socket read overwrites.
  *
  * @example
  * ```ts

@@ -36,6 +36,16 @@ export class ChunkQueue implements AsyncIterable<Uint8Array> {
     return total;
   }
 
+  /**
+   * Whether a chunk pushed now goes straight to the waiting consumer, which reads it in this
+   * turn's microtasks: then a view of a buffer that the next read reuses is safe to push.
+   */
+  get takesNow(): boolean {
+    return (
+      this.#waiter !== undefined && !this.#paused && this.#chunks.length === 0 && !this.#closed && !this.#ended
+    );
+  }
+
   push(chunk: Uint8Array): void {
     if (this.#ended || this.#closed || chunk.byteLength === 0) return;
     this.#chunks.push(chunk);

@@ -4,6 +4,7 @@
  */
 
 import { connect as netConnect, type Socket } from 'node:net';
+import { sharedReadBuffer } from '@chorus/protocol';
 import { ChunkQueue } from './chunk-queue.js';
 import type { Transport } from './transport.js';
 
@@ -36,7 +37,19 @@ export function connectUnix(path: string, options: UnixConnectOptions = {}): Pro
       reject(signal.reason);
       return;
     }
-    const socket = netConnect({ path });
+    let transport: SocketTransport | undefined;
+    // Every read lands in the process's one read buffer, not in fresh memory (read-buffer.ts:
+    // the kernel's page faults on fresh reads cost more than the bytes).
+    const socket = netConnect({
+      path,
+      onread: {
+        buffer: sharedReadBuffer(),
+        callback: (bytes: number, buffer: Uint8Array) => {
+          transport?.received(buffer.subarray(0, bytes));
+          return true; // false would pause the socket
+        },
+      },
+    });
     const cleanup = (): void => {
       socket.off('connect', onConnect);
       socket.off('error', onError);
@@ -44,7 +57,8 @@ export function connectUnix(path: string, options: UnixConnectOptions = {}): Pro
     };
     const onConnect = (): void => {
       cleanup();
-      resolve(socketTransport(socket));
+      transport = new SocketTransport(socket);
+      resolve(transport);
     };
     const onError = (error: Error): void => {
       cleanup();
@@ -82,10 +96,20 @@ class SocketTransport implements Transport {
 
   constructor(socket: Socket) {
     this.#socket = socket;
+    // A socket made with `onread` (connectUnix) calls `received` instead.
     socket.on('data', (chunk: Buffer) => this.#incoming.push(chunk));
     socket.on('end', () => this.#incoming.end());
     socket.on('error', (error) => this.#incoming.fail(error));
     socket.on('close', () => this.#incoming.end());
+  }
+
+  /**
+   * Bytes read into the shared read buffer: handed on as they are when the reader takes them in
+   * this turn, else copied (the next read overwrites the buffer).
+   */
+  received(bytes: Uint8Array): void {
+    const incoming = this.#incoming;
+    incoming.push(incoming.takesNow ? bytes : bytes.slice());
   }
 
   write(bytes: Uint8Array): void {

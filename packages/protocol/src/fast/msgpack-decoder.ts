@@ -8,7 +8,8 @@
  * DataView per call, a state stack, key cache lookups) where this one takes a fraction of it.
  * Reference: that Decoder. The values are the same as its values: nil → null, maps → plain
  * objects with string or number keys (`__proto__` refused), 64-bit integers → numbers (rounded
- * beyond 2^53), bin → views of the input, ext → the default ExtensionCodec (timestamps → Date,
+ * beyond 2^53), bin → views of the input (copies when the input is the shared read buffer,
+ * read-buffer.ts), ext → the default ExtensionCodec (timestamps → Date,
  * others → ExtData), strings as that Decoder does for valid input (a leading U+FEFF kept; a lone
  * surrogate, written as its 3 bytes, back as itself); bytes that are not UTF-8 become U+FFFD.
  * fast/msgpack-decoder.test.ts compares the two on random values and on random bytes that pass
@@ -16,6 +17,7 @@
  */
 
 import { ExtensionCodec } from '@msgpack/msgpack';
+import { isTransient } from '../read-buffer.js';
 
 /** A checked value that still cannot be decoded (a map key that is not a string or number, ...). */
 export class MsgpackDecodeError extends Error {
@@ -28,6 +30,11 @@ export class MsgpackDecodeError extends Error {
 // of the call it interrupts and puts it back. Nothing else in here runs user code.
 let bytes: Uint8Array = new Uint8Array(0);
 let pos = 0;
+/**
+ * Whether bin and ext values are copies instead of views: when the input lies in the shared read
+ * buffer (read-buffer.ts), which the next socket read overwrites. Saved and restored with the rest.
+ */
+let copyBytes = false;
 
 // Floats are read through an 8-byte scratch area rather than a DataView over each input.
 // Re-entrancy: written and read within readFloat, which calls nothing.
@@ -69,13 +76,16 @@ export function decodeChecked(input: Uint8Array): unknown {
   // until the next call); inside an extension decoder, the state of the decode it interrupted.
   const outerBytes = bytes;
   const outerPos = pos;
+  const outerCopy = copyBytes;
   bytes = input;
   pos = 0;
+  copyBytes = isTransient(input);
   try {
     return readValue();
   } finally {
     bytes = outerBytes;
     pos = outerPos;
+    copyBytes = outerCopy;
   }
 }
 
@@ -298,12 +308,17 @@ function readArray(size: number): unknown[] {
 function readBinary(length: number): Uint8Array {
   const at = pos;
   pos = at + length;
-  return bytes.subarray(at, pos);
+  return copyBytes ? bytes.slice(at, pos) : bytes.subarray(at, pos);
 }
 
 function readExtension(length: number): unknown {
   const type = ((bytes[pos] as number) << 24) >> 24;
   const at = pos + 1;
   pos = at + length;
-  return ExtensionCodec.defaultCodec.decode(bytes.subarray(at, pos), type, undefined);
+  // An extension decoder (user code) may keep the bytes it is given.
+  return ExtensionCodec.defaultCodec.decode(
+    copyBytes ? bytes.slice(at, pos) : bytes.subarray(at, pos),
+    type,
+    undefined,
+  );
 }
