@@ -42,7 +42,11 @@ export class ChunkQueue implements AsyncIterable<Uint8Array> {
    */
   get takesNow(): boolean {
     return (
-      this.#waiter !== undefined && !this.#paused && this.#chunks.length === 0 && !this.#closed && !this.#ended
+      this.#waiter !== undefined &&
+      !this.#paused &&
+      this.#chunks.length === 0 &&
+      !this.#closed &&
+      !this.#ended
     );
   }
 
