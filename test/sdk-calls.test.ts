@@ -333,6 +333,38 @@ describe('deadlines and aborts', () => {
     await closeAll(service.bus, caller.bus);
   });
 
+  it('a handler that looks at its signal only after the cancel finds it aborted, with the reason', async () => {
+    // The signal is made when first asked for (issue 17): one asked for late must still be aborted.
+    const { service, caller } = await pair();
+    let release: () => void = () => {};
+    const late: { aborted: boolean; reason: string | undefined }[] = [];
+    let invoked = () => {};
+    const started = new Promise<void>((resolve) => {
+      invoked = resolve;
+    });
+    service.bus.serve(Battery, {
+      GetLevel: async (_input, ctx) => {
+        invoked();
+        await new Promise<void>((resolve) => {
+          release = resolve;
+        });
+        late.push({ aborted: ctx.signal.aborted, reason: (ctx.signal.reason as AbortError).reason });
+        return { percent: 1 };
+      },
+      SetLimit: () => ({ at: '' }),
+    });
+    const controller = new AbortController();
+    const pending = caller.bus.call(Battery, 'GetLevel', {}, { signal: controller.signal });
+    await started;
+    controller.abort();
+    await rejection(pending);
+    expect(caller.link.all('cancel')).toHaveLength(1);
+    await service.bus.ping(); // the daemon's abort reached the service before this answer
+    release();
+    await vi.waitFor(() => expect(late).toEqual([{ aborted: true, reason: 'cancelled' }]));
+    await closeAll(service.bus, caller.bus);
+  });
+
   it('an already aborted signal rejects without sending', async () => {
     const { caller } = await pair();
     const error = await rejection(caller.bus.call(Battery, 'GetLevel', {}, { signal: AbortSignal.abort() }));
