@@ -40,13 +40,13 @@ afterAll(async () => {
 });
 
 it('no payload queued to a member that never reads pins the read it arrived in', async () => {
-  const owner = await RawClient.open(socketPath, { record: false });
+  const owner = await RawClient.open(socketPath, {}, { record: false });
   await owner.ok({ t: 'create', g: 'test.pin.Slow', o: { onFull: 'reject' } });
   await owner.ok({ t: 'create', g: 'test.pin.Busy' });
-  const stalled = await RawClient.open(socketPath, { record: false });
+  const stalled = await RawClient.open(socketPath, {}, { record: false });
   await stalled.ok({ t: 'join', g: 'test.pin.Slow' });
   stalled.socket.pause(); // never reads again
-  const busy = await RawClient.open(socketPath, { record: false });
+  const busy = await RawClient.open(socketPath, {}, { record: false });
   await busy.ok({ t: 'join', g: 'test.pin.Busy' });
 
   // Rounds of one 400-byte payload for the stalled member and 30 KiB for the busy one: each of
