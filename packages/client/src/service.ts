@@ -176,7 +176,7 @@ class ServiceImpl implements Service {
 /**
  * A call being answered, and the context its handler gets. The AbortController behind
  * `ctx.signal` is made only when the handler asks for the signal: most handlers never do, and
- * one per call was a tenth of a small service's time per call (issue 17).
+ * one per call was about a third of a small service's CPU per call (issue 17).
  */
 class Invocation implements CallContext {
   readonly sender: string;

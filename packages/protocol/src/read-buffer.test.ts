@@ -30,6 +30,9 @@ describe('the shared read buffer', () => {
     expect([...copy]).toEqual([1, 2, 3, 4]);
     const own = Uint8Array.of(5);
     expect(kept(own)).toBe(own);
+    // An empty view (an emit's answer has no payload) has nothing to overwrite: no copy per answer.
+    const empty = sharedReadBuffer().subarray(3, 3);
+    expect(kept(empty)).toBe(empty);
   });
 
   it('decodes bin values read from it as copies: the next read does not change them', () => {

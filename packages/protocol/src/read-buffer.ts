@@ -31,7 +31,10 @@ export function isTransient(bytes: Uint8Array): boolean {
   return shared !== undefined && bytes.buffer === shared.buffer;
 }
 
-/** `bytes`, or a copy of them when they are a view of the read buffer: what may be kept. */
+/**
+ * `bytes`, or a copy of them when they are a view of the read buffer: what may be kept. An empty
+ * view has nothing to overwrite (an emit's answer has no payload): it is kept as it is.
+ */
 export function kept(bytes: Uint8Array): Uint8Array {
-  return isTransient(bytes) ? new Uint8Array(bytes) : bytes;
+  return bytes.byteLength > 0 && isTransient(bytes) ? new Uint8Array(bytes) : bytes;
 }

@@ -45,6 +45,7 @@ export function connectUnix(path: string, options: UnixConnectOptions = {}): Pro
       onread: {
         buffer: sharedReadBuffer(),
         callback: (bytes: number, buffer: Uint8Array) => {
+          // Set at 'connect', before the daemon can have sent anything.
           transport?.received(buffer.subarray(0, bytes));
           return true; // false would pause the socket
         },
